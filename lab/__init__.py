@@ -1,0 +1,3 @@
+"""lab: backend performance patterns, measured against real servers."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,99 @@
+"""Readiness is a real request, not an open port: PING, SELECT 1, metadata + coordinator."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from lab.config import Endpoints
+
+__all__ = ["Health", "probe", "probe_kafka", "probe_postgres", "probe_redis"]
+
+PROBE_TIMEOUT_S = 3.0
+
+
+@dataclass(frozen=True)
+class Health:
+    healthy: bool
+    detail: str
+    version: str | None = None
+
+
+def _reason(error: BaseException) -> str:
+    if isinstance(error, TimeoutError):
+        return "no answer within the probe timeout"
+    if isinstance(error, ConnectionRefusedError) or any(
+        sign in str(error) for sign in ("111", "Unable to bootstrap", "refused")
+    ):
+        return "connection refused"
+    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+async def probe_redis(ep: Endpoints, timeout: float = PROBE_TIMEOUT_S) -> Health:
+    import redis.asyncio as aioredis
+
+    client = aioredis.Redis.from_url(
+        ep.redis_url, socket_connect_timeout=timeout, socket_timeout=timeout
+    )
+    try:
+        async with asyncio.timeout(timeout):
+            await client.ping()
+            info = await client.info("server")
+        return Health(True, "PING answered", str(info.get("redis_version")))
+    except Exception as error:
+        return Health(False, _reason(error))
+    finally:
+        await client.aclose()
+
+
+async def probe_postgres(ep: Endpoints, timeout: float = PROBE_TIMEOUT_S) -> Health:
+    import asyncpg
+
+    try:
+        async with asyncio.timeout(timeout):
+            conn = await asyncpg.connect(ep.postgres_dsn, timeout=timeout)
+            try:
+                await conn.fetchval("SELECT 1")
+                version = await conn.fetchval("SHOW server_version")
+            finally:
+                await conn.close()
+        return Health(True, "SELECT 1 answered", str(version).split()[0])
+    except Exception as error:
+        return Health(False, _reason(error))
+
+
+async def probe_kafka(ep: Endpoints, timeout: float = PROBE_TIMEOUT_S) -> Health:
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=ep.kafka_bootstrap,
+        request_timeout_ms=int(timeout * 1000),
+        connections_max_idle_ms=60_000,
+    )
+    # aiokafka logs every failed bootstrap at ERROR; a probe expects failures.
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
+    try:
+        async with asyncio.timeout(timeout * 2):
+            await admin.start()
+            cluster = await admin.describe_cluster()
+            if not cluster.get("brokers"):
+                return Health(False, "metadata lists no broker yet")
+            await admin.find_coordinator("lab-readiness-probe")
+        return Health(True, f"metadata and group coordinator ({len(cluster['brokers'])} broker)")
+    except Exception as error:
+        return Health(False, _reason(error))
+    finally:
+        try:
+            await admin.close()
+        except Exception:  # noqa: S110 - closing a half-started admin client may fail
+            pass
+
+
+PROBES = {"redis": probe_redis, "postgres": probe_postgres, "kafka": probe_kafka}
+
+
+def probe(service: str, ep: Endpoints, timeout: float = PROBE_TIMEOUT_S) -> Health:
+    """Probe one service synchronously (the CLI and the service manager use this)."""
+    return asyncio.run(PROBES[service](ep, timeout))
