@@ -1,0 +1,96 @@
+"""The result store: ``results/<UTC timestamp>-<short sha>/`` with one CSV per experiment.
+
+Every file is written to a temporary name and renamed into place, so a run that is
+interrupted keeps each experiment that finished and never a half-written file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from lab.errors import ConfigError
+
+__all__ = ["Run", "git_short_sha", "latest_run", "new_run", "write_atomic"]
+
+META = "meta.json"
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def git_short_sha(cwd: Path | None = None) -> str:
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True, text=True, cwd=cwd, check=False, timeout=10,
+        )  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired):
+        return "nogit"
+    return done.stdout.strip() or "nogit"
+
+
+@dataclass(frozen=True)
+class Run:
+    """One run's folder: frames by experiment name, and ``meta.json``."""
+
+    path: Path
+
+    def write_frame(self, name: str, frame: pd.DataFrame) -> Path:
+        target = self.path / f"{name}.csv"
+        write_atomic(target, frame.to_csv(index=False))
+        return target
+
+    def read_frame(self, name: str) -> pd.DataFrame:
+        return pd.read_csv(self.path / f"{name}.csv")
+
+    def frames(self) -> dict[str, pd.DataFrame]:
+        return {path.stem: pd.read_csv(path) for path in sorted(self.path.glob("*.csv"))}
+
+    def write_meta(self, meta: dict[str, Any]) -> None:
+        write_atomic(self.path / META, json.dumps(meta, indent=2, sort_keys=True, default=str))
+
+    def meta(self) -> dict[str, Any]:
+        try:
+            loaded: dict[str, Any] = json.loads((self.path / META).read_text())
+        except FileNotFoundError:
+            return {}
+        return loaded
+
+
+def new_run(root: Path, now: datetime | None = None) -> Run:
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+    path = root / f"{stamp}-{git_short_sha()}"
+    suffix = 1
+    while path.exists():
+        suffix += 1
+        path = root / f"{stamp}-{git_short_sha()}-{suffix}"
+    path.mkdir(parents=True)
+    return Run(path)
+
+
+def latest_run(root: Path) -> Run:
+    runs = sorted(p for p in root.glob("*") if p.is_dir() and any(p.glob("*.csv")))
+    if not runs:
+        raise ConfigError(f"no results under {root}/; run `lab run --quick` first")
+    return Run(runs[-1])

@@ -1,0 +1,133 @@
+"""SLO targets from ``slo.yaml``: loaded strictly, evaluated into pass/fail with a margin."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from lab.errors import ConfigError
+
+__all__ = ["METRICS", "Target", "Verdict", "evaluate", "load_slo", "parse_slo", "verdict_line"]
+
+#: Every metric a target may name, with what it means.
+METRICS: dict[str, str] = {
+    "latency_p50_ms": "median latency",
+    "latency_p90_ms": "90th percentile latency",
+    "latency_p95_ms": "95th percentile latency",
+    "latency_p99_ms": "99th percentile latency",
+    "latency_p999_ms": "99.9th percentile latency",
+    "latency_max_ms": "maximum latency",
+    "throughput_rps": "requests per second achieved",
+    "concurrent_users": "concurrent users served",
+    "error_rate_percent": "share of requests that failed",
+    "cpu_percent": "CPU use of the machine",
+    "memory_percent": "memory use of the machine",
+    "db_connections_percent": "PostgreSQL connections in use, of max_connections",
+}
+BOUNDS = ("below", "above")
+
+
+@dataclass(frozen=True)
+class Target:
+    metric: str
+    bound: str  # "below" or "above"
+    value: float
+
+    def __str__(self) -> str:
+        return f"{self.metric} {'<' if self.bound == 'below' else '>'} {self.value:g}"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    target: Target
+    measured: float | None
+
+    @property
+    def passed(self) -> bool | None:
+        """True or False; None when the run did not measure this metric."""
+        if self.measured is None or math.isnan(self.measured):
+            return None
+        if self.target.bound == "below":
+            return self.measured < self.target.value
+        return self.measured > self.target.value
+
+    @property
+    def margin_percent(self) -> float | None:
+        """Headroom as a percent of the target: positive passes, negative misses."""
+        if self.passed is None or self.measured is None or self.target.value == 0:
+            return None
+        gap = self.target.value - self.measured
+        if self.target.bound == "above":
+            gap = -gap
+        return 100.0 * gap / abs(self.target.value)
+
+    @property
+    def status(self) -> str:
+        return {True: "pass", False: "FAIL", None: "not measured"}[self.passed]
+
+
+def _fail(source: str, node: yaml.Node, message: str) -> ConfigError:
+    return ConfigError(f"{source}, line {node.start_mark.line + 1}: {message}")
+
+
+def parse_slo(text: str, source: str = "slo.yaml") -> list[Target]:
+    """Parse SLO text; any unknown key or malformed value is a ConfigError naming the line."""
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f", line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(error, "problem", None) or "not valid YAML"
+        raise ConfigError(f"{source}{where}: {problem}") from None
+    if root is None:
+        raise ConfigError(f"{source}: is empty; it needs at least one target")
+    if not isinstance(root, yaml.MappingNode):
+        raise _fail(source, root, "must be a mapping of metric: {below|above: number}")
+    targets: list[Target] = []
+    seen: set[str] = set()
+    for key_node, value_node in root.value:
+        metric = key_node.value
+        if metric not in METRICS:
+            raise _fail(source, key_node, f"unknown metric {metric!r}; known: {', '.join(METRICS)}")
+        if metric in seen:
+            raise _fail(source, key_node, f"metric {metric!r} is given twice")
+        seen.add(metric)
+        if not isinstance(value_node, yaml.MappingNode) or len(value_node.value) != 1:
+            raise _fail(source, value_node, f"{metric} needs exactly one of below: N or above: N")
+        bound_node, number_node = value_node.value[0]
+        if bound_node.value not in BOUNDS:
+            raise _fail(source, bound_node, f"{metric}: unknown bound {bound_node.value!r}; use below or above")
+        try:
+            number = float(number_node.value)
+        except (TypeError, ValueError):
+            number = math.nan
+        if not isinstance(number_node, yaml.ScalarNode) or not math.isfinite(number):
+            raise _fail(source, number_node, f"{metric}: {number_node.value!r} is not a number")
+        targets.append(Target(metric, bound_node.value, number))
+    return targets
+
+
+def load_slo(path: Path) -> list[Target]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"cannot read SLO file {path}: {error.strerror}") from None
+    return parse_slo(text, str(path))
+
+
+def evaluate(targets: list[Target], measured: Mapping[str, float]) -> list[Verdict]:
+    return [Verdict(target, measured.get(target.metric)) for target in targets]
+
+
+def verdict_line(verdicts: list[Verdict]) -> str:
+    counts = {status: sum(v.status == status for v in verdicts) for status in ("pass", "FAIL")}
+    unmeasured = sum(v.passed is None for v in verdicts)
+    overall = "FAIL" if counts["FAIL"] else ("PASS" if counts["pass"] else "NOT MEASURED")
+    return (
+        f"SLO {overall}: {counts['pass']} pass, {counts['FAIL']} fail, "
+        f"{unmeasured} not measured (of {len(verdicts)} targets)"
+    )
