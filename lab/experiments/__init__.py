@@ -1,0 +1,63 @@
+"""Experiments: one module per pattern, each a function that returns a tidy DataFrame.
+
+The registry below is what ``lab run``, the report, asv and the notebooks look up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from lab.experiments import baseline
+from lab.harness import plots
+
+__all__ = ["EXPERIMENTS", "Experiment"]
+
+
+@dataclass(frozen=True)
+class Experiment:
+    name: str
+    title: str
+    question: str
+    run: Callable[..., pd.DataFrame]  # run(quick=..., progress=...)
+    summary: Callable[[pd.DataFrame], pd.DataFrame]
+    figures: Callable[[pd.DataFrame], list[Figure]]
+    slo_metrics: Callable[[pd.DataFrame], dict[str, float]]
+    services: tuple[str, ...]
+
+
+def _baseline_figures(frame: pd.DataFrame) -> list[Figure]:
+    table = baseline.ratios(frame)
+    compared = table[table.runs > 0]
+    return [
+        plots.ratio_bars(
+            compared,
+            label_columns=["service", "operation", "concurrency"],
+            title="Python client throughput / native tool throughput (median, min-max)",
+        ),
+        plots.latency_bars(
+            table,
+            label_columns=["service", "operation", "concurrency"],
+            title="Python client round-trip latency, p50 and p99",
+        ),
+    ]
+
+
+EXPERIMENTS: dict[str, Experiment] = {
+    "baseline": Experiment(
+        name="baseline",
+        title="Baseline: one round trip to each service from Python",
+        question=(
+            "How much of each server's capacity can a Python asyncio client use? "
+            "Each Python measurement is paired with the server's own tool in the same repeat."
+        ),
+        run=baseline.run,
+        summary=baseline.ratios,
+        figures=_baseline_figures,
+        slo_metrics=baseline.slo_metrics,
+        services=baseline.SERVICES,
+    ),
+}

@@ -287,34 +287,37 @@ def run(
 
 
 def ratios(frame: pd.DataFrame) -> pd.DataFrame:
-    """Python vs native throughput per cell: medians, and the ratio's median, min and max.
+    """One row per Python cell: its medians and, where a native tool ran, the ratio.
 
-    The ratio is taken per repeat (both measured minutes apart at most), then summarised.
+    The ratio is python/native throughput taken per repeat (both measured within the same
+    minute), then summarised as median, min and max over the repeats.
     """
+    cell = ["service", "operation", "concurrency"]
     python = frame[frame.client == "python"]
     natives = frame[frame.client == "native"]
     keys = ["service", "operation", "repeat"]
     exact = python.merge(natives, on=[*keys, "concurrency"], suffixes=("", "_native"))
     shared = natives[natives.concurrency == 0].drop(columns="concurrency")
-    anyc = python.merge(shared, on=keys, suffixes=("", "_native"))
-    paired = pd.concat([exact, anyc], ignore_index=True)
-    paired["ratio"] = paired.throughput_ops_s / paired.throughput_ops_s_native
-    table = (
-        paired.groupby(["service", "operation", "concurrency"], sort=False)
-        .agg(
-            python_tool=("tool", "first"),
-            native_tool=("tool_native", "first"),
-            python_ops_s=("throughput_ops_s", "median"),
-            native_ops_s=("throughput_ops_s_native", "median"),
-            python_p50_ms=("latency_ms_p50", "median"),
-            python_p99_ms=("latency_ms_p99", "median"),
-            ratio=("ratio", "median"),
-            ratio_min=("ratio", "min"),
-            ratio_max=("ratio", "max"),
-            runs=("ratio", "size"),
-        )
-        .reset_index()
+    paired = pd.concat(
+        [exact, python.merge(shared, on=keys, suffixes=("", "_native"))], ignore_index=True
     )
+    paired["ratio"] = paired.throughput_ops_s / paired.throughput_ops_s_native
+    measured = python.groupby(cell, sort=False).agg(
+        python_ops_s=("throughput_ops_s", "median"),
+        p50_ms=("latency_ms_p50", "median"),
+        p99_ms=("latency_ms_p99", "median"),
+    )
+    compared = paired.groupby(cell, sort=False).agg(
+        native_tool=("tool_native", "first"),
+        native_ops_s=("throughput_ops_s_native", "median"),
+        ratio=("ratio", "median"),
+        ratio_min=("ratio", "min"),
+        ratio_max=("ratio", "max"),
+        runs=("ratio", "size"),
+    )
+    table = measured.join(compared, how="left").reset_index()
+    table["native_tool"] = table.native_tool.fillna("(none)")
+    table["runs"] = table.runs.fillna(0).astype(int)
     return table
 
 
@@ -326,4 +329,5 @@ def slo_metrics(frame: pd.DataFrame) -> dict[str, float]:
 
 
 def quick_settings(**overrides: Any) -> BaselineSettings:
+    """The quick settings with some fields changed (tests and benchmarks use this)."""
     return replace(BaselineSettings.quick(), **overrides)
