@@ -13,7 +13,9 @@ from rich.table import Table
 from lab.errors import ConfigError, LabError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
-services_app = typer.Typer(no_args_is_help=True, help="Start, stop and check Redis, PostgreSQL, Kafka.")
+services_app = typer.Typer(
+    no_args_is_help=True, help="Start, stop and check Redis, PostgreSQL, Kafka."
+)
 app.add_typer(services_app, name="services")
 console = Console()
 err = Console(stderr=True)
@@ -29,7 +31,9 @@ def _services_table(rows: list[object]) -> Table:
     table = Table("service", "endpoint", "started by", "pid", "health", "version")
     for row in rows:
         assert isinstance(row, ServiceStatus)
-        health = "[green]healthy[/]" if row.health.healthy else f"[red]down[/] ({row.health.detail})"
+        health = (
+            "[green]healthy[/]" if row.health.healthy else f"[red]down[/] ({row.health.detail})"
+        )
         table.add_row(
             row.service, row.endpoint, row.started_by, str(row.pid or "-"), health, row.version
         )
@@ -132,7 +136,9 @@ def report(
 
 
 @app.command("slo")
-def slo_check(path: Annotated[Path, typer.Argument(help="The SLO file.")] = Path("slo.yaml")) -> None:
+def slo_check(
+    path: Annotated[Path, typer.Argument(help="The SLO file.")] = Path("slo.yaml"),
+) -> None:
     """Validate an SLO file and list its targets."""
     from lab.harness.slo import load_slo
 

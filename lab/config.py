@@ -73,7 +73,9 @@ def _url_host_port(var: str, url: str, schemes: tuple[str, ...], default_port: i
     try:
         port = parts.port or default_port
     except ValueError:
-        raise ConfigError(f"{var}={url!r} has a port that is not a number from 1 to 65535") from None
+        raise ConfigError(
+            f"{var}={url!r} has a port that is not a number from 1 to 65535"
+        ) from None
     if port < 1:
         raise ConfigError(f"{var}={url!r} has port {port}; use a port from 1 to 65535")
     return HostPort(parts.hostname, port)

@@ -34,7 +34,11 @@ def resolve_names(names: Sequence[str]) -> list[str]:
 def _servers(names: list[str]) -> dict[str, dict[str, Any]]:
     needed = sorted({s for name in names for s in EXPERIMENTS[name].services})
     return {
-        row.service: {"endpoint": row.endpoint, "version": row.version, "started_by": row.started_by}
+        row.service: {
+            "endpoint": row.endpoint,
+            "version": row.version,
+            "started_by": row.started_by,
+        }
         for row in status(needed)
     }
 

@@ -25,7 +25,16 @@ from lab.harness.closed_loop import ClosedLoopResult, run_closed_loop
 from lab.harness.services import probe
 from lab.harness.services.kafka_native import kafka_classpath, kafka_java
 
-__all__ = ["OPERATIONS", "BaselineSettings", "ratios", "run", "slo_metrics"]
+__all__ = [
+    "OPERATIONS",
+    "BaselineSettings",
+    "Session",
+    "ratios",
+    "run",
+    "run_batch",
+    "session",
+    "slo_metrics",
+]
 
 SERVICES = ("redis", "postgres", "kafka")
 #: The operations measured per service. Kafka "roundtrip" has no native counterpart.
@@ -77,35 +86,184 @@ def _python_row(service: str, operation: str, c: int, repeat: int, tool: str,
 
 def _native_row(service: str, c: int, repeat: int, found: native.NativeResult,
                 operation: str) -> Row:  # fmt: skip
+    latency = {
+        "latency_ms_p50": found.latency_ms_p50,
+        "latency_ms_p99": found.latency_ms_p99,
+        "latency_ms_mean": found.latency_ms_mean,
+    }
     return _row(service, operation, c, repeat, "native", found.tool, found.ops,
-                found.throughput_ops_s, latency_ms_p50=found.latency_ms_p50,
-                latency_ms_p99=found.latency_ms_p99, latency_ms_mean=found.latency_ms_mean)  # fmt: skip
+                found.throughput_ops_s, **latency)  # fmt: skip
 
 
-# --- Redis -------------------------------------------------------------------------------
+Operation = Callable[[int], Awaitable[object]]
 
 
-async def _redis_python(ep: Endpoints, s: BaselineSettings, repeat: int) -> list[Row]:
-    import redis
-    import redis.asyncio as aioredis
+class Session:
+    """Open clients for one service at one concurrency, and its operations by name.
 
+    ``ops[name](worker)`` runs one operation; ``worker`` < concurrency picks the worker's
+    own connection where the client has one per worker.
+    """
+
+    tool = ""
+
+    def __init__(self, ep: Endpoints, concurrency: int) -> None:
+        self.ep = ep
+        self.concurrency = concurrency
+        self.ops: dict[str, Operation] = {}
+
+    async def open(self) -> None:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Session:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.close()
+
+
+class RedisSession(Session):
+    async def open(self) -> None:
+        import redis
+        import redis.asyncio as aioredis
+
+        self.tool = f"redis-py {redis.__version__}"
+        self.client = aioredis.Redis.from_url(self.ep.redis_url, max_connections=self.concurrency)
+        await self.client.set("lab:baseline", VALUE_16B)
+        self.ops = {
+            "get": lambda _: self.client.get("lab:baseline"),
+            "set": lambda _: self.client.set("lab:baseline", VALUE_16B),
+        }
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+
+class PostgresSession(Session):
+    """One connection held per worker, as pgbench holds one per client: this measures the
+    driver's round trip; a pool's acquire/release cost belongs to the pool pattern."""
+
+    async def open(self) -> None:
+        import asyncpg
+
+        self.tool = f"asyncpg {asyncpg.__version__}"
+        self.conns = [await asyncpg.connect(self.ep.postgres_dsn) for _ in range(self.concurrency)]
+        rng = random.Random(0)
+        pk_sql = "SELECT abalance FROM pgbench_accounts WHERE aid = $1"
+        self.ops = {
+            "select_1": lambda i: self.conns[i].fetchval("SELECT 1"),
+            "pk_lookup": lambda i: self.conns[i].fetchval(pk_sql, rng.randint(1, PGBENCH_ROWS)),
+        }
+
+    async def connections_percent(self) -> float:
+        conn = self.conns[0]
+        used = await conn.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'"
+        )
+        limit = await conn.fetchval(
+            "SELECT setting::int FROM pg_settings WHERE name = 'max_connections'"
+        )
+        return 100.0 * float(used) / float(limit)
+
+    async def close(self) -> None:
+        await asyncio.gather(*(conn.close() for conn in self.conns))
+
+
+class KafkaSession(Session):
+    """One producer (acks=1, no linger) and one consumer on a fresh one-partition topic.
+
+    ``roundtrip`` produces a keyed message and waits until the consumer has it.
+    """
+
+    async def open(self) -> None:
+        import aiokafka
+        from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+        from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+        self.tool = f"aiokafka {aiokafka.__version__}"
+        bootstrap = self.ep.kafka_bootstrap
+        topic = f"lab-baseline-{uuid.uuid4().hex[:8]}"
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        await admin.start()
+        try:
+            await admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])
+        finally:
+            await admin.close()
+        self.producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks=1, linger_ms=0)
+        self.consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=100
+        )
+        await self.producer.start()
+        await self.consumer.start()
+        partition = TopicPartition(topic, 0)
+        self.consumer.assign([partition])
+        await self.consumer.seek_to_end(partition)
+        self.waiting: dict[bytes, asyncio.Future[None]] = {}
+        self.delivery = asyncio.create_task(self._deliver())
+        self.ops = {
+            "produce": lambda _: self.producer.send_and_wait(topic, RECORD_100B),
+            "roundtrip": lambda _: self._roundtrip(topic),
+        }
+
+    async def _deliver(self) -> None:
+        async for message in self.consumer:
+            future = self.waiting.pop(message.key or b"", None)
+            if future is not None and not future.done():
+                future.set_result(None)
+
+    async def _roundtrip(self, topic: str) -> None:
+        key = uuid.uuid4().bytes
+        arrived = asyncio.get_running_loop().create_future()
+        self.waiting[key] = arrived
+        await self.producer.send_and_wait(topic, RECORD_100B, key=key)
+        await arrived
+
+    async def close(self) -> None:
+        self.delivery.cancel()
+        await asyncio.gather(self.delivery, return_exceptions=True)
+        await self.consumer.stop()
+        await self.producer.stop()
+
+
+SESSIONS: dict[str, type[Session]] = {
+    "redis": RedisSession,
+    "postgres": PostgresSession,
+    "kafka": KafkaSession,
+}
+
+
+def session(service: str, concurrency: int, ep: Endpoints | None = None) -> Session:
+    """A not-yet-opened session; ``async with`` it, or call ``open()`` and ``close()``."""
+    return SESSIONS[service](ep or endpoints(), concurrency)
+
+
+async def run_batch(operation: Operation, count: int, concurrency: int) -> None:
+    """Run ``operation`` ``count`` times spread over ``concurrency`` workers (for timing)."""
+
+    async def worker(index: int) -> None:
+        for _ in range(index, count, concurrency):
+            await operation(index)
+
+    await asyncio.gather(*(worker(i) for i in range(concurrency)))
+
+
+async def _python_rows(service: str, ep: Endpoints, s: BaselineSettings, repeat: int) -> list[Row]:
     rows = []
     for c in s.concurrencies:
-        client = aioredis.Redis.from_url(ep.redis_url, max_connections=c)
-        try:
-            await client.set("lab:baseline", VALUE_16B)
-            ops: dict[str, Callable[[int], Awaitable[object]]] = {
-                "get": lambda _: client.get("lab:baseline"),
-                "set": lambda _: client.set("lab:baseline", VALUE_16B),
-            }
-            for operation in OPERATIONS["redis"]:
+        async with session(service, c, ep) as opened:
+            extra: dict[str, float] = {}
+            if isinstance(opened, PostgresSession):
+                extra["db_connections_percent"] = await opened.connections_percent()
+            for operation in OPERATIONS[service]:
                 result = await run_closed_loop(
-                    ops[operation], concurrency=c, duration_s=s.duration_s
+                    opened.ops[operation], concurrency=c, duration_s=s.duration_s
                 )
-                rows.append(_python_row("redis", operation, c, repeat,
-                                        f"redis-py {redis.__version__}", result))  # fmt: skip
-        finally:
-            await client.aclose()
+                row = _python_row(service, operation, c, repeat, opened.tool, result)
+                rows.append({**row, **extra})
     return rows
 
 
@@ -117,42 +275,6 @@ def _redis_native(ep: Endpoints, s: BaselineSettings, repeat: int) -> list[Row]:
         for c in s.concurrencies
         for operation in OPERATIONS["redis"]
     ]  # fmt: skip
-
-
-# --- PostgreSQL ----------------------------------------------------------------------------
-
-
-async def _connections_percent(conn: Any) -> float:
-    used = await conn.fetchval("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'")
-    limit = await conn.fetchval("SELECT setting::int FROM pg_settings WHERE name = 'max_connections'")
-    return 100.0 * float(used) / float(limit)
-
-
-async def _postgres_python(ep: Endpoints, s: BaselineSettings, repeat: int) -> list[Row]:
-    import asyncpg
-
-    rows = []
-    pk_sql = "SELECT abalance FROM pgbench_accounts WHERE aid = $1"
-    for c in s.concurrencies:
-        # One connection held per worker, as pgbench holds one per client: this measures
-        # the driver's round trip; pool acquire/release costs belong to the pool pattern.
-        conns = [await asyncpg.connect(ep.postgres_dsn) for _ in range(c)]
-        try:
-            rng = random.Random(repeat)
-            ops: dict[str, Callable[[int], Awaitable[object]]] = {
-                "select_1": lambda i: conns[i].fetchval("SELECT 1"),
-                "pk_lookup": lambda i: conns[i].fetchval(pk_sql, rng.randint(1, PGBENCH_ROWS)),
-            }
-            connections = await _connections_percent(conns[0])
-            for operation in OPERATIONS["postgres"]:
-                result = await run_closed_loop(ops[operation], concurrency=c, duration_s=s.duration_s)
-                row = _python_row("postgres", operation, c, repeat,
-                                  f"asyncpg {asyncpg.__version__}", result)  # fmt: skip
-                row["db_connections_percent"] = connections
-                rows.append(row)
-        finally:
-            await asyncio.gather(*(conn.close() for conn in conns))
-    return rows
 
 
 def _postgres_native(ep: Endpoints, s: BaselineSettings, repeat: int) -> list[Row]:
@@ -168,7 +290,7 @@ def _postgres_native(ep: Endpoints, s: BaselineSettings, repeat: int) -> list[Ro
     ]  # fmt: skip
 
 
-def _ensure_pgbench_tables(ep: Endpoints) -> None:
+def ensure_pgbench_tables(ep: Endpoints) -> None:
     async def has_tables() -> bool:
         import asyncpg
 
@@ -185,65 +307,9 @@ def _ensure_pgbench_tables(ep: Endpoints) -> None:
         if runner.run(has_tables()):
             return
     where = ep.postgres
-    native.pgbench_init(where.host, where.port, ep.postgres_user, ep.postgres_database, PGBENCH_SCALE)
-
-
-# --- Kafka ---------------------------------------------------------------------------------
-
-
-async def _kafka_python(ep: Endpoints, s: BaselineSettings, repeat: int) -> list[Row]:
-    import aiokafka
-    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-
-    topic = f"lab-baseline-{uuid.uuid4().hex[:8]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=ep.kafka_bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])
-    finally:
-        await admin.close()
-    producer = AIOKafkaProducer(bootstrap_servers=ep.kafka_bootstrap, acks=1, linger_ms=0)
-    consumer = AIOKafkaConsumer(bootstrap_servers=ep.kafka_bootstrap, enable_auto_commit=False,
-                                fetch_max_wait_ms=100)  # fmt: skip
-    await producer.start()
-    await consumer.start()
-    waiting: dict[bytes, asyncio.Future[None]] = {}
-
-    async def deliver() -> None:
-        async for message in consumer:
-            future = waiting.pop(message.key or b"", None)
-            if future is not None and not future.done():
-                future.set_result(None)
-
-    async def roundtrip(_: int) -> None:
-        key = uuid.uuid4().bytes
-        arrived = asyncio.get_running_loop().create_future()
-        waiting[key] = arrived
-        await producer.send_and_wait(topic, RECORD_100B, key=key)
-        await arrived
-
-    partition = TopicPartition(topic, 0)
-    consumer.assign([partition])
-    await consumer.seek_to_end(partition)
-    delivery = asyncio.create_task(deliver())
-    ops: dict[str, Callable[[int], Awaitable[object]]] = {
-        "produce": lambda _: producer.send_and_wait(topic, RECORD_100B),
-        "roundtrip": roundtrip,
-    }
-    rows = []
-    try:
-        for c in s.concurrencies:
-            for operation in OPERATIONS["kafka"]:
-                result = await run_closed_loop(ops[operation], concurrency=c, duration_s=s.duration_s)
-                rows.append(_python_row("kafka", operation, c, repeat,
-                                        f"aiokafka {aiokafka.__version__}", result))  # fmt: skip
-    finally:
-        delivery.cancel()
-        await asyncio.gather(delivery, return_exceptions=True)
-        await consumer.stop()
-        await producer.stop()
-    return rows
+    native.pgbench_init(
+        where.host, where.port, ep.postgres_user, ep.postgres_database, PGBENCH_SCALE
+    )
 
 
 def _kafka_native(ep: Endpoints, s: BaselineSettings, repeat: int) -> list[Row]:
@@ -254,7 +320,6 @@ def _kafka_native(ep: Endpoints, s: BaselineSettings, repeat: int) -> list[Row]:
     return [_native_row("kafka", 0, repeat, found, "produce")]
 
 
-PYTHON = {"redis": _redis_python, "postgres": _postgres_python, "kafka": _kafka_python}
 NATIVE = {"redis": _redis_native, "postgres": _postgres_native, "kafka": _kafka_native}
 
 
@@ -275,13 +340,13 @@ def run(
     ep = endpoints()
     _require(s.services, ep)
     if "postgres" in s.services:
-        _ensure_pgbench_tables(ep)
+        ensure_pgbench_tables(ep)
     rows: list[Row] = []
     with new_runner() as runner:
         for repeat in range(s.repeats):
             for service in s.services:
                 progress(f"baseline: {service}, repeat {repeat + 1}/{s.repeats}")
-                rows += runner.run(PYTHON[service](ep, s, repeat))
+                rows += runner.run(_python_rows(service, ep, s, repeat))
                 rows += NATIVE[service](ep, s, repeat)
     return pd.DataFrame(rows)
 

@@ -51,7 +51,9 @@ def _run(argv: list[str], timeout: float) -> str:
     done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
     if done.returncode != 0:
         tail = (done.stderr or done.stdout).strip().splitlines()[-2:]
-        raise ServiceUnavailableError(Path(argv[0]).name, f"exited {done.returncode}: {' '.join(tail)}")
+        raise ServiceUnavailableError(
+            Path(argv[0]).name, f"exited {done.returncode}: {' '.join(tail)}"
+        )
     return done.stdout
 
 
@@ -115,7 +117,9 @@ def pgbench(
             custom.write(script + "\n")
             custom.flush()
             which = ["-f", custom.name]
-        out = _run([tool, *common, *which, *_pg_conn_args(host, port, user, database)], seconds + 60)
+        out = _run(
+            [tool, *common, *which, *_pg_conn_args(host, port, user, database)], seconds + 60
+        )
     tx, tps, lat = parse_pgbench(out)
     return NativeResult("pgbench", script, tx, tps, latency_ms_mean=lat)
 
@@ -127,12 +131,10 @@ _PP = re.compile(
 
 
 def parse_producer_perf(output: str) -> NativeResult:
-    found = None
-    for found in _PP.finditer(output):
-        pass
-    if found is None:
+    matches = list(_PP.finditer(output))
+    if not matches:
         raise ValueError(f"unrecognised ProducerPerformance output: {output[-300:]!r}")
-    sent, rate, avg, p50, _p95, p99 = found.groups()
+    sent, rate, avg, p50, _p95, p99 = matches[-1].groups()
     return NativeResult(
         "kafka ProducerPerformance", "produce", int(sent), float(rate),
         float(p50), float(p99), float(avg),

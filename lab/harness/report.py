@@ -12,6 +12,7 @@ from typing import Any
 
 import jinja2
 import pandas as pd
+from markupsafe import escape
 
 from lab.harness.results import write_atomic
 from lab.harness.slo import Verdict, verdict_line
@@ -41,9 +42,9 @@ def _cell(value: Any) -> str:
 
 def format_table(frame: pd.DataFrame) -> str:
     """A DataFrame as an HTML table with numbers rounded for reading."""
-    head = "".join(f"<th>{jinja2.filters.escape(str(c))}</th>" for c in frame.columns)
+    head = "".join(f"<th>{escape(str(c))}</th>" for c in frame.columns)
     body = "".join(
-        "<tr>" + "".join(f"<td>{jinja2.filters.escape(_cell(v))}</td>" for v in row) + "</tr>"
+        "<tr>" + "".join(f"<td>{escape(_cell(v))}</td>" for v in row) + "</tr>"
         for row in frame.itertuples(index=False)
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"

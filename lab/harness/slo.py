@@ -100,7 +100,11 @@ def parse_slo(text: str, source: str = "slo.yaml") -> list[Target]:
             raise _fail(source, value_node, f"{metric} needs exactly one of below: N or above: N")
         bound_node, number_node = value_node.value[0]
         if bound_node.value not in BOUNDS:
-            raise _fail(source, bound_node, f"{metric}: unknown bound {bound_node.value!r}; use below or above")
+            raise _fail(
+                source,
+                bound_node,
+                f"{metric}: unknown bound {bound_node.value!r}; use below or above",
+            )
         try:
             number = float(number_node.value)
         except (TypeError, ValueError):

@@ -75,7 +75,7 @@ def _write_config(folder: Path, ep: Endpoints) -> Path:
         "process.roles": "broker,controller",
         "node.id": "1",
         "controller.quorum.voters": f"1@{controller}",
-        "listeners": f"PLAINTEXT://{where}," f"CONTROLLER://{controller}",
+        "listeners": f"PLAINTEXT://{where},CONTROLLER://{controller}",
         "advertised.listeners": f"PLAINTEXT://{where}",
         "controller.listener.names": "CONTROLLER",
         "inter.broker.listener.name": "PLAINTEXT",

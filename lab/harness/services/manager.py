@@ -35,7 +35,11 @@ COMPOSE_FILE = Path(__file__).resolve().parents[3] / "docker-compose.yml"
 LOCAL_HOSTS = {"localhost", "::1"}
 
 Starter = Callable[[ServerProcess, Endpoints], "subprocess.Popen[bytes]"]
-STARTERS: dict[str, Starter] = {"redis": start_redis, "postgres": start_postgres, "kafka": start_kafka}
+STARTERS: dict[str, Starter] = {
+    "redis": start_redis,
+    "postgres": start_postgres,
+    "kafka": start_kafka,
+}
 
 
 @dataclass(frozen=True)

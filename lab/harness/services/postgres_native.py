@@ -112,5 +112,6 @@ def create_database(proc: ServerProcess, ep: Endpoints) -> None:
     )  # fmt: skip
     if created.returncode != 0 and "already exists" not in created.stderr:
         raise ServiceUnavailableError(
-            "postgres", f"createdb {name} failed: {created.stderr.strip()}\n{log_tail(proc.log_file)}"
+            "postgres",
+            f"createdb {name} failed: {created.stderr.strip()}\n{log_tail(proc.log_file)}",
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass
 
@@ -85,10 +86,8 @@ async def probe_kafka(ep: Endpoints, timeout: float = PROBE_TIMEOUT_S) -> Health
     except Exception as error:
         return Health(False, _reason(error))
     finally:
-        try:
+        with contextlib.suppress(Exception):
             await admin.close()
-        except Exception:  # noqa: S110 - closing a half-started admin client may fail
-            pass
 
 
 PROBES = {"redis": probe_redis, "postgres": probe_postgres, "kafka": probe_kafka}

@@ -1,0 +1,47 @@
+# The two commands of the README. Both are idempotent: a second run reuses the venv,
+# the Maven cache and any healthy server.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: lab test install services services-down lint bench asv clean
+
+lab: services
+	$(BIN)/lab run --quick
+	$(BIN)/lab report
+
+test: services
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	LAB_REQUIRE_SERVICES=1 $(BIN)/pytest
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev,notebooks,bench,fast]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $(STAMP)
+
+services: install
+	$(BIN)/lab services up
+
+services-down:
+	$(BIN)/lab services down
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+bench: services
+	$(BIN)/pytest --benchmark-only --benchmark-enable tests/bench
+
+asv: services
+	$(BIN)/asv run --python=same --quick --show-stderr
+	$(BIN)/asv publish
+
+clean: services-down
+	rm -rf $(VENV) .lab results report .asv .benchmarks

@@ -1,0 +1,103 @@
+"""asv: round trips to Redis, PostgreSQL and Kafka from Python, against the native tools.
+
+Thin wrappers: every number comes from ``lab.experiments.baseline``. A service that is
+down makes its benchmarks skip (NotImplementedError in setup, as asv expects).
+Run with ``asv run --python=same --quick`` from the venv.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lab.errors import ServiceUnavailableError
+from lab.experiments import baseline
+from lab.harness.aio import new_runner
+from lab.harness.services import probe
+
+CELLS = [
+    f"{service} {operation}"
+    for service, operations in baseline.OPERATIONS.items()
+    for operation in operations
+]
+CONCURRENCIES = [1, 32]
+
+
+def _skip_if_down(service: str) -> None:
+    from lab.config import endpoints
+
+    if not probe(service, endpoints()).healthy:
+        raise NotImplementedError(f"{service} is down; start it with `lab services up`")
+
+
+class PythonVsNative:
+    """Python client throughput as a share of the native tool's, measured in one run."""
+
+    params = (CELLS, CONCURRENCIES)
+    param_names = ["cell", "concurrency"]
+    timeout = 900
+    number = 1
+    repeat = 1
+
+    def setup_cache(self) -> dict[str, Any] | None:
+        try:
+            frame = baseline.run(quick=True)
+        except ServiceUnavailableError:
+            return None
+        table = baseline.ratios(frame)
+        return {
+            (row.service, row.operation, int(row.concurrency)): row._asdict()
+            for row in table.itertuples(index=False)
+        }
+
+    def setup(self, cells: dict[Any, Any] | None, cell: str, concurrency: int) -> None:
+        if cells is None:
+            raise NotImplementedError("a service is down; start them with `lab services up`")
+
+    def _value(self, cells: dict[Any, Any], cell: str, concurrency: int, column: str) -> float:
+        service, operation = cell.split()
+        return float(cells[(service, operation, concurrency)][column])
+
+    def track_python_to_native_ratio(
+        self, cells: dict[Any, Any], cell: str, concurrency: int
+    ) -> float:
+        return self._value(cells, cell, concurrency, "ratio")
+
+    track_python_to_native_ratio.unit = "ratio"  # type: ignore[attr-defined]
+
+    def track_python_ops_per_second(
+        self, cells: dict[Any, Any], cell: str, concurrency: int
+    ) -> float:
+        return self._value(cells, cell, concurrency, "python_ops_s")
+
+    track_python_ops_per_second.unit = "ops/s"  # type: ignore[attr-defined]
+
+    def track_python_p99_ms(self, cells: dict[Any, Any], cell: str, concurrency: int) -> float:
+        return self._value(cells, cell, concurrency, "p99_ms")
+
+    track_python_p99_ms.unit = "ms"  # type: ignore[attr-defined]
+
+
+class RoundTrips:
+    """Time of 200 round trips of one operation, spread over the workers."""
+
+    params = (CELLS, CONCURRENCIES)
+    param_names = ["cell", "concurrency"]
+    timeout = 300
+
+    def setup(self, cell: str, concurrency: int) -> None:
+        service, self.operation = cell.split()
+        _skip_if_down(service)
+        self.runner = new_runner()
+        self.session = baseline.session(service, concurrency)
+        if service == "postgres":
+            baseline.ensure_pgbench_tables(self.session.ep)
+        self.runner.run(self.session.open())
+        self.concurrency = concurrency
+
+    def teardown(self, cell: str, concurrency: int) -> None:
+        self.runner.run(self.session.close())
+        self.runner.close()
+
+    def time_200_round_trips(self, cell: str, concurrency: int) -> None:
+        operation = self.session.ops[self.operation]
+        self.runner.run(baseline.run_batch(operation, 200, self.concurrency))

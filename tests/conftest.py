@@ -1,0 +1,75 @@
+"""Shared fixtures: the CLI as a user runs it, and the real servers.
+
+Tests that need a server take its fixture (``redis_up``, ``postgres_up``, ``kafka_up``,
+``all_up``). When CI or LAB_REQUIRE_SERVICES is set, a missing server fails the run
+instead of skipping, so nothing is silently left out.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from lab.config import endpoints
+from lab.harness.services import probe
+
+ROOT = Path(__file__).resolve().parents[1]
+LAB = [sys.executable, "-m", "lab.cli"]
+
+
+@pytest.fixture
+def run_lab() -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run ``lab ARGS`` in a subprocess; ``env`` adds to the environment."""
+
+    def run(
+        *args: str, env: dict[str, str] | None = None, cwd: Path = ROOT, timeout: float = 600
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*LAB, *args],
+            capture_output=True,
+            text=True,
+            cwd=cwd,
+            env={**os.environ, "COLUMNS": "200", **(env or {})},
+            timeout=timeout,
+            check=False,
+        )
+
+    return run
+
+
+REQUIRED = bool(os.environ.get("CI") or os.environ.get("LAB_REQUIRE_SERVICES"))
+
+
+def _need(service: str) -> None:
+    health = probe(service, endpoints())
+    if health.healthy:
+        return
+    message = f"{service} is not running ({health.detail}); start it with `lab services up`"
+    if REQUIRED:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def redis_up() -> None:
+    _need("redis")
+
+
+@pytest.fixture(scope="session")
+def postgres_up() -> None:
+    _need("postgres")
+
+
+@pytest.fixture(scope="session")
+def kafka_up() -> None:
+    _need("kafka")
+
+
+@pytest.fixture(scope="session")
+def all_up(redis_up: None, postgres_up: None, kafka_up: None) -> None:
+    """All three servers answer."""

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from lab.harness import plots
+from lab.harness.report import Section, format_table, render_report
+from lab.harness.slo import Target, evaluate
+
+EXTERNAL = re.compile(r"""(src|href)\s*=\s*["']?(https?:)?//|url\(\s*["']?(https?:)?//""")
+
+
+def _html() -> str:
+    table = pd.DataFrame(
+        {"cell": ["redis get", "pg <select>"], "ratio": [0.5, 0.25], "ratio_min": [0.4, 0.2],
+         "ratio_max": [0.6, 0.3]}
+    )  # fmt: skip
+    figure = plots.ratio_bars(table, label_columns=["cell"], title="t")
+    sections = [Section("baseline", "Baseline", "How fast?", table, [plots.to_svg(figure)], 8)]
+    verdicts = evaluate(
+        [Target("db_connections_percent", "below", 80), Target("throughput_rps", "above", 1000)],
+        {"db_connections_percent": 16.0},
+    )
+    meta = {"machine": {"cpu_model": "Test CPU", "cores": 2}, "command": "lab run --quick"}
+    return render_report(run_id="20260101T000000Z-abc", meta=meta, sections=sections,
+                         verdicts=verdicts)  # fmt: skip
+
+
+def test_report_is_self_contained() -> None:
+    html = _html()
+    assert "<svg" in html and "<?xml" not in html and "<!DOCTYPE svg" not in html
+    assert not EXTERNAL.search(html)
+    assert "<script" not in html
+
+
+def test_report_shows_verdicts_sections_and_machine() -> None:
+    html = _html()
+    assert "SLO PASS: 1 pass, 0 fail, 1 not measured (of 2 targets)" in html
+    assert "db_connections_percent" in html and "not measured" in html
+    assert 'id="baseline"' in html and "Test CPU" in html
+    assert "pg &lt;select&gt;" in html  # cells are escaped
+
+
+def test_format_table_rounds_for_reading() -> None:
+    html = format_table(pd.DataFrame({"x": [12345.678, 0.012345, float("nan")]}))
+    assert "12,346" in html and "0.0123" in html and "–" in html
