@@ -14,7 +14,7 @@ lab: services
 test: services
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	LAB_REQUIRE_SERVICES=1 $(BIN)/pytest
+	LAB_REQUIRE_SERVICES=1 $(BIN)/pytest --benchmark-disable
 
 install: $(STAMP)
 
@@ -40,7 +40,8 @@ bench: services
 	$(BIN)/pytest --benchmark-only --benchmark-enable tests/bench
 
 asv: services
-	$(BIN)/asv run --python=same --quick --show-stderr
+	$(BIN)/asv machine --yes >/dev/null
+	$(BIN)/asv run --python=same --quick --show-stderr --set-commit-hash $$(git rev-parse HEAD)
 	$(BIN)/asv publish
 
 clean: services-down

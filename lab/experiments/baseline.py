@@ -20,7 +20,7 @@ import pandas as pd
 from lab.config import Endpoints, endpoints
 from lab.errors import ServiceUnavailableError
 from lab.harness import native
-from lab.harness.aio import new_runner
+from lab.harness.aio import new_runner, outside_event_loop
 from lab.harness.closed_loop import ClosedLoopResult, run_closed_loop
 from lab.harness.services import probe
 from lab.harness.services.kafka_native import kafka_classpath, kafka_java
@@ -330,6 +330,7 @@ def _require(services: Iterable[str], ep: Endpoints) -> None:
             raise ServiceUnavailableError(service, health.detail)
 
 
+@outside_event_loop
 def run(
     quick: bool = False,
     settings: BaselineSettings | None = None,

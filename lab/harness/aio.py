@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import functools
 from collections.abc import Callable
+from typing import ParamSpec, TypeVar
 
-__all__ = ["loop_name", "new_runner"]
+__all__ = ["loop_name", "new_runner", "outside_event_loop"]
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
@@ -24,3 +30,22 @@ def new_runner() -> asyncio.Runner:
 
 def loop_name() -> str:
     return "uvloop" if _loop_factory() is not None else "asyncio"
+
+
+def outside_event_loop(function: Callable[P, T]) -> Callable[P, T]:
+    """Let a blocking function that runs its own event loop be called from inside one.
+
+    Jupyter runs every cell inside an event loop, where ``asyncio.run`` is refused; the
+    decorated function then runs in a worker thread with a loop of its own.
+    """
+
+    @functools.wraps(function)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return function(*args, **kwargs)
+        with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="lab") as pool:
+            return pool.submit(function, *args, **kwargs).result()
+
+    return wrapper

@@ -35,3 +35,13 @@ async def test_bad_settings_are_rejected(concurrency: int, duration: float) -> N
 
     with pytest.raises(ValueError):
         await run_closed_loop(operation, concurrency=concurrency, duration_s=duration)
+
+
+async def test_blocking_entry_points_work_inside_a_running_loop() -> None:
+    from lab.harness.aio import outside_event_loop
+
+    @outside_event_loop
+    def blocking() -> int:
+        return asyncio.run(asyncio.sleep(0, result=7))
+
+    assert blocking() == 7

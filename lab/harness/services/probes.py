@@ -8,6 +8,7 @@ import logging
 from dataclasses import dataclass
 
 from lab.config import Endpoints
+from lab.harness.aio import outside_event_loop
 
 __all__ = ["Health", "probe", "probe_kafka", "probe_postgres", "probe_redis"]
 
@@ -93,6 +94,7 @@ async def probe_kafka(ep: Endpoints, timeout: float = PROBE_TIMEOUT_S) -> Health
 PROBES = {"redis": probe_redis, "postgres": probe_postgres, "kafka": probe_kafka}
 
 
+@outside_event_loop
 def probe(service: str, ep: Endpoints, timeout: float = PROBE_TIMEOUT_S) -> Health:
     """Probe one service synchronously (the CLI and the service manager use this)."""
     return asyncio.run(PROBES[service](ep, timeout))

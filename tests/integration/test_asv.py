@@ -1,0 +1,56 @@
+"""asv runs the baseline suite from the venv (--python=same) and publishes its HTML."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.slow
+def test_asv_quick_run_and_publish(tmp_path: Path, all_up: None) -> None:
+    config = json.loads((ROOT / "asv.conf.json").read_text())
+    config.update(
+        repo=str(ROOT), benchmark_dir=str(ROOT / "benchmarks"),
+        results_dir=str(tmp_path / "results"), html_dir=str(tmp_path / "html"),
+        env_dir=str(tmp_path / "env"),
+    )  # fmt: skip
+    conf = tmp_path / "asv.conf.json"
+    conf.write_text(json.dumps(config))
+    asv = [sys.executable, "-m", "asv"]
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*asv, *args, "--config", str(conf)],
+            capture_output=True, text=True, timeout=900, check=False, cwd=ROOT,
+        )  # fmt: skip
+
+    assert run("machine", "--yes").returncode == 0
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=ROOT, check=True
+    ).stdout.strip()
+    # --python=same saves results only when told which commit they belong to.
+    done = run(
+        "run", "--python=same", "--quick", "--show-stderr", "--bench", "benchmark_baseline",
+        "--set-commit-hash", head,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "failed" not in done.stdout.lower()
+    results = [
+        p
+        for p in (tmp_path / "results").rglob("*.json")
+        if p.name not in {"machine.json", "benchmarks.json"}
+    ]
+    assert results, done.stdout[-2000:]
+    stored = json.loads(results[0].read_text())["results"]
+    assert any(name.endswith("track_python_to_native_ratio") for name in stored)
+    assert any(name.endswith("time_200_round_trips") for name in stored)
+
+    published = run("publish")
+    assert published.returncode == 0, published.stderr[-2000:]
+    assert (tmp_path / "html" / "index.html").exists()

@@ -1,0 +1,52 @@
+"""Notebooks: the .py (jupytext py:percent) is the source, the .ipynb its output-free pair,
+and each one runs end to end through papermill with quick parameters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jupytext
+import papermill
+import pytest
+
+NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("[0-9][0-9]_*.py"))
+
+
+def _sources(notebook: object) -> list[tuple[str, str]]:
+    return [(cell.cell_type, cell.source) for cell in notebook.cells]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("source", NOTEBOOKS, ids=lambda p: p.stem)
+def test_pair_is_in_sync_and_has_no_outputs(source: Path) -> None:
+    paired = source.with_suffix(".ipynb")
+    assert paired.exists(), f"run `jupytext --sync {source}`"
+    ipynb = jupytext.read(paired)
+    assert _sources(ipynb) == _sources(jupytext.read(source)), f"run `jupytext --sync {source}`"
+    for cell in ipynb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None
+
+
+def test_every_notebook_has_a_parameters_cell_with_quick() -> None:
+    assert NOTEBOOKS
+    for source in NOTEBOOKS:
+        cells = jupytext.read(source).cells
+        parameters = [c for c in cells if "parameters" in c.metadata.get("tags", [])]
+        assert len(parameters) == 1 and "quick" in parameters[0].source
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("source", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_runs_with_quick_parameters(source: Path, tmp_path: Path, all_up: None) -> None:
+    unexecuted = tmp_path / f"{source.stem}.ipynb"
+    jupytext.write(jupytext.read(source), unexecuted)
+    executed = tmp_path / f"{source.stem}.out.ipynb"
+    papermill.execute_notebook(
+        str(unexecuted), str(executed), parameters={"quick": True},
+        kernel_name="python3", cwd=str(tmp_path), progress_bar=False,
+    )  # fmt: skip
+    result = jupytext.read(executed)
+    outputs = [o for c in result.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    assert any("image/svg+xml" in o.get("data", {}) or "image/png" in o.get("data", {})
+               for o in outputs)  # fmt: skip
