@@ -6,10 +6,12 @@ The superuser is the DSN's user, with trust authentication on loopback only.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pwd
 import re
 import subprocess
+import tempfile
 from pathlib import Path
 
 from lab.config import Endpoints
@@ -66,19 +68,38 @@ def _reachable_by(user: str | None, path: Path) -> bool:
     return check.returncode == 0
 
 
+def _cluster_folder(proc: ServerProcess, user: str | None) -> Path:
+    """``.lab/postgres`` when the server's user can write there, else a folder in /tmp.
+
+    A checkout under a folder closed to other users (mode 0700) cannot hold a cluster
+    that the ``postgres`` user runs; the cluster then lives in /tmp, named for this home.
+    """
+    proc.folder.mkdir(parents=True, exist_ok=True)
+    _give_to(proc.folder, user)
+    if _reachable_by(user, proc.folder):
+        return proc.folder
+    digest = hashlib.sha1(str(proc.folder).encode()).hexdigest()[:10]
+    outside = Path(tempfile.gettempdir()) / f"lab-postgres-{digest}"
+    outside.mkdir(mode=0o700, exist_ok=True)
+    _give_to(outside, user)
+    (proc.folder / "cluster-location").write_text(f"{outside}\n")
+    if not _reachable_by(user, outside):
+        raise ServiceUnavailableError(
+            "postgres",
+            f"the {user} user can write neither to {proc.folder} nor to {outside}",
+            "set LAB_HOME to a folder every user can enter, such as /tmp/lab",
+        )
+    return outside
+
+
 def start_postgres(proc: ServerProcess, ep: Endpoints) -> subprocess.Popen[bytes]:
     bin_dir = postgres_bin_dir()
     user = _run_user()
-    data = proc.folder / "data"
-    sockets = proc.folder / "sockets"
-    sockets.mkdir(parents=True, exist_ok=True)
-    _give_to(proc.folder, user)
-    if not _reachable_by(user, proc.folder):
-        raise ServiceUnavailableError(
-            "postgres",
-            f"the {user} user cannot write to {proc.folder} (a parent folder is closed to it)",
-            "set LAB_HOME to a folder every user can enter, such as /tmp/lab",
-        )
+    cluster = _cluster_folder(proc, user)
+    data = cluster / "data"
+    sockets = cluster / "sockets"
+    sockets.mkdir(exist_ok=True)
+    _give_to(sockets, user)
     if not (data / "PG_VERSION").exists():
         init = subprocess.run(
             [str(bin_dir / "initdb"), "-D", str(data), "-U", ep.postgres_user,
