@@ -146,6 +146,16 @@ def slo_check(
         console.print(str(target))
 
 
+def _register_loadtest() -> None:
+    from lab.cli_loadtest import loadtest, simulate
+
+    app.command("loadtest")(loadtest)
+    app.command("simulate")(simulate)
+
+
+_register_loadtest()
+
+
 def main() -> None:
     """Entry point: LabError becomes one line on stderr and exit 1 (2 for usage errors)."""
     try:

@@ -1,0 +1,218 @@
+"""``lab loadtest`` and ``lab simulate``: the load generator and the simulated servers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from lab.errors import ConfigError
+from lab.harness.loadgen import (
+    LoadResult,
+    LoadSettings,
+    Schedule,
+    merge_results,
+    parse_duration,
+    parse_stages,
+    run_in_workers,
+    run_load,
+)
+
+__all__ = ["loadtest", "simulate"]
+
+console = Console()
+err = Console(stderr=True)
+
+
+def _headers(pairs: list[str]) -> dict[str, str]:
+    headers = {}
+    for pair in pairs:
+        name, sep, value = pair.partition(":")
+        if not sep or not name.strip():
+            raise ConfigError(f"--header {pair!r} is not 'Name: value'")
+        headers[name.strip()] = value.strip()
+    return headers
+
+
+def _body(text: str | None) -> bytes:
+    if text is None:
+        return b""
+    if text.startswith("@"):
+        try:
+            return Path(text[1:]).read_bytes()
+        except OSError as error:
+            raise ConfigError(f"--body {text}: {error.strerror}") from None
+    return text.encode()
+
+
+def _counts(counts: Mapping[str, int]) -> str:
+    return ", ".join(f"{key}: {value:,}" for key, value in sorted(counts.items())) or "-"
+
+
+def results_table(result: LoadResult) -> Table:
+    table = Table("measure", "value", title="load test", title_justify="left")
+    latency = result.latency_ms()
+    rows = [
+        ("requests", f"{result.requests:,} of {result.scheduled:,} scheduled"),
+        ("dropped (backlog full)", f"{result.dropped:,}"),
+        ("errors", f"{result.errors:,} ({result.error_rate_percent:.2f} %)"),
+        ("achieved rate", f"{result.achieved_rps:,.1f} req/s over {result.elapsed_s:.2f} s"),
+        *[(f"latency {name}", f"{value:.2f} ms") for name, value in latency.items()],
+        ("status codes", _counts(result.status_counts)),
+        ("error kinds", _counts(result.error_counts)),
+    ]  # fmt: skip
+    for name, value in rows:
+        table.add_row(name, value)
+    return table
+
+
+def _think_time(text: str) -> float:
+    return 0.0 if text.strip() in ("0", "0s", "0ms") else parse_duration(text, "--think-time")
+
+
+def _progress_line(result: LoadResult, elapsed: float, last: list[int]) -> str:
+    done = result.requests
+    rate = (done - last[0]) * 2  # refreshed twice a second
+    last[0] = done
+    p99 = result.latency.percentile_ms(99.0) if result.latency.count else float("nan")
+    return (
+        f"elapsed {elapsed:5.1f} s · rate {rate:7,.0f} req/s · p99 so far {p99:8.2f} ms · "
+        f"errors {result.errors:,} · dropped {result.dropped:,}"
+    )
+
+
+async def _run_with_progress(settings: LoadSettings, show: bool) -> LoadResult:
+    live: list[LoadResult] = []
+    task = asyncio.ensure_future(run_load(settings, on_start=live.append))
+    if not show:
+        return await task
+    loop = asyncio.get_running_loop()
+    began, last = loop.time(), [0]
+    with Live(console=err, refresh_per_second=4, transient=True) as line:
+        while not task.done():
+            await asyncio.wait([task], timeout=0.5)
+            if live:
+                line.update(_progress_line(live[0], loop.time() - began, last))
+    return task.result()
+
+
+def _finish(result: LoadResult, json_out: Path | None, slo: Path | None) -> None:
+    console.print(results_table(result))
+    if json_out is not None:
+        result.write(json_out)
+        console.print(f"result: {json_out}")
+    if slo is not None:
+        from lab.harness.slo import evaluate, load_slo, verdict_line
+
+        verdicts = evaluate(load_slo(slo), result.slo_metrics())
+        for verdict in verdicts:
+            measured = "-" if verdict.measured is None else f"{verdict.measured:.4g}"
+            console.print(f"  {verdict.status:>12}  {verdict.target}  (measured {measured})")
+        console.print(verdict_line(verdicts))
+        if any(verdict.passed is False for verdict in verdicts):
+            raise typer.Exit(1)
+
+
+def loadtest(
+    target: Annotated[list[str], typer.Argument(help="URL, or: merge A.json B.json ...")],
+    rate: Annotated[float | None, typer.Option(help="Arrivals per second (open loop).")] = None,
+    duration: Annotated[str, typer.Option(help="How long: 500ms, 10s, 2m.")] = "10s",
+    stages: Annotated[
+        str | None, typer.Option(help="Ramps, e.g. '10s:100,30s:1000,10s:0'.")
+    ] = None,
+    mode: Annotated[str, typer.Option(help="open (fixed arrival rate) or closed.")] = "open",
+    users: Annotated[int, typer.Option(help="Closed loop: concurrent users.")] = 10,
+    think_time: Annotated[str, typer.Option(help="Closed loop: pause after each answer.")] = "0s",
+    connections: Annotated[int, typer.Option(help="Open loop: connection pool size.")] = 64,
+    max_backlog: Annotated[
+        int, typer.Option(help="Due requests that may wait; 0 = 10 x connections.")
+    ] = 0,
+    timeout: Annotated[str, typer.Option(help="Per-request timeout.")] = "10s",
+    method: Annotated[str, typer.Option(help="HTTP method.")] = "GET",
+    header: Annotated[list[str] | None, typer.Option(help="'Name: value', repeatable.")] = None,
+    body: Annotated[str | None, typer.Option(help="Request body, or @file.")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the full result.")] = None,
+    slo: Annotated[Path | None, typer.Option(help="Exit 1 when a target is missed.")] = None,
+    workers: Annotated[int, typer.Option(help="Processes to split the load over.")] = 1,
+) -> None:
+    """Open-loop HTTP load; latency from each request's intended send time."""
+    if target and target[0] == "merge":
+        files = [Path(name) for name in target[1:]]
+        if not files:
+            raise ConfigError("merge needs result files: lab loadtest merge A.json B.json")
+        _finish(merge_results([LoadResult.read(path) for path in files]), json_out, slo)
+        return
+    if len(target) != 1:
+        raise ConfigError("give one URL (or: lab loadtest merge A.json B.json ...)")
+    if slo is not None:
+        from lab.harness.slo import load_slo
+
+        load_slo(slo)  # fail on a bad SLO file before the run, not after
+    if workers < 1:
+        raise ConfigError(f"--workers must be at least 1, not {workers}")
+    if mode not in ("open", "closed"):
+        raise ConfigError(f"--mode must be open or closed, not {mode!r}")
+    run_for = parse_duration(duration, "--duration")
+    schedule = None
+    if mode == "open":
+        if stages is not None:
+            schedule = Schedule(tuple(parse_stages(stages)), start_rps=rate or 0.0)
+        elif rate is None:
+            raise ConfigError("an open-loop run needs --rate (or --stages); or use --mode closed")
+        else:
+            schedule = Schedule.constant(rate, run_for)
+    settings = LoadSettings(
+        url=target[0], mode=mode, schedule=schedule, users=users,
+        think_time_s=_think_time(think_time),
+        duration_s=run_for, connections=connections, max_backlog=max_backlog,
+        timeout_s=parse_duration(timeout, "--timeout"), method=method.upper(),
+        headers=_headers(header or []), body=_body(body),
+    )  # fmt: skip
+    if workers > 1:
+        with err.status(f"running {workers} worker processes"):
+            result = run_in_workers(settings, workers)
+    else:
+        from lab.harness.aio import new_runner
+
+        with new_runner() as runner:
+            result = runner.run(_run_with_progress(settings, show=err.is_terminal))
+    _finish(result, json_out, slo)
+
+
+def simulate(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0 = any free one).")] = 8080,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    service_ms: Annotated[float, typer.Option(help="Mean service time.")] = 0.0,
+    distribution: Annotated[str, typer.Option(help="fixed, exponential or lognormal.")] = "fixed",
+    capacity: Annotated[int, typer.Option(help="Requests served at once (0 = unbounded).")] = 0,
+    error_rate: Annotated[float, typer.Option(help="Share answered 500.")] = 0.0,
+    slow_rate: Annotated[float, typer.Option(help="Share answered slowly.")] = 0.0,
+    slow_ms: Annotated[float, typer.Option(help="Extra time of a slow answer.")] = 0.0,
+    reset_rate: Annotated[float, typer.Option(help="Share whose connection is reset.")] = 0.0,
+    stall_every: Annotated[str | None, typer.Option(help="A stall starts every ...")] = None,
+    stall_for: Annotated[str | None, typer.Option(help="... and lasts this long.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the random draws.")] = 0,
+) -> None:
+    """Serve HTTP on 127.0.0.1 with a service-time and fault model, until Ctrl-C."""
+    from lab.harness.aio import new_runner
+    from lab.harness.simulate import ServerModel, serve_forever
+
+    if (stall_every is None) != (stall_for is None):
+        raise ConfigError("--stall-every and --stall-for go together")
+    model = ServerModel(
+        service_s=service_ms / 1000, distribution=distribution, capacity=capacity,
+        error_rate=error_rate, slow_rate=slow_rate, slow_extra_s=slow_ms / 1000,
+        reset_rate=reset_rate,
+        stall_every_s=parse_duration(stall_every, "--stall-every") if stall_every else 0.0,
+        stall_for_s=parse_duration(stall_for, "--stall-for") if stall_for else 0.0,
+        seed=seed,
+    )  # fmt: skip
+    with new_runner() as runner, contextlib.suppress(KeyboardInterrupt):
+        runner.run(serve_forever(model, host, port))

@@ -1,0 +1,174 @@
+"""What a load test measured, its JSON form, and exact merging of runs made in parallel."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lab.errors import ConfigError
+from lab.harness.latency import PERCENTILES, LatencyRecorder
+
+__all__ = ["LoadResult", "SecondStats", "merge_results"]
+
+SCHEMA = "lab.loadtest/1"
+
+
+@dataclass
+class SecondStats:
+    """One second of the run, by completion time."""
+
+    requests: int = 0
+    errors: int = 0
+    latency: LatencyRecorder = field(default_factory=LatencyRecorder)
+
+
+@dataclass
+class LoadResult:
+    """Counts, latencies (from each request's intended send time) and a per-second timeline.
+
+    ``requests`` were sent and ended (a response or an error); ``dropped`` were scheduled
+    but never sent because the backlog was full; ``errors`` counts transport errors and
+    5xx responses. Latency covers every response, not transport errors.
+    """
+
+    settings: dict[str, Any]
+    started_utc: str = ""
+    elapsed_s: float = 0.0
+    scheduled: int = 0
+    requests: int = 0
+    dropped: int = 0
+    status_counts: Counter[str] = field(default_factory=Counter)
+    error_counts: Counter[str] = field(default_factory=Counter)
+    latency: LatencyRecorder = field(default_factory=LatencyRecorder)
+    timeline: list[SecondStats] = field(default_factory=list)
+
+    @property
+    def errors(self) -> int:
+        return sum(self.error_counts.values())
+
+    @property
+    def achieved_rps(self) -> float:
+        return self.requests / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    @property
+    def error_rate_percent(self) -> float:
+        return 100.0 * self.errors / self.requests if self.requests else 0.0
+
+    def second(self, index: int) -> SecondStats:
+        while len(self.timeline) <= index:
+            self.timeline.append(SecondStats())
+        return self.timeline[index]
+
+    def latency_ms(self) -> dict[str, float]:
+        summary = self.latency.summary()
+        values = {name: getattr(summary, name) for name in PERCENTILES}
+        values["max"] = summary.max
+        values["mean"] = summary.mean
+        return values
+
+    def slo_metrics(self) -> dict[str, float]:
+        latency = self.latency_ms()
+        metrics = {f"latency_{name}_ms": value for name, value in latency.items()}
+        metrics["throughput_rps"] = self.achieved_rps
+        metrics["error_rate_percent"] = self.error_rate_percent
+        if self.settings.get("mode") == "closed":
+            metrics["concurrent_users"] = float(self.settings.get("users", 0))
+        return metrics
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA,
+            "settings": self.settings,
+            "started_utc": self.started_utc,
+            "elapsed_s": self.elapsed_s,
+            "scheduled": self.scheduled,
+            "requests": self.requests,
+            "errors": self.errors,
+            "dropped": self.dropped,
+            "achieved_rps": self.achieved_rps,
+            "error_rate_percent": self.error_rate_percent,
+            "latency_ms": self.latency_ms(),
+            "status_counts": dict(self.status_counts),
+            "error_counts": dict(self.error_counts),
+            "timeline": [
+                {
+                    "second": index,
+                    "requests": s.requests,
+                    "errors": s.errors,
+                    "p99_ms": s.latency.percentile_ms(99.0) if s.latency.count else None,
+                    "histogram": s.latency.encode() if s.latency.count else None,
+                }
+                for index, s in enumerate(self.timeline)
+            ],
+            "histogram": self.latency.encode(),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> LoadResult:
+        if data.get("schema") != SCHEMA:
+            raise ConfigError(f"not a lab loadtest result (schema {data.get('schema')!r})")
+        result = cls(
+            settings=data["settings"],
+            started_utc=data["started_utc"],
+            elapsed_s=float(data["elapsed_s"]),
+            scheduled=int(data["scheduled"]),
+            requests=int(data["requests"]),
+            dropped=int(data["dropped"]),
+            status_counts=Counter(data["status_counts"]),
+            error_counts=Counter(data["error_counts"]),
+            latency=LatencyRecorder.decode(data["histogram"]),
+        )
+        for entry in data["timeline"]:
+            second = result.second(int(entry["second"]))
+            second.requests, second.errors = int(entry["requests"]), int(entry["errors"])
+            if entry.get("histogram"):
+                second.latency = LatencyRecorder.decode(entry["histogram"])
+        return result
+
+    def write(self, path: Path) -> None:
+        from lab.harness.results import write_atomic
+
+        write_atomic(path, json.dumps(self.to_json(), indent=1))
+
+    @classmethod
+    def read(cls, path: Path) -> LoadResult:
+        try:
+            data = json.loads(path.read_text())
+        except OSError as error:
+            raise ConfigError(f"cannot read {path}: {error.strerror}") from None
+        except json.JSONDecodeError as error:
+            raise ConfigError(f"{path} is not JSON (line {error.lineno}: {error.msg})") from None
+        try:
+            return cls.from_json(data)
+        except (KeyError, TypeError, ValueError) as error:
+            if isinstance(error, ConfigError):
+                raise ConfigError(f"{path}: {error}") from None
+            raise ConfigError(f"{path} is not a complete lab loadtest result ({error})") from None
+
+
+def merge_results(parts: list[LoadResult]) -> LoadResult:
+    """Combine runs that ran side by side (workers, machines): counts and histograms add
+    exactly; the elapsed time is the longest part's, so rates add up."""
+    if not parts:
+        raise ConfigError("nothing to merge")
+    merged = LoadResult(
+        settings={**parts[0].settings, "merged_parts": len(parts)},
+        started_utc=min(part.started_utc for part in parts),
+        elapsed_s=max(part.elapsed_s for part in parts),
+    )
+    for part in parts:
+        merged.scheduled += part.scheduled
+        merged.requests += part.requests
+        merged.dropped += part.dropped
+        merged.status_counts.update(part.status_counts)
+        merged.error_counts.update(part.error_counts)
+        merged.latency.merge(part.latency)
+        for index, second in enumerate(part.timeline):
+            into = merged.second(index)
+            into.requests += second.requests
+            into.errors += second.errors
+            into.latency.merge(second.latency)
+    return merged

@@ -1,0 +1,222 @@
+"""Simulated downstream servers: real HTTP on 127.0.0.1 whose behaviour is a model you set.
+
+Service time (fixed or drawn from a distribution), a capacity of N concurrent requests
+beyond which requests queue (latency grows with load, as Little's law says), and faults
+on a schedule: an error rate, stall windows (no response for T seconds), slow responses,
+connection resets. Counters record what reached the server, so a test can check it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from lab.errors import ConfigError
+
+__all__ = ["ServerCounters", "ServerModel", "SimulatedServer"]
+
+DISTRIBUTIONS = ("fixed", "exponential", "lognormal")
+STATS_PATH = "/__stats"
+
+
+@dataclass(frozen=True)
+class ServerModel:
+    """What the server does with each request. Durations in seconds, rates as shares 0..1."""
+
+    service_s: float = 0.0
+    distribution: str = "fixed"
+    capacity: int = 0  # concurrent requests served at once; 0 = unbounded
+    error_rate: float = 0.0  # answered 500
+    slow_rate: float = 0.0  # take slow_extra_s longer
+    slow_extra_s: float = 0.0
+    reset_rate: float = 0.0  # connection reset instead of an answer
+    stall_every_s: float = 0.0  # a stall window starts every stall_every_s ...
+    stall_for_s: float = 0.0  # ... and lasts stall_for_s: nothing is answered in it
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.distribution not in DISTRIBUTIONS:
+            raise ConfigError(f"distribution must be one of {', '.join(DISTRIBUTIONS)}")
+        for name in ("service_s", "slow_extra_s", "stall_every_s", "stall_for_s"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must not be negative")
+        for name in ("error_rate", "slow_rate", "reset_rate"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ConfigError(f"{name} must be between 0 and 1")
+        if self.capacity < 0:
+            raise ConfigError("capacity must not be negative (0 means unbounded)")
+        if self.stall_for_s and self.stall_for_s >= self.stall_every_s:
+            raise ConfigError("stall_for must be shorter than stall_every")
+
+    def stall_remaining(self, since_start: float) -> float:
+        """Seconds left in the stall window at ``since_start`` (0 outside any window).
+
+        Windows are [k*every, k*every + for) for k = 1, 2, ...: the first comes after a
+        whole healthy period.
+        """
+        if not self.stall_every_s or not self.stall_for_s or since_start < self.stall_every_s:
+            return 0.0
+        into = since_start % self.stall_every_s
+        return self.stall_for_s - into if into < self.stall_for_s else 0.0
+
+    def draw_service(self, rng: random.Random) -> float:
+        if self.service_s == 0 or self.distribution == "fixed":
+            return self.service_s
+        if self.distribution == "exponential":
+            return rng.expovariate(1.0 / self.service_s)
+        sigma = 0.5  # lognormal with the given mean
+        return rng.lognormvariate(_log_mean(self.service_s, sigma), sigma)
+
+
+def _log_mean(mean: float, sigma: float) -> float:
+    import math
+
+    return math.log(mean) - sigma * sigma / 2
+
+
+@dataclass
+class ServerCounters:
+    received: int = 0
+    answered: int = 0
+    errors_injected: int = 0
+    resets_injected: int = 0
+    slowed: int = 0
+    stalled: int = 0
+    in_flight: int = 0
+    max_in_flight: int = 0
+    waiting_for_capacity: int = 0
+    max_waiting_for_capacity: int = 0
+    by_path: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class SimulatedServer:
+    """An aiohttp server following ``model``. ``async with`` it; ``url`` says where it is.
+
+    ``clock`` measures the fault schedule (injectable for tests); sleeps are real.
+    """
+
+    def __init__(
+        self, model: ServerModel, *, host: str = "127.0.0.1", port: int = 0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:  # fmt: skip
+        self.model = model
+        self.host = host
+        self.port = port
+        self.clock = clock
+        self.counters = ServerCounters()
+        self._rng = random.Random(model.seed)
+        self._capacity = asyncio.Semaphore(model.capacity) if model.capacity else None
+        self._started = 0.0
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}/"
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_get(STATS_PATH, self._stats)
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            listener.bind((self.host, self.port))
+        except OSError as error:
+            listener.close()
+            raise ConfigError(
+                f"cannot listen on {self.host}:{self.port}: {error.strerror}"
+            ) from None
+        self.port = listener.getsockname()[1]
+        await web.SockSite(self._runner, listener, backlog=1024).start()
+        self._started = self.clock()
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> SimulatedServer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.stop()
+
+    async def _stats(self, request: web.Request) -> web.Response:
+        return web.json_response(self.counters.as_dict())
+
+    async def _wait_out_stall(self) -> None:
+        remaining = self.model.stall_remaining(self.clock() - self._started)
+        if remaining > 0:
+            self.counters.stalled += 1
+            await asyncio.sleep(remaining)
+
+    async def _serve(self) -> None:
+        model, rng = self.model, self._rng
+        delay = model.draw_service(rng)
+        if model.slow_rate and rng.random() < model.slow_rate:
+            self.counters.slowed += 1
+            delay += model.slow_extra_s
+        if delay:
+            await asyncio.sleep(delay)
+        await self._wait_out_stall()
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        c = self.counters
+        c.received += 1
+        c.by_path[request.path] = c.by_path.get(request.path, 0) + 1
+        c.in_flight += 1
+        c.max_in_flight = max(c.max_in_flight, c.in_flight)
+        try:
+            await self._wait_out_stall()
+            if self._capacity is None:
+                await self._serve()
+            else:
+                c.waiting_for_capacity += 1
+                c.max_waiting_for_capacity = max(c.max_waiting_for_capacity, c.waiting_for_capacity)
+                try:
+                    await self._capacity.acquire()
+                finally:
+                    c.waiting_for_capacity -= 1
+                try:
+                    await self._serve()
+                finally:
+                    self._capacity.release()
+            draw = self._rng.random()
+            if draw < self.model.reset_rate:
+                c.resets_injected += 1
+                if request.transport is not None:
+                    request.transport.abort()
+                raise asyncio.CancelledError  # nothing more is sent on this connection
+            if draw < self.model.reset_rate + self.model.error_rate:
+                c.errors_injected += 1
+                c.answered += 1
+                return web.Response(status=500, text="injected error")
+            c.answered += 1
+            return web.Response(text="ok")
+        finally:
+            c.in_flight -= 1
+
+
+async def serve_forever(model: ServerModel, host: str, port: int) -> None:
+    """Run until cancelled (``lab simulate``)."""
+    async with SimulatedServer(model, host=host, port=port) as server:
+        print(
+            f"simulating at {server.url} (stats at {server.url.rstrip('/')}{STATS_PATH})",
+            flush=True,
+        )
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.Event().wait()
