@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: lab test install services services-down lint bench asv clean
+.PHONY: lab test install tools services services-down lint bench asv clean
 
 lab: services
 	$(BIN)/lab run --quick
@@ -21,12 +21,19 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,notebooks,bench,fast]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,notebooks,bench,fast,peers]'
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $(STAMP)
 
-services: install
+services: install tools
 	$(BIN)/lab services up
+
+# Peer load generators the experiments compare against (optional: skipped when missing).
+tools:
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  { apt-get install -y -q wrk >/dev/null 2>&1 || \
+	    { apt-get update -q >/dev/null && apt-get install -y -q wrk >/dev/null; }; }; } || \
+	  echo "wrk is not installed: experiments will leave it out"
 
 services-down:
 	$(BIN)/lab services down

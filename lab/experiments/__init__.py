@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pandas as pd
 from matplotlib.figure import Figure
 
-from lab.experiments import baseline
+from lab.experiments import baseline, loadgen
 from lab.harness import plots
 
 __all__ = ["EXPERIMENTS", "Experiment"]
@@ -46,6 +46,33 @@ def _baseline_figures(frame: pd.DataFrame) -> list[Figure]:
     ]
 
 
+def _loadgen_figures(frame: pd.DataFrame) -> list[Figure]:
+    table = loadgen.summary(frame)
+    figures = []
+    saturation = table[(table.scenario == "saturation") & table.get("rate_vs_wrk").notna()]
+    if len(saturation):
+        figures.append(
+            plots.ratio_bars(
+                saturation,
+                label_columns=["tool"],
+                ratio="rate_vs_wrk",
+                low="rate_vs_wrk_min",
+                high="rate_vs_wrk_max",
+                xlabel="requests/s as a share of wrk's (1.0 = wrk)",
+                title="Saturation: rate against one server process, relative to wrk",
+            )  # fmt: skip
+        )
+    stall = table[table.scenario.isin(["accuracy", "stall"])]
+    figures.append(
+        plots.latency_bars(
+            stall,
+            label_columns=["scenario", "tool"],
+            title="What each tool reports: p50 and p99 (stall = server frozen periodically)",
+        )  # fmt: skip
+    )
+    return figures
+
+
 EXPERIMENTS: dict[str, Experiment] = {
     "baseline": Experiment(
         name="baseline",
@@ -59,5 +86,19 @@ EXPERIMENTS: dict[str, Experiment] = {
         figures=_baseline_figures,
         slo_metrics=baseline.slo_metrics,
         services=baseline.SERVICES,
+    ),
+    "loadgen": Experiment(
+        name="loadgen",
+        title="Load generators: accuracy, stalls, and the cost of a request",
+        question=(
+            "Does the lab's open-loop generator report what the server did, including a "
+            "stall that closed-loop tools hide, and is it ever the bottleneck? Measured "
+            "against a simulated server in its own process, beside wrk and Locust."
+        ),
+        run=loadgen.run,
+        summary=loadgen.summary,
+        figures=_loadgen_figures,
+        slo_metrics=lambda frame: {},
+        services=(),
     ),
 }

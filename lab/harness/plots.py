@@ -12,6 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, NullFormatter
 
 __all__ = ["latency_bars", "ratio_bars", "to_svg"]
 
@@ -65,6 +66,8 @@ def latency_bars(
         ax.barh(positions, table[column], height=height, label=column)
     ax.set_yticks([y + 0.4 - height / 2 for y in range(len(labels))], labels)
     ax.set_xscale("log")
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
     ax.invert_yaxis()
     ax.set_xlabel("milliseconds (log scale)")
     ax.set_title(title, loc="left", fontsize=11)

@@ -11,9 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import re
+import signal
 import socket
+import subprocess
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -21,7 +25,7 @@ from aiohttp import web
 
 from lab.errors import ConfigError
 
-__all__ = ["ServerCounters", "ServerModel", "SimulatedServer"]
+__all__ = ["ServerCounters", "ServerModel", "SimulatedServer", "server_process"]
 
 DISTRIBUTIONS = ("fixed", "exponential", "lognormal")
 STATS_PATH = "/__stats"
@@ -209,6 +213,35 @@ class SimulatedServer:
             return web.Response(text="ok")
         finally:
             c.in_flight -= 1
+
+
+@contextlib.contextmanager
+def server_process(model: ServerModel) -> Iterator[str]:
+    """Run a simulated server in a process of its own (so its CPU is not the caller's);
+    yields its URL, and stops it on exit."""
+    argv = [sys.executable, "-m", "lab.cli", "simulate", "--port", "0",
+            "--service-ms", str(model.service_s * 1000), "--distribution", model.distribution,
+            "--capacity", str(model.capacity), "--error-rate", str(model.error_rate),
+            "--slow-rate", str(model.slow_rate), "--slow-ms", str(model.slow_extra_s * 1000),
+            "--reset-rate", str(model.reset_rate), "--seed", str(model.seed)]  # fmt: skip
+    if model.stall_every_s:
+        argv += ["--stall-every", f"{model.stall_every_s}s", "--stall-for", f"{model.stall_for_s}s"]
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        found = re.search(r"(http://\S+/) ", first)
+        if found is None:
+            error = process.stderr.read() if process.stderr else ""
+            raise ConfigError(f"the simulated server did not start: {(first + error).strip()}")
+        yield found.group(1)
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 async def serve_forever(model: ServerModel, host: str, port: int) -> None:
