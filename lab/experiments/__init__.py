@@ -49,7 +49,9 @@ def _baseline_figures(frame: pd.DataFrame) -> list[Figure]:
 def _loadgen_figures(frame: pd.DataFrame) -> list[Figure]:
     table = loadgen.summary(frame)
     figures = []
-    saturation = table[(table.scenario == "saturation") & table.get("rate_vs_wrk").notna()]
+    saturation = table[table.scenario == "saturation"]
+    if "rate_vs_wrk" in saturation:
+        saturation = saturation[saturation.rate_vs_wrk.notna()]
     if len(saturation):
         figures.append(
             plots.ratio_bars(
@@ -60,7 +62,7 @@ def _loadgen_figures(frame: pd.DataFrame) -> list[Figure]:
                 high="rate_vs_wrk_max",
                 xlabel="requests/s as a share of wrk's (1.0 = wrk)",
                 title="Saturation: rate against one server process, relative to wrk",
-            )  # fmt: skip
+            )
         )
     stall = table[table.scenario.isin(["accuracy", "stall"])]
     figures.append(
@@ -68,7 +70,7 @@ def _loadgen_figures(frame: pd.DataFrame) -> list[Figure]:
             stall,
             label_columns=["scenario", "tool"],
             title="What each tool reports: p50 and p99 (stall = server frozen periodically)",
-        )  # fmt: skip
+        )
     )
     return figures
 
