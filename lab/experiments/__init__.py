@@ -49,10 +49,9 @@ def _baseline_figures(frame: pd.DataFrame) -> list[Figure]:
 def _loadgen_figures(frame: pd.DataFrame) -> list[Figure]:
     table = loadgen.summary(frame)
     figures = []
-    saturation = table[table.scenario == "saturation"]
-    if "rate_vs_wrk" in saturation:
-        saturation = saturation[saturation.rate_vs_wrk.notna()]
-    if len(saturation):
+    compared = table[table.scenario == "saturation"]
+    if "rate_vs_wrk" in compared:  # absent when wrk is not installed
+        saturation = compared[compared.rate_vs_wrk.notna()]
         figures.append(
             plots.ratio_bars(
                 saturation,

@@ -73,6 +73,15 @@ class LatencyRecorder:
     def percentile_ms(self, percentile: float) -> float:
         return float(self._histogram.get_value_at_percentile(percentile)) / 1000.0
 
+    def count_at_or_above_ms(self, milliseconds: float) -> int:
+        """How many recorded values are at least ``milliseconds`` (to 3 digits)."""
+        threshold = self._histogram.get_lowest_equivalent_value(int(milliseconds * 1000))
+        return sum(
+            item.count_at_value_iterated_to
+            for item in self._histogram.get_recorded_iterator()
+            if item.value_iterated_to >= threshold
+        )
+
     def summary(self) -> LatencySummary:
         if self.count == 0:
             nan = float("nan")

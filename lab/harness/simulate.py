@@ -96,6 +96,8 @@ class ServerCounters:
     stalled: int = 0
     in_flight: int = 0
     max_in_flight: int = 0
+    serving: int = 0
+    max_serving: int = 0
     waiting_for_capacity: int = 0
     max_waiting_for_capacity: int = 0
     by_path: dict[str, int] = field(default_factory=dict)
@@ -169,6 +171,15 @@ class SimulatedServer:
             await asyncio.sleep(remaining)
 
     async def _serve(self) -> None:
+        c = self.counters
+        c.serving += 1
+        c.max_serving = max(c.max_serving, c.serving)
+        try:
+            await self._service_time()
+        finally:
+            c.serving -= 1
+
+    async def _service_time(self) -> None:
         model, rng = self.model, self._rng
         delay = model.draw_service(rng)
         if model.slow_rate and rng.random() < model.slow_rate:
@@ -238,10 +249,10 @@ def server_process(model: ServerModel) -> Iterator[str]:
     finally:
         process.send_signal(signal.SIGINT)
         try:
-            process.wait(timeout=10)
+            process.communicate(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
-            process.wait()
+            process.communicate()
 
 
 async def serve_forever(model: ServerModel, host: str, port: int) -> None:

@@ -36,7 +36,7 @@ def test_asv_quick_run_and_publish(tmp_path: Path, all_up: None) -> None:
     ).stdout.strip()
     # --python=same saves results only when told which commit they belong to.
     done = run(
-        "run", "--python=same", "--quick", "--show-stderr", "--bench", "benchmark_baseline",
+        "run", "--python=same", "--quick", "--show-stderr", "--bench", "benchmark_",
         "--set-commit-hash", head,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
@@ -50,6 +50,7 @@ def test_asv_quick_run_and_publish(tmp_path: Path, all_up: None) -> None:
     stored = json.loads(results[0].read_text())["results"]
     assert any(name.endswith("track_python_to_native_ratio") for name in stored)
     assert any(name.endswith("time_200_round_trips") for name in stored)
+    assert any(name.endswith("track_lab_rate_vs_wrk") for name in stored)
 
     published = run("publish")
     assert published.returncode == 0, published.stderr[-2000:]

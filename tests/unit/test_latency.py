@@ -65,3 +65,12 @@ def test_summary_columns_are_named_with_units() -> None:
         "latency_ms_p999", "latency_ms_max", "latency_ms_mean",
     }  # fmt: skip
     assert abs(columns["latency_ms_p50"] - 20.0) < 0.05
+
+
+def test_count_at_or_above() -> None:
+    recorder = LatencyRecorder()
+    for ms in (1, 2, 3, 250, 300, 500, 501):
+        recorder.record_ns(ms * 1_000_000)
+    assert recorder.count_at_or_above_ms(250) == 4
+    assert recorder.count_at_or_above_ms(0.5) == 7
+    assert recorder.count_at_or_above_ms(600) == 0

@@ -1,0 +1,75 @@
+"""asv: the lab's load generator against wrk and Locust, and its accuracy under a stall.
+
+Thin wrappers over ``lab.experiments.loadgen``; the simulated server runs in its own
+process. ``track_*`` values come from one quick run of the experiment (setup_cache).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lab.experiments import loadgen
+from lab.harness.aio import new_runner
+from lab.harness.loadgen import LoadSettings, Schedule, run_load
+from lab.harness.simulate import ServerModel, server_process
+
+
+class GeneratorComparison:
+    """Rates and CPU per request of each generator, and what each reports for a stall."""
+
+    timeout = 900
+    number = 1
+    repeat = 1
+
+    def setup_cache(self) -> dict[str, Any]:
+        table = loadgen.summary(loadgen.run(quick=True))
+        return {(row.scenario, row.tool): row._asdict() for row in table.itertuples(index=False)}
+
+    def _get(self, cells: dict[Any, Any], scenario: str, tool: str, column: str) -> float:
+        if (scenario, tool) not in cells:
+            raise NotImplementedError(f"{tool} did not run (not installed?)")
+        return float(cells[(scenario, tool)][column])
+
+    def track_lab_rate_vs_wrk(self, cells: dict[Any, Any]) -> float:
+        return self._get(cells, "saturation", "lab-closed", "rate_vs_wrk")
+
+    track_lab_rate_vs_wrk.unit = "ratio"  # type: ignore[attr-defined]
+
+    def track_lab_cpu_vs_locust(self, cells: dict[Any, Any]) -> float:
+        return self._get(cells, "saturation", "lab-closed", "cpu_vs_locust")
+
+    track_lab_cpu_vs_locust.unit = "ratio"  # type: ignore[attr-defined]
+
+    def track_accuracy_p50_ms(self, cells: dict[Any, Any]) -> float:
+        return self._get(cells, "accuracy", "lab-open", "p50_ms")
+
+    track_accuracy_p50_ms.unit = "ms"  # type: ignore[attr-defined]
+
+    def track_stall_p99_open_loop_ms(self, cells: dict[Any, Any]) -> float:
+        return self._get(cells, "stall", "lab-open", "p99_ms")
+
+    track_stall_p99_open_loop_ms.unit = "ms"  # type: ignore[attr-defined]
+
+    def track_stall_p99_closed_loop_ms(self, cells: dict[Any, Any]) -> float:
+        return self._get(cells, "stall", "lab-closed", "p99_ms")
+
+    track_stall_p99_closed_loop_ms.unit = "ms"  # type: ignore[attr-defined]
+
+
+class OpenLoopCost:
+    """Time of one short open-loop run (2,000 requests at 4,000 rps, 64 connections)."""
+
+    timeout = 120
+
+    def setup(self) -> None:
+        self.server = server_process(ServerModel())
+        self.url = self.server.__enter__()
+        self.runner = new_runner()
+        self.settings = LoadSettings(self.url, schedule=Schedule.constant(4000, 0.5))
+
+    def teardown(self) -> None:
+        self.runner.close()
+        self.server.__exit__(None, None, None)
+
+    def time_2000_requests_open_loop(self) -> None:
+        self.runner.run(run_load(self.settings))

@@ -1,0 +1,34 @@
+"""pytest-benchmark: the open-loop generator's cost, and the generator comparison."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from lab.experiments import loadgen
+from lab.harness.aio import new_runner
+from lab.harness.loadgen import LoadSettings, Schedule, run_load
+from lab.harness.simulate import ServerModel, server_process
+
+
+@pytest.fixture(scope="module")
+def url() -> Iterator[str]:
+    with server_process(ServerModel()) as found:
+        yield found
+
+
+def test_open_loop_2000_requests(benchmark: Any, url: str) -> None:
+    settings = LoadSettings(url, schedule=Schedule.constant(4000, 0.5))
+    with new_runner() as runner:
+        result = benchmark(lambda: runner.run(run_load(settings)))
+    assert result.requests + result.dropped == 2000
+
+
+def test_generator_comparison(benchmark: Any) -> None:
+    frame = benchmark.pedantic(loadgen.run, kwargs={"quick": True}, rounds=1, iterations=1)
+    table = loadgen.summary(frame)
+    benchmark.extra_info["summary"] = table.fillna(-1).to_dict("records")
+    assert set(table.scenario) == {"accuracy", "stall", "saturation"}
+    assert (frame.requests > 0).all()

@@ -1,0 +1,103 @@
+"""`lab loadtest` and `lab simulate` as a user runs them: exit codes, JSON, merge, workers."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from lab.harness.simulate import ServerModel, server_process
+
+RunLab = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture(scope="module")
+def url() -> Iterator[str]:
+    with server_process(ServerModel(service_s=0.002)) as found:
+        yield found
+
+
+def _json(path: Path) -> dict[str, object]:
+    return json.loads(path.read_text())  # type: ignore[no-any-return]
+
+
+def test_json_result_and_slo_exit_codes(run_lab: RunLab, url: str, tmp_path: Path) -> None:
+    out = tmp_path / "a.json"
+    failing = run_lab("loadtest", url, "--rate", "50", "--duration", "1s", "--json", str(out),
+                      "--slo", "slo.yaml")  # fmt: skip
+    assert failing.returncode == 1, failing.stderr  # 50 rps misses "throughput_rps > 1000"
+    assert "SLO FAIL" in failing.stdout
+    data = _json(out)
+    assert (data["requests"], data["errors"], data["dropped"]) == (50, 0, 0)
+    assert set(data["latency_ms"]) >= {"p50", "p90", "p95", "p99", "p999", "max"}  # type: ignore[arg-type]
+
+    lenient = tmp_path / "slo.yaml"
+    lenient.write_text("latency_p99_ms: {below: 60000}\nerror_rate_percent: {below: 1}\n")
+    passing = run_lab("loadtest", url, "--rate", "50", "--duration", "1s", "--slo", str(lenient))
+    assert passing.returncode == 0, passing.stderr
+    assert "SLO PASS: 2 pass" in passing.stdout
+
+
+def test_merge_combines_runs(run_lab: RunLab, url: str, tmp_path: Path) -> None:
+    parts = []
+    for name, rate in (("a", "40"), ("b", "60")):
+        parts.append(tmp_path / f"{name}.json")
+        done = run_lab("loadtest", url, "--rate", rate, "--duration", "1s", "--json",
+                       str(parts[-1]))  # fmt: skip
+        assert done.returncode == 0, done.stderr
+    merged = tmp_path / "merged.json"
+    done = run_lab("loadtest", "merge", *map(str, parts), "--json", str(merged))
+    assert done.returncode == 0, done.stderr
+    data = _json(merged)
+    assert data["requests"] == 100
+    assert data["settings"]["merged_parts"] == 2  # type: ignore[index]
+
+
+def test_workers_split_the_schedule_without_loss(run_lab: RunLab, url: str, tmp_path: Path) -> None:
+    out = tmp_path / "w.json"
+    done = run_lab("loadtest", url, "--rate", "90", "--duration", "1s", "--workers", "2",
+                   "--json", str(out))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    data = _json(out)
+    assert data["requests"] == 90 and data["dropped"] == 0
+    assert data["settings"]["workers"] == 2  # type: ignore[index]
+
+
+def test_closed_mode_from_the_cli(run_lab: RunLab, url: str, tmp_path: Path) -> None:
+    out = tmp_path / "c.json"
+    done = run_lab("loadtest", url, "--mode", "closed", "--users", "3", "--think-time", "50ms",
+                   "--duration", "500ms", "--json", str(out))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    data = _json(out)
+    assert data["settings"]["mode"] == "closed" and data["settings"]["users"] == 3  # type: ignore[index]
+    assert data["requests"] > 3  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (("loadtest", "not a url", "--rate", "5"), "not an http:// URL"),
+        (("loadtest", "http://127.0.0.1:1/", "--rate", "-5"), "rate must be greater than zero"),
+        (
+            ("loadtest", "http://127.0.0.1:1/", "--rate", "5", "--duration", "0s"),
+            "greater than zero",
+        ),
+        (("loadtest", "http://127.0.0.1:1/", "--stages", "10s=100"), "DURATION:RATE"),
+        (("loadtest", "http://127.0.0.1:1/"), "needs --rate"),
+        (("loadtest", "http://127.0.0.1:1/", "--rate", "5", "--header", "nocolon"), "Name: value"),
+        (("loadtest", "merge"), "merge needs result files"),
+        (("loadtest", "merge", "/nonexistent.json"), "cannot read"),
+        (("simulate", "--stall-every", "5s"), "go together"),
+        (("simulate", "--error-rate", "2"), "between 0 and 1"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(
+    run_lab: RunLab, args: tuple[str, ...], words: str
+) -> None:
+    done = run_lab(*args)
+    assert done.returncode == 2, done.stdout + done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and words in lines[0] and "Traceback" not in done.stderr
