@@ -3,4 +3,32 @@
 This package is a library first: it imports nothing from experiments or the CLI.
 """
 
-__all__: list[str] = []
+from lab.patterns.breaker import (
+    BreakerMetrics,
+    BreakerStats,
+    CircuitBreaker,
+    CircuitState,
+    ConsecutiveFailures,
+    FailureRate,
+    SlowCallRate,
+    TripPolicy,
+)
+from lab.patterns.concurrency import ItemResult, RateLimiter, bounded_map
+from lab.patterns.http_client import HttpResponse, ResilientHTTPClient, fetch_many
+
+__all__ = [
+    "BreakerMetrics",
+    "BreakerStats",
+    "CircuitBreaker",
+    "CircuitState",
+    "ConsecutiveFailures",
+    "FailureRate",
+    "HttpResponse",
+    "ItemResult",
+    "RateLimiter",
+    "ResilientHTTPClient",
+    "SlowCallRate",
+    "TripPolicy",
+    "bounded_map",
+    "fetch_many",
+]

@@ -25,4 +25,24 @@ def test_services_surface() -> None:
 
 
 def test_patterns_surface() -> None:
-    assert set(lab.patterns.__all__) == set()
+    assert set(lab.patterns.__all__) == {
+        "BreakerMetrics", "BreakerStats", "CircuitBreaker", "CircuitState",
+        "ConsecutiveFailures", "FailureRate", "SlowCallRate", "TripPolicy",
+        "ItemResult", "RateLimiter", "bounded_map",
+        "HttpResponse", "ResilientHTTPClient", "fetch_many",
+    }  # fmt: skip
+    for name in lab.patterns.__all__:
+        assert getattr(lab.patterns, name) is not None
+
+
+def test_patterns_import_no_experiment_and_no_cli() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, lab.patterns; "
+        "bad = [m for m in sys.modules if m.startswith(('lab.experiments', 'lab.cli', "
+        "'lab.harness'))]; print(bad)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
