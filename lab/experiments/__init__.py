@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pandas as pd
 from matplotlib.figure import Figure
 
-from lab.experiments import baseline, loadgen
+from lab.experiments import baseline, loadgen, resilience
 from lab.harness import plots
 
 __all__ = ["EXPERIMENTS", "Experiment"]
@@ -74,6 +74,33 @@ def _loadgen_figures(frame: pd.DataFrame) -> list[Figure]:
     return figures
 
 
+def _resilience_figures(frame: pd.DataFrame) -> list[Figure]:
+    table = resilience.breaker_summary(frame)
+    overhead = resilience.overhead_summary(frame)
+    overhead = overhead[overhead.variant != "bare await"].assign(
+        ratio=lambda t: t.overhead_ns / 1000, ratio_min=lambda t: t.overhead_ns_min / 1000,
+        ratio_max=lambda t: t.overhead_ns_max / 1000,
+    )  # fmt: skip
+    return [
+        plots.outcome_timeline(
+            frame[frame.part.isin(["outage", "slowdown"])],
+            title="Calls by outcome over time (shaded: the fault); one row per breaker",
+        ),
+        plots.ratio_bars(
+            table[table.scenario == "outage"].assign(
+                ratio=lambda t: t.reached_during_fault, ratio_min=lambda t: t.reached_during_fault,
+                ratio_max=lambda t: t.reached_max,
+            ),
+            label_columns=["variant"], xlabel="calls that reached the failing downstream",
+            title="Outage: calls that still hit the downstream while it was down",
+        ),
+        plots.ratio_bars(
+            overhead, label_columns=["variant"], xlabel="microseconds added per call",
+            title="Cost per call against a bare await (median, min-max)",
+        ),
+    ]  # fmt: skip
+
+
 EXPERIMENTS: dict[str, Experiment] = {
     "baseline": Experiment(
         name="baseline",
@@ -99,6 +126,20 @@ EXPERIMENTS: dict[str, Experiment] = {
         run=loadgen.run,
         summary=loadgen.summary,
         figures=_loadgen_figures,
+        slo_metrics=lambda frame: {},
+        services=(),
+    ),
+    "resilience": Experiment(
+        name="resilience",
+        title="Resilience: circuit breakers under an outage and a slow-down, bounded processing",
+        question=(
+            "How fast does each breaker open when the downstream fails, how many calls still "
+            "reach it, how soon does it let traffic back, and what does it cost per call? "
+            "And does bounded processing follow Little's law with flat memory?"
+        ),
+        run=resilience.run,
+        summary=resilience.summary,
+        figures=_resilience_figures,
         slo_metrics=lambda frame: {},
         services=(),
     ),

@@ -14,7 +14,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
-__all__ = ["latency_bars", "ratio_bars", "to_svg"]
+__all__ = ["latency_bars", "outcome_timeline", "ratio_bars", "to_svg"]
 
 plt.rcParams.update({"svg.hashsalt": "lab", "svg.fonttype": "none", "figure.dpi": 100})
 
@@ -72,6 +72,31 @@ def latency_bars(
     ax.set_xlabel("milliseconds (log scale)")
     ax.set_title(title, loc="left", fontsize=11)
     ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+OUTCOME_COLOURS = {"success": "#55a868", "failure": "#c44e52", "rejected": "#8c8c8c"}
+
+
+def outcome_timeline(calls: pd.DataFrame, *, title: str = "") -> Figure:
+    """One row per (scenario, variant): a dot per call at its send time, coloured by
+    outcome; the fault window (``fault_start_s``..``fault_end_s``) is shaded."""
+    first = calls[calls.repeat == calls.repeat.min()]
+    groups = list(first.groupby(["part", "variant"], sort=False))
+    fig, ax = plt.subplots(figsize=(8.5, 0.42 * len(groups) + 1.4))
+    for y, (_, group) in enumerate(groups):
+        start, end = group.fault_start_s.iloc[0], group.fault_end_s.iloc[0]
+        ax.fill_betweenx([y - 0.45, y + 0.45], start, end, color="#f2e6c9", zorder=0)
+        for outcome, colour in OUTCOME_COLOURS.items():
+            chosen = group[group.outcome == outcome]
+            ax.scatter(chosen.t_s, [y] * len(chosen), s=4, color=colour,
+                       label=outcome if y == 0 else None)  # fmt: skip
+    ax.set_yticks(range(len(groups)), [f"{part}: {variant}" for (part, variant), _ in groups])
+    ax.invert_yaxis()
+    ax.set_xlabel("seconds since the start (send time)")
+    ax.set_title(title, loc="left", fontsize=11)
+    ax.legend(fontsize=8, loc="lower right", markerscale=3)
     fig.tight_layout()
     return fig
 

@@ -44,12 +44,19 @@ class ServerModel:
     reset_rate: float = 0.0  # connection reset instead of an answer
     stall_every_s: float = 0.0  # a stall window starts every stall_every_s ...
     stall_for_s: float = 0.0  # ... and lasts stall_for_s: nothing is answered in it
+    outage_start_s: float = 0.0  # from here ...
+    outage_for_s: float = 0.0  # ... for this long, every request is answered 500
+    slowdown_start_s: float = 0.0  # from here ...
+    slowdown_for_s: float = 0.0  # ... for this long, every request takes slowdown_extra_s more
+    slowdown_extra_s: float = 0.0
     seed: int = 0
 
     def __post_init__(self) -> None:
         if self.distribution not in DISTRIBUTIONS:
             raise ConfigError(f"distribution must be one of {', '.join(DISTRIBUTIONS)}")
-        for name in ("service_s", "slow_extra_s", "stall_every_s", "stall_for_s"):
+        for name in ("service_s", "slow_extra_s", "stall_every_s", "stall_for_s",
+                     "outage_start_s", "outage_for_s", "slowdown_start_s", "slowdown_for_s",
+                     "slowdown_extra_s"):  # fmt: skip
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must not be negative")
         for name in ("error_rate", "slow_rate", "reset_rate"):
@@ -70,6 +77,12 @@ class ServerModel:
             return 0.0
         into = since_start % self.stall_every_s
         return self.stall_for_s - into if into < self.stall_for_s else 0.0
+
+    def in_outage(self, since_start: float) -> bool:
+        return self.outage_start_s <= since_start < self.outage_start_s + self.outage_for_s
+
+    def in_slowdown(self, since_start: float) -> bool:
+        return self.slowdown_start_s <= since_start < self.slowdown_start_s + self.slowdown_for_s
 
     def draw_service(self, rng: random.Random) -> float:
         if self.service_s == 0 or self.distribution == "fixed":
@@ -185,6 +198,9 @@ class SimulatedServer:
         if model.slow_rate and rng.random() < model.slow_rate:
             self.counters.slowed += 1
             delay += model.slow_extra_s
+        if model.in_slowdown(self.clock() - self._started):
+            self.counters.slowed += 1
+            delay += model.slowdown_extra_s
         if delay:
             await asyncio.sleep(delay)
         await self._wait_out_stall()
@@ -210,6 +226,10 @@ class SimulatedServer:
                     await self._serve()
                 finally:
                     self._capacity.release()
+            if self.model.in_outage(self.clock() - self._started):
+                c.errors_injected += 1
+                c.answered += 1
+                return web.Response(status=500, text="outage")
             draw = self._rng.random()
             if draw < self.model.reset_rate:
                 c.resets_injected += 1
@@ -237,6 +257,8 @@ def server_process(model: ServerModel) -> Iterator[str]:
             "--reset-rate", str(model.reset_rate), "--seed", str(model.seed)]  # fmt: skip
     if model.stall_every_s:
         argv += ["--stall-every", f"{model.stall_every_s}s", "--stall-for", f"{model.stall_for_s}s"]
+    if model.outage_for_s or model.slowdown_for_s:
+        raise ConfigError("outage and slowdown windows are for in-process servers only")
     process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None

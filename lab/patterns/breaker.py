@@ -56,17 +56,17 @@ class CircuitState(enum.Enum):
     DISABLED = "disabled"
 
 
-@dataclass(frozen=True)
-class Outcome:
-    failed: bool
-    slow: bool
-    at: float
+#: One recorded call: (failed, slow, at). A plain tuple: this is the hot path.
+Outcome = tuple[bool, bool, float]
 
 
 class TripPolicy(Protocol):
-    """Decides, from recorded outcomes, when a CLOSED circuit opens."""
+    """Decides, from recorded outcomes, when a CLOSED circuit opens. ``timed`` says whether
+    it needs the time of each call (a time-based window does)."""
 
-    def record(self, outcome: Outcome) -> None: ...
+    timed: bool
+
+    def record(self, failed: bool, slow: bool, at: float) -> None: ...
 
     def should_trip(self, now: float) -> bool: ...
 
@@ -76,14 +76,16 @@ class TripPolicy(Protocol):
 class ConsecutiveFailures:
     """Open after ``threshold`` failures in a row (the seed's rule; pybreaker's too)."""
 
+    timed = False
+
     def __init__(self, threshold: int = 5) -> None:
         if threshold < 1:
             raise ConfigError("failure threshold must be at least 1")
         self.threshold = threshold
         self.run = 0
 
-    def record(self, outcome: Outcome) -> None:
-        self.run = self.run + 1 if outcome.failed else 0
+    def record(self, failed: bool, slow: bool, at: float) -> None:
+        self.run = self.run + 1 if failed else 0
 
     def should_trip(self, now: float) -> bool:
         return self.run >= self.threshold
@@ -103,12 +105,9 @@ class _Window:
         self.size, self.seconds = size, seconds
         self.outcomes: deque[Outcome] = deque(maxlen=size)
 
-    def add(self, outcome: Outcome) -> None:
-        self.outcomes.append(outcome)
-
     def current(self, now: float) -> deque[Outcome]:
         if self.seconds is not None:
-            while self.outcomes and self.outcomes[0].at <= now - self.seconds:
+            while self.outcomes and self.outcomes[0][2] <= now - self.seconds:
                 self.outcomes.popleft()
         return self.outcomes
 
@@ -128,18 +127,18 @@ class FailureRate:
         self.rate_percent = rate_percent
         self.minimum_calls = minimum_calls
         self.window = _Window(window_size, window_s)
+        self.timed = window_s is not None
+        self._which = 0  # which field of an outcome counts against the rate: failed
 
-    def _counted(self, outcome: Outcome) -> bool:
-        return outcome.failed
-
-    def record(self, outcome: Outcome) -> None:
-        self.window.add(outcome)
+    def record(self, failed: bool, slow: bool, at: float) -> None:
+        self.window.outcomes.append((failed, slow, at))
 
     def should_trip(self, now: float) -> bool:
         calls = self.window.current(now)
         if len(calls) < self.minimum_calls:
             return False
-        bad = sum(1 for outcome in calls if self._counted(outcome))
+        which = self._which
+        bad = sum(1 for outcome in calls if outcome[which])
         return 100.0 * bad / len(calls) >= self.rate_percent
 
     def reset(self) -> None:
@@ -150,8 +149,9 @@ class SlowCallRate(FailureRate):
     """Open when at least ``rate_percent`` of the window's calls were slow (took longer
     than the breaker's ``slow_call_s``), failed or not."""
 
-    def _counted(self, outcome: Outcome) -> bool:
-        return outcome.slow
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._which = 1  # slow
 
 
 @dataclass
@@ -209,6 +209,8 @@ class CircuitBreaker:
         self._trials_started = 0
         self._trials_passed = 0
         self._listeners: list[Listener] = []
+        # Read the clock per call only when something needs it (slow calls, time windows).
+        self._timed = slow_call_s is not None or getattr(self.policy, "timed", True)
         self._entered: contextvars.ContextVar[float] = contextvars.ContextVar(f"{name}-entered")
         self._on_outcome: Callable[[str], None] | None = None
         if metrics is not None:
@@ -267,10 +269,10 @@ class CircuitBreaker:
         """Ask to make a call. Returns the start time; raises CircuitOpenError if refused."""
         state = self.state
         if state is CircuitState.CLOSED or state is CircuitState.DISABLED:
-            return self.clock()
+            return self.clock() if self._timed else 0.0
         if state is CircuitState.HALF_OPEN and self._trials_started < self.half_open_max_calls:
             self._trials_started += 1
-            return self.clock()
+            return self.clock() if self._timed else 0.0
         self.stats.rejected += 1
         if self._on_outcome is not None:
             self._on_outcome("rejected")
@@ -296,7 +298,7 @@ class CircuitBreaker:
             if state is CircuitState.HALF_OPEN:
                 self._trials_started = max(0, self._trials_started - 1)
             return
-        now = self.clock()
+        now = self.clock() if self._timed else 0.0
         slow = self.slow_call_s is not None and now - started > self.slow_call_s
         self.stats.failures += failed
         self.stats.successes += not failed
@@ -311,7 +313,7 @@ class CircuitBreaker:
                     self._move(CircuitState.CLOSED)
             return
         if state is CircuitState.CLOSED:
-            self.policy.record(Outcome(failed, slow, now))
+            self.policy.record(failed, slow, now)
             if self.policy.should_trip(now):
                 self._move(CircuitState.OPEN)
 
@@ -319,13 +321,16 @@ class CircuitBreaker:
 
     async def call(self, fn: Callable[P, Awaitable[R]], *args: P.args, **kwargs: P.kwargs) -> R:
         """``await fn(*args, **kwargs)`` through the breaker."""
-        try:
-            started = self.acquire()
-        except CircuitOpenError:
-            if self.fallback is None:
-                raise
-            value = self.fallback(*args, **kwargs)
-            return await value if inspect.isawaitable(value) else value  # type: ignore[no-any-return]
+        if self._state is CircuitState.CLOSED and not self._timed:
+            started = 0.0  # the hot path: CLOSED admits everyone and no clock is needed
+        else:
+            try:
+                started = self.acquire()
+            except CircuitOpenError:
+                if self.fallback is None:
+                    raise
+                value = self.fallback(*args, **kwargs)
+                return await value if inspect.isawaitable(value) else value  # type: ignore[no-any-return]
         try:
             result = await fn(*args, **kwargs)
         except asyncio.CancelledError:
@@ -334,8 +339,8 @@ class CircuitBreaker:
         except BaseException as error:
             self.release(started, failed=self._counts_as_failure(error))
             raise
-        failed = self.result_is_failure is not None and bool(self.result_is_failure(result))
-        self.release(started, failed=failed)
+        predicate = self.result_is_failure
+        self.release(started, failed=predicate is not None and bool(predicate(result)))
         return result
 
     def __call__(self, fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:

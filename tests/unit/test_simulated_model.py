@@ -44,3 +44,10 @@ def test_service_time_distributions_keep_their_mean() -> None:
 def test_bad_models_are_config_errors(kwargs: dict[str, object]) -> None:
     with pytest.raises(ConfigError):
         ServerModel(**kwargs)  # type: ignore[arg-type]
+
+
+def test_outage_and_slowdown_windows() -> None:
+    model = ServerModel(outage_start_s=2.0, outage_for_s=3.0, slowdown_start_s=6.0,
+                        slowdown_for_s=1.0, slowdown_extra_s=0.5)  # fmt: skip
+    assert [model.in_outage(t) for t in (1.9, 2.0, 4.9, 5.0)] == [False, True, True, False]
+    assert [model.in_slowdown(t) for t in (5.9, 6.0, 6.9, 7.0)] == [False, True, True, False]

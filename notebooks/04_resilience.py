@@ -1,0 +1,76 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Circuit breakers and bounded processing
+#
+# A downstream service fails for a few seconds (every answer is a 500), or
+# slows down. Callers keep calling at a fixed rate. Without a breaker, every
+# call reaches the failing service and fails slowly; with one, calls are
+# refused at once while it is down, and a few trial calls probe for recovery.
+#
+# Each breaker variant (the seed's consecutive-failure rule, failure rate over
+# the last calls or the last second, slow-call rate, and pybreaker and
+# purgatory when installed) faces a fresh simulated server with the same fault
+# at the same moment. Then: what a breaker costs per call against a bare await,
+# and bounded processing against Little's law. The same numbers come from
+# `lab run resilience`, `asv run --bench BreakerBehaviour` and
+# `pytest --benchmark-only tests/bench`.
+
+# %% tags=["parameters"]
+quick = False
+
+# %%
+# %matplotlib inline
+from lab.experiments import EXPERIMENTS, resilience
+
+frame = resilience.run(quick=quick)
+resilience.breaker_summary(frame)
+
+# %% [markdown]
+# ## Calls by outcome over time
+#
+# Green succeeded, red failed, grey was refused by the breaker. The shaded band
+# is the fault. A good breaker turns the band grey quickly and green again soon
+# after it ends.
+
+# %%
+timeline, reached, overhead = EXPERIMENTS["resilience"].figures(frame)
+timeline
+
+# %%
+reached
+
+# %% [markdown]
+# ## What a breaker costs per call
+#
+# Microseconds added to a call that does nothing, measured against a bare await
+# in the same run.
+
+# %%
+overhead
+
+# %%
+resilience.overhead_summary(frame)
+
+# %% [markdown]
+# ## Bounded processing
+#
+# With a downstream that takes 10 ms, throughput should follow
+# limit / latency (Little's law) until something else limits it; peak memory of
+# `bounded_map` should not grow with the number of items, unlike gathering one
+# task per item.
+
+# %%
+summary = resilience.summary(frame)
+summary[summary.scenario.isin(["bounded", "memory"])].dropna(axis=1, how="all")

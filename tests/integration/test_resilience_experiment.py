@@ -1,0 +1,57 @@
+"""The resilience experiment, small: behaviour (counts), not speed."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from lab.experiments import resilience
+
+
+@pytest.fixture(scope="module")
+def frame() -> pd.DataFrame:
+    settings = resilience.quick_settings(
+        repeats=1, rate_per_s=60, healthy_s=1.0, fault_s=1.5, after_s=1.5, recovery_s=0.3,
+        overhead_calls=2_000, bounded_items=100, bounded_limits=(1, 10),
+        memory_items=(5_000, 40_000),
+    )  # fmt: skip
+    return resilience.run(settings=settings)
+
+
+def test_breakers_keep_calls_off_the_failing_downstream(frame: pd.DataFrame) -> None:
+    table = resilience.breaker_summary(frame).set_index(["scenario", "variant"])
+    unguarded = table.loc[("outage", "no breaker")]
+    assert unguarded.reached_during_fault == 90  # 60 calls/s for 1.5 s: every one
+    assert pd.isna(unguarded.time_to_open_s)
+    for variant in ("consecutive(5)", "failure rate 50% of 20 calls"):
+        guarded = table.loc[("outage", variant)]
+        assert guarded.reached_during_fault < unguarded.reached_during_fault / 2
+        assert guarded.time_to_open_s >= 0 and guarded.time_to_recover_s >= 0
+
+
+def test_the_slow_call_policy_trips_on_a_slowdown(frame: pd.DataFrame) -> None:
+    table = resilience.breaker_summary(frame).set_index(["scenario", "variant"])
+    slow = table.loc[("slowdown", "slow calls 50% of 20 (>100 ms)")]
+    assert slow.reached_during_fault < table.loc[("slowdown", "no breaker")].reached_during_fault
+    assert pd.isna(table.loc[("slowdown", "consecutive(5)")].time_to_open_s)  # no errors
+
+
+def test_every_scheduled_call_has_an_outcome(frame: pd.DataFrame) -> None:
+    calls = frame[frame.part == "outage"]
+    assert (calls.groupby("variant").size() == 240).all()  # 60/s over 4 s, none lost
+    assert set(calls.outcome) <= {"success", "failure", "rejected"}
+
+
+def test_bounded_memory_stays_flat_while_gather_grows(frame: pd.DataFrame) -> None:
+    memory = frame[frame.part == "memory"].set_index(["variant", "items"]).peak_mib
+    bounded = memory.loc["bounded_map(limit=100)"]
+    gathered = memory.loc["gather everything"]
+    assert bounded.loc[40_000] < 2 * bounded.loc[5_000]  # 8x the items, not 8x the memory
+    assert gathered.loc[40_000] > 4 * gathered.loc[5_000]
+    assert bounded.loc[40_000] < gathered.loc[40_000] / 4
+
+
+def test_bounded_processing_completes_every_item(frame: pd.DataFrame) -> None:
+    bounded = frame[frame.part == "bounded"]
+    assert (bounded["items"] == 100).all()
+    assert set(bounded["limit"]) == {1, 10}
