@@ -7,8 +7,7 @@ Run with ``asv run --python=same --quick`` from the venv.
 
 from __future__ import annotations
 
-from typing import Any
-
+from benchmarks.common import Cells, index_rows, tracked
 from lab.errors import ServiceUnavailableError
 from lab.experiments import baseline
 from lab.harness.aio import new_runner
@@ -38,40 +37,32 @@ class PythonVsNative:
     number = 1
     repeat = 1
 
-    def setup_cache(self) -> dict[str, Any] | None:
+    def setup_cache(self) -> Cells | None:
         try:
             frame = baseline.run(quick=True)
         except ServiceUnavailableError:
             return None
-        table = baseline.ratios(frame)
-        return {
-            (row.service, row.operation, int(row.concurrency)): row._asdict()
-            for row in table.itertuples(index=False)
-        }
+        return index_rows(baseline.ratios(frame), ["service", "operation", "concurrency"])
 
-    def setup(self, cells: dict[Any, Any] | None, cell: str, concurrency: int) -> None:
+    def setup(self, cells: Cells | None, cell: str, concurrency: int) -> None:
         if cells is None:
             raise NotImplementedError("a service is down; start them with `lab services up`")
 
-    def _value(self, cells: dict[Any, Any], cell: str, concurrency: int, column: str) -> float:
+    def _value(self, cells: Cells, cell: str, concurrency: int, column: str) -> float:
         service, operation = cell.split()
-        return float(cells[(service, operation, concurrency)][column])
+        return tracked(cells, (service, operation, concurrency), column)
 
-    def track_python_to_native_ratio(
-        self, cells: dict[Any, Any], cell: str, concurrency: int
-    ) -> float:
+    def track_python_to_native_ratio(self, cells: Cells, cell: str, concurrency: int) -> float:
         return self._value(cells, cell, concurrency, "ratio")
 
     track_python_to_native_ratio.unit = "ratio"  # type: ignore[attr-defined]
 
-    def track_python_ops_per_second(
-        self, cells: dict[Any, Any], cell: str, concurrency: int
-    ) -> float:
+    def track_python_ops_per_second(self, cells: Cells, cell: str, concurrency: int) -> float:
         return self._value(cells, cell, concurrency, "python_ops_s")
 
     track_python_ops_per_second.unit = "ops/s"  # type: ignore[attr-defined]
 
-    def track_python_p99_ms(self, cells: dict[Any, Any], cell: str, concurrency: int) -> float:
+    def track_python_p99_ms(self, cells: Cells, cell: str, concurrency: int) -> float:
         return self._value(cells, cell, concurrency, "p99_ms")
 
     track_python_p99_ms.unit = "ms"  # type: ignore[attr-defined]

@@ -6,8 +6,7 @@ process. ``track_*`` values come from one quick run of the experiment (setup_cac
 
 from __future__ import annotations
 
-from typing import Any
-
+from benchmarks.common import Cells, index_rows, tracked
 from lab.experiments import loadgen
 from lab.harness.aio import new_runner
 from lab.harness.loadgen import LoadSettings, Schedule, run_load
@@ -21,37 +20,31 @@ class GeneratorComparison:
     number = 1
     repeat = 1
 
-    def setup_cache(self) -> dict[str, Any]:
-        table = loadgen.summary(loadgen.run(quick=True))
-        return {(row.scenario, row.tool): row._asdict() for row in table.itertuples(index=False)}
+    def setup_cache(self) -> Cells:
+        return index_rows(loadgen.summary(loadgen.run(quick=True)), ["scenario", "tool"])
 
-    def _get(self, cells: dict[Any, Any], scenario: str, tool: str, column: str) -> float:
-        if (scenario, tool) not in cells:
-            raise NotImplementedError(f"{tool} did not run (not installed?)")
-        return float(cells[(scenario, tool)][column])
-
-    def track_lab_rate_vs_wrk(self, cells: dict[Any, Any]) -> float:
-        return self._get(cells, "saturation", "lab-closed", "rate_vs_wrk")
+    def track_lab_rate_vs_wrk(self, cells: Cells) -> float:
+        return tracked(cells, ("saturation", "lab-closed"), "rate_vs_wrk")
 
     track_lab_rate_vs_wrk.unit = "ratio"  # type: ignore[attr-defined]
 
-    def track_lab_cpu_vs_locust(self, cells: dict[Any, Any]) -> float:
-        return self._get(cells, "saturation", "lab-closed", "cpu_vs_locust")
+    def track_lab_cpu_vs_locust(self, cells: Cells) -> float:
+        return tracked(cells, ("saturation", "lab-closed"), "cpu_vs_locust")
 
     track_lab_cpu_vs_locust.unit = "ratio"  # type: ignore[attr-defined]
 
-    def track_accuracy_p50_ms(self, cells: dict[Any, Any]) -> float:
-        return self._get(cells, "accuracy", "lab-open", "p50_ms")
+    def track_accuracy_p50_ms(self, cells: Cells) -> float:
+        return tracked(cells, ("accuracy", "lab-open"), "p50_ms")
 
     track_accuracy_p50_ms.unit = "ms"  # type: ignore[attr-defined]
 
-    def track_stall_p99_open_loop_ms(self, cells: dict[Any, Any]) -> float:
-        return self._get(cells, "stall", "lab-open", "p99_ms")
+    def track_stall_p99_open_loop_ms(self, cells: Cells) -> float:
+        return tracked(cells, ("stall", "lab-open"), "p99_ms")
 
     track_stall_p99_open_loop_ms.unit = "ms"  # type: ignore[attr-defined]
 
-    def track_stall_p99_closed_loop_ms(self, cells: dict[Any, Any]) -> float:
-        return self._get(cells, "stall", "lab-closed", "p99_ms")
+    def track_stall_p99_closed_loop_ms(self, cells: Cells) -> float:
+        return tracked(cells, ("stall", "lab-closed"), "p99_ms")
 
     track_stall_p99_closed_loop_ms.unit = "ms"  # type: ignore[attr-defined]
 

@@ -6,8 +6,8 @@ Thin wrappers over ``lab.experiments.resilience`` and ``lab.patterns``.
 from __future__ import annotations
 
 import contextlib
-from typing import Any
 
+from benchmarks.common import Cells, index_rows, tracked
 from lab.errors import CircuitOpenError
 from lab.experiments import resilience
 from lab.harness.aio import new_runner
@@ -25,28 +25,21 @@ class BreakerBehaviour:
     number = 1
     repeat = 1
 
-    def setup_cache(self) -> dict[str, Any]:
-        frame = resilience.run(quick=True)
-        table = resilience.summary(frame)
-        return {(row.scenario, row.variant): row._asdict() for row in table.itertuples()}
+    def setup_cache(self) -> Cells:
+        return index_rows(resilience.summary(resilience.run(quick=True)), ["scenario", "variant"])
 
-    def _get(self, cells: dict[Any, Any], scenario: str, variant: str, column: str) -> float:
-        if (scenario, variant) not in cells:
-            raise NotImplementedError(f"{variant} did not run")
-        return float(cells[(scenario, variant)][column])
-
-    def track_outage_calls_reaching_downstream(self, cells: dict[Any, Any]) -> float:
-        return self._get(cells, "outage", "consecutive(5)", "reached_during_fault")
+    def track_outage_calls_reaching_downstream(self, cells: Cells) -> float:
+        return tracked(cells, ("outage", "consecutive(5)"), "reached_during_fault")
 
     track_outage_calls_reaching_downstream.unit = "calls"  # type: ignore[attr-defined]
 
-    def track_outage_time_to_open(self, cells: dict[Any, Any]) -> float:
-        return self._get(cells, "outage", "consecutive(5)", "time_to_open_s")
+    def track_outage_time_to_open(self, cells: Cells) -> float:
+        return tracked(cells, ("outage", "consecutive(5)"), "time_to_open_s")
 
     track_outage_time_to_open.unit = "seconds"  # type: ignore[attr-defined]
 
-    def track_closed_overhead_ns(self, cells: dict[Any, Any]) -> float:
-        return self._get(cells, "overhead", "lab CLOSED", "overhead_ns")
+    def track_closed_overhead_ns(self, cells: Cells) -> float:
+        return tracked(cells, ("overhead", "lab CLOSED"), "overhead_ns")
 
     track_closed_overhead_ns.unit = "ns"  # type: ignore[attr-defined]
 

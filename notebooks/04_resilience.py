@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -14,16 +16,18 @@
 # %% [markdown]
 # # Circuit breakers and bounded processing
 #
-# A downstream service fails for a few seconds (every answer is a 500), or
-# slows down. Callers keep calling at a fixed rate. Without a breaker, every
-# call reaches the failing service and fails slowly; with one, calls are
-# refused at once while it is down, and a few trial calls probe for recovery.
+# A downstream service fails for a few seconds (every answer is a 500), fails
+# partly (30 % of answers are 500s), or slows down. Callers keep calling at a
+# fixed rate. Without a breaker, every call reaches the failing service; with
+# one, calls are refused at once while it is down, and a few trial calls probe
+# for recovery.
 #
 # Each breaker variant (the seed's consecutive-failure rule, failure rate over
 # the last calls or the last second, slow-call rate, and pybreaker and
-# purgatory when installed) faces a fresh simulated server with the same fault
-# at the same moment. Then: what a breaker costs per call against a bare await,
-# and bounded processing against Little's law. The same numbers come from
+# purgatory when installed) faces a simulated server of its own with the same
+# fault at the same moment; the variants run side by side. Then: what a
+# breaker costs per call against a bare await, and bounded processing against
+# Little's law. The same numbers come from
 # `lab run resilience`, `asv run --bench BreakerBehaviour` and
 # `pytest --benchmark-only tests/bench`.
 

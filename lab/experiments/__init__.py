@@ -83,7 +83,7 @@ def _resilience_figures(frame: pd.DataFrame) -> list[Figure]:
     )  # fmt: skip
     return [
         plots.outcome_timeline(
-            frame[frame.part.isin(["outage", "slowdown"])],
+            frame[frame.part.isin(["outage", "partial", "slowdown"])],
             title="Calls by outcome over time (shaded: the fault); one row per breaker",
         ),
         plots.ratio_bars(

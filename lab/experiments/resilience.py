@@ -41,6 +41,8 @@ class ResilienceSettings:
     after_s: float = 3.0  # after it heals
     recovery_s: float = 1.0  # breakers' wait in OPEN
     slow_extra_s: float = 0.3
+    partial_error_rate: float = 0.3
+    scenarios: tuple[str, ...] = ("outage", "partial", "slowdown")
     overhead_calls: int = 200_000
     bounded_items: int = 2_000
     bounded_latency_s: float = 0.010
@@ -144,6 +146,9 @@ async def _drive(scenario: str, variant: str, guard: Guard, s: ResilienceSetting
                  repeat: int) -> list[Row]:  # fmt: skip
     if scenario == "outage":
         model = ServerModel(outage_start_s=s.healthy_s, outage_for_s=s.fault_s)
+    elif scenario == "partial":
+        model = ServerModel(outage_start_s=s.healthy_s, outage_for_s=s.fault_s,
+                            outage_error_rate=s.partial_error_rate, seed=repeat)  # fmt: skip
     else:
         model = ServerModel(slowdown_start_s=s.healthy_s, slowdown_for_s=s.fault_s,
                             slowdown_extra_s=s.slow_extra_s)  # fmt: skip
@@ -183,6 +188,13 @@ async def _drive(scenario: str, variant: str, guard: Guard, s: ResilienceSetting
             tasks.append(asyncio.create_task(one(due)))
         await asyncio.gather(*tasks)
     return rows
+
+
+async def _drive_all(scenario: str, s: ResilienceSettings, repeat: int) -> list[Row]:
+    """Every variant at once, each against its own server with the same fault schedule."""
+    runs = [_drive(scenario, variant, make(), s, repeat)
+            for variant, make in _variants(scenario, s).items()]  # fmt: skip
+    return [row for rows in await asyncio.gather(*runs) for row in rows]
 
 
 # --- overhead per call -----------------------------------------------------------------
@@ -316,10 +328,9 @@ def run(
     rows: list[Row] = []
     with new_runner() as runner:
         for repeat in range(s.repeats):
-            for scenario in ("outage", "slowdown"):
-                for variant, make in _variants(scenario, s).items():
-                    progress(f"resilience: {scenario}, {variant}, repeat {repeat + 1}")
-                    rows += runner.run(_drive(scenario, variant, make(), s, repeat))
+            for scenario in s.scenarios:
+                progress(f"resilience: {scenario}, repeat {repeat + 1}/{s.repeats}")
+                rows += runner.run(_drive_all(scenario, s, repeat))
             progress(f"resilience: overhead, bounded processing, repeat {repeat + 1}")
             rows += runner.run(_overhead(s, repeat))
             rows += runner.run(_bounded(s, repeat))
@@ -331,7 +342,7 @@ def breaker_summary(frame: pd.DataFrame) -> pd.DataFrame:
     """Per scenario and variant, medians over repeats: success rate seen by callers, calls
     that reached the downstream during the fault, time to first rejection after the fault
     began, and time to the first success after it healed."""
-    calls = frame[frame.part.isin(["outage", "slowdown"])]
+    calls = frame[frame.part.isin(["outage", "partial", "slowdown"])]
     per_repeat = []
     for (part, variant, repeat), group in calls.groupby(["part", "variant", "repeat"], sort=False):
         start, end = float(group.fault_start_s.iloc[0]), float(group.fault_end_s.iloc[0])

@@ -45,7 +45,8 @@ class ServerModel:
     stall_every_s: float = 0.0  # a stall window starts every stall_every_s ...
     stall_for_s: float = 0.0  # ... and lasts stall_for_s: nothing is answered in it
     outage_start_s: float = 0.0  # from here ...
-    outage_for_s: float = 0.0  # ... for this long, every request is answered 500
+    outage_for_s: float = 0.0  # ... for this long, requests are answered 500 ...
+    outage_error_rate: float = 1.0  # ... this share of them (1.0: every one)
     slowdown_start_s: float = 0.0  # from here ...
     slowdown_for_s: float = 0.0  # ... for this long, every request takes slowdown_extra_s more
     slowdown_extra_s: float = 0.0
@@ -59,7 +60,7 @@ class ServerModel:
                      "slowdown_extra_s"):  # fmt: skip
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must not be negative")
-        for name in ("error_rate", "slow_rate", "reset_rate"):
+        for name in ("error_rate", "slow_rate", "reset_rate", "outage_error_rate"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ConfigError(f"{name} must be between 0 and 1")
         if self.capacity < 0:
@@ -226,7 +227,10 @@ class SimulatedServer:
                     await self._serve()
                 finally:
                     self._capacity.release()
-            if self.model.in_outage(self.clock() - self._started):
+            if self.model.in_outage(self.clock() - self._started) and (
+                self.model.outage_error_rate >= 1.0
+                or self._rng.random() < self.model.outage_error_rate
+            ):
                 c.errors_injected += 1
                 c.answered += 1
                 return web.Response(status=500, text="outage")

@@ -13,7 +13,7 @@ def frame() -> pd.DataFrame:
     settings = resilience.quick_settings(
         repeats=1, rate_per_s=60, healthy_s=1.0, fault_s=1.5, after_s=1.5, recovery_s=0.3,
         overhead_calls=2_000, bounded_items=100, bounded_limits=(1, 10),
-        memory_items=(5_000, 40_000),
+        memory_items=(5_000, 40_000), scenarios=("outage", "slowdown"),
     )  # fmt: skip
     return resilience.run(settings=settings)
 
