@@ -52,6 +52,13 @@ resilience.breaker_summary(frame)
 timeline, reached, overhead = EXPERIMENTS["resilience"].figures(frame)
 timeline
 
+# %% [markdown]
+# The lab breakers' transitions, in order (seconds from the start):
+
+# %%
+timeline_table = resilience.state_timeline(frame)
+timeline_table[timeline_table.repeat == 0]
+
 # %%
 reached
 

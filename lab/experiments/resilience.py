@@ -26,7 +26,14 @@ from lab.harness.simulate import ServerModel, SimulatedServer
 from lab.patterns.breaker import CircuitBreaker, ConsecutiveFailures, FailureRate, SlowCallRate
 from lab.patterns.concurrency import bounded_map
 
-__all__ = ["ResilienceSettings", "run", "summary"]
+__all__ = [
+    "ResilienceSettings",
+    "breaker_summary",
+    "overhead_summary",
+    "run",
+    "state_timeline",
+    "summary",
+]
 
 Row = dict[str, Any]
 Call = Callable[[], Awaitable[int]]
@@ -71,6 +78,7 @@ def _lab(policy_factory: Callable[[], Any], s: ResilienceSettings, **kw: Any) ->
     async def guarded(call: Call) -> int:
         return await breaker.call(call)
 
+    guarded.breaker = breaker  # type: ignore[attr-defined]  # _drive records its transitions
     return guarded
 
 
@@ -159,6 +167,13 @@ async def _drive(scenario: str, variant: str, guard: Guard, s: ResilienceSetting
         aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session,
     ):
         begun = time.monotonic()
+        breaker: CircuitBreaker | None = getattr(guard, "breaker", None)
+        if breaker is not None:
+            breaker.add_listener(lambda old, new: rows.append({
+                "part": scenario, "variant": variant, "repeat": repeat,
+                "t_s": time.monotonic() - begun, "outcome": "transition", "state": new.value,
+                "fault_start_s": s.healthy_s, "fault_end_s": s.healthy_s + s.fault_s,
+            }))  # fmt: skip
 
         async def raw() -> int:
             async with session.get(server.url) as reply:
@@ -338,13 +353,26 @@ def run(
     return pd.DataFrame(rows)
 
 
+_PEERS_AND_NONE = {"no breaker", "pybreaker(5)", "purgatory(5)"}  # no transition listener here
+
+
+def state_timeline(frame: pd.DataFrame) -> pd.DataFrame:
+    """The lab breakers' state transitions: when (seconds from the start) and into what."""
+    columns = ["part", "variant", "repeat", "t_s", "state"]
+    if "state" not in frame:
+        return pd.DataFrame(columns=columns)
+    return frame.loc[frame.outcome == "transition", columns].reset_index(drop=True)
+
+
 def breaker_summary(frame: pd.DataFrame) -> pd.DataFrame:
     """Per scenario and variant, medians over repeats: success rate seen by callers, calls
     that reached the downstream during the fault, time to first rejection after the fault
-    began, and time to the first success after it healed."""
-    calls = frame[frame.part.isin(["outage", "partial", "slowdown"])]
+    began, time to the first success after it healed, and (lab breakers) transitions."""
+    rows = frame[frame.part.isin(["outage", "partial", "slowdown"])]
     per_repeat = []
-    for (part, variant, repeat), group in calls.groupby(["part", "variant", "repeat"], sort=False):
+    for (part, variant, repeat), both in rows.groupby(["part", "variant", "repeat"], sort=False):
+        group = both[both.outcome != "transition"]
+        transitions = both[both.outcome == "transition"]
         start, end = float(group.fault_start_s.iloc[0]), float(group.fault_end_s.iloc[0])
         during = group[(group.t_s >= start) & (group.t_s < end)]
         rejected_after = group[(group.outcome == "rejected") & (group.t_s >= start)]
@@ -356,6 +384,7 @@ def breaker_summary(frame: pd.DataFrame) -> pd.DataFrame:
             "reached_during_fault": int((during.outcome != "rejected").sum()),
             "time_to_open_s": rejected_after.t_s.min() - start if len(rejected_after) else None,
             "time_to_recover_s": healed.t_s.min() - end if len(healed) else None,
+            "transitions": len(transitions) if variant not in _PEERS_AND_NONE else None,
         })  # fmt: skip
     table = pd.DataFrame(per_repeat)
     return (
@@ -368,6 +397,7 @@ def breaker_summary(frame: pd.DataFrame) -> pd.DataFrame:
             reached_max=("reached_during_fault", "max"),
             time_to_open_s=("time_to_open_s", "median"),
             time_to_recover_s=("time_to_recover_s", "median"),
+            transitions=("transitions", "median"),
         )
         .reset_index()
     )

@@ -82,7 +82,7 @@ OUTCOME_COLOURS = {"success": "#55a868", "failure": "#c44e52", "rejected": "#8c8
 def outcome_timeline(calls: pd.DataFrame, *, title: str = "") -> Figure:
     """One row per (scenario, variant): a dot per call at its send time, coloured by
     outcome; the fault window (``fault_start_s``..``fault_end_s``) is shaded."""
-    first = calls[calls.repeat == calls.repeat.min()]
+    first = calls[(calls.repeat == calls.repeat.min()) & (calls.outcome != "transition")]
     groups = list(first.groupby(["part", "variant"], sort=False))
     fig, ax = plt.subplots(figsize=(8.5, 0.42 * len(groups) + 1.4))
     for y, (_, group) in enumerate(groups):

@@ -33,6 +33,9 @@ def write_atomic(path: Path, text: str) -> None:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temp, 0o666 & ~umask)  # mkstemp makes 0600; results are for reading
         os.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pandas as pd
 import pytest
 
@@ -37,7 +39,7 @@ def test_the_slow_call_policy_trips_on_a_slowdown(frame: pd.DataFrame) -> None:
 
 
 def test_every_scheduled_call_has_an_outcome(frame: pd.DataFrame) -> None:
-    calls = frame[frame.part == "outage"]
+    calls = frame[(frame.part == "outage") & (frame.outcome != "transition")]
     assert (calls.groupby("variant").size() == 240).all()  # 60/s over 4 s, none lost
     assert set(calls.outcome) <= {"success", "failure", "rejected"}
 
@@ -55,3 +57,13 @@ def test_bounded_processing_completes_every_item(frame: pd.DataFrame) -> None:
     bounded = frame[frame.part == "bounded"]
     assert (bounded["items"] == 100).all()
     assert set(bounded["limit"]) == {1, 10}
+
+
+def test_lab_breakers_record_their_state_transitions(frame: pd.DataFrame) -> None:
+    timeline = resilience.state_timeline(frame)
+    consecutive = timeline[(timeline.part == "outage") & (timeline.variant == "consecutive(5)")]
+    states = list(consecutive.state)
+    assert states[0] == "open" and states[-1] == "closed"
+    assert all(a != b for a, b in pairwise(states))
+    table = resilience.breaker_summary(frame).set_index(["scenario", "variant"])
+    assert table.loc[("outage", "consecutive(5)")].transitions == len(states)
