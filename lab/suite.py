@@ -92,7 +92,7 @@ def build_report(run: Run, *, slo_path: Path, out: Path) -> tuple[Path, list[Ver
                 name=name,
                 title=experiment.title,
                 question=experiment.question,
-                table=experiment.summary(frame),
+                tables=experiment.tables(frame),
                 figures_svg=[to_svg(figure) for figure in experiment.figures(frame)],
                 rows_measured=len(frame),
             )

@@ -27,6 +27,13 @@ class Experiment:
     figures: Callable[[pd.DataFrame], list[Figure]]
     slo_metrics: Callable[[pd.DataFrame], dict[str, float]]
     services: tuple[str, ...]
+    #: Captioned tables for the report; by default the summary alone.
+    report_tables: Callable[[pd.DataFrame], list[tuple[str, pd.DataFrame]]] | None = None
+
+    def tables(self, frame: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+        if self.report_tables is not None:
+            return self.report_tables(frame)
+        return [("", self.summary(frame))]
 
 
 def _baseline_figures(frame: pd.DataFrame) -> list[Figure]:
@@ -92,10 +99,12 @@ def _resilience_figures(frame: pd.DataFrame) -> list[Figure]:
                 ratio_max=lambda t: t.reached_max,
             ),
             label_columns=["variant"], xlabel="calls that reached the failing downstream",
+            reference=None,
             title="Outage: calls that still hit the downstream while it was down",
         ),
         plots.ratio_bars(
             overhead, label_columns=["variant"], xlabel="microseconds added per call",
+            reference=None,
             title="Cost per call against a bare await (median, min-max)",
         ),
     ]  # fmt: skip
@@ -142,5 +151,6 @@ EXPERIMENTS: dict[str, Experiment] = {
         figures=_resilience_figures,
         slo_metrics=lambda frame: {},
         services=(),
+        report_tables=resilience.report_tables,
     ),
 }

@@ -30,6 +30,7 @@ __all__ = [
     "ResilienceSettings",
     "breaker_summary",
     "overhead_summary",
+    "report_tables",
     "run",
     "state_timeline",
     "summary",
@@ -437,6 +438,24 @@ def summary(frame: pd.DataFrame) -> pd.DataFrame:
             .reset_index().assign(scenario="memory")
         )  # fmt: skip
     return pd.concat(parts, ignore_index=True)
+
+
+def report_tables(frame: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """The summary split by question, each without the columns it does not use."""
+    table = summary(frame)
+    captions = {
+        "outage": "Outage: every answer a 500 during the fault",
+        "partial": "Partial failure: 30 % of answers are 500s during the fault",
+        "slowdown": "Slow-down: every answer takes 300 ms longer during the fault",
+        "overhead": "Cost per call against a bare await (ns)",
+        "bounded": "Bounded processing against a 10 ms downstream, by limit (Little's law)",
+        "memory": "Peak memory: bounded_map against gathering one task per item",
+    }
+    return [
+        (caption, table[table.scenario == part].dropna(axis=1, how="all").drop(columns="scenario"))
+        for part, caption in captions.items()
+        if (table.scenario == part).any()
+    ]
 
 
 def quick_settings(**overrides: Any) -> ResilienceSettings:

@@ -32,6 +32,7 @@ def ratio_bars(
     high: str = "ratio_max",
     title: str = "",
     xlabel: str = "ratio (1.0 = as fast as the reference)",
+    reference: float | None = 1.0,
 ) -> Figure:
     """Horizontal bars of a ratio per row, with a min-max whisker over the repeats."""
     labels = _labels(table, label_columns)
@@ -39,13 +40,14 @@ def ratio_bars(
     values = table[ratio].to_numpy()
     errors = [values - table[low].to_numpy(), table[high].to_numpy() - values]
     ax.barh(labels, values, xerr=errors, color="#4c72b0", capsize=3)
-    ax.axvline(1.0, color="#888", linewidth=1, linestyle="--")
-    ax.set_xlim(0, max(1.1, float(table[high].max()) * 1.15))
+    if reference is not None:
+        ax.axvline(reference, color="#888", linewidth=1, linestyle="--")
+    ax.set_xlim(0, max((reference or 0) * 1.1, float(table[high].max()) * 1.15))
     ax.invert_yaxis()
     ax.set_xlabel(xlabel)
     ax.set_title(title, loc="left", fontsize=11)
     for y, value in enumerate(values):
-        ax.text(value, y, f" {value:.2f}", va="center", fontsize=8)
+        ax.text(value, y, f" {value:.3g}", va="center", fontsize=8)
     fig.tight_layout()
     return fig
 

@@ -25,7 +25,7 @@ class Section:
     name: str
     title: str
     question: str
-    table: pd.DataFrame
+    tables: list[tuple[str, pd.DataFrame]]  # (caption, table)
     figures_svg: list[str] = field(default_factory=list)
     rows_measured: int = 0
 

@@ -17,7 +17,9 @@ def _html() -> str:
          "ratio_max": [0.6, 0.3]}
     )  # fmt: skip
     figure = plots.ratio_bars(table, label_columns=["cell"], title="t")
-    sections = [Section("baseline", "Baseline", "How fast?", table, [plots.to_svg(figure)], 8)]
+    sections = [
+        Section("baseline", "Baseline", "How fast?", [("Ratios", table)], [plots.to_svg(figure)], 8)
+    ]
     verdicts = evaluate(
         [Target("db_connections_percent", "below", 80), Target("throughput_rps", "above", 1000)],
         {"db_connections_percent": 16.0},
@@ -39,6 +41,7 @@ def test_report_shows_verdicts_sections_and_machine() -> None:
     assert "SLO PASS: 1 pass, 0 fail, 1 not measured (of 2 targets)" in html
     assert "db_connections_percent" in html and "not measured" in html
     assert 'id="baseline"' in html and "Test CPU" in html
+    assert "<h3>Ratios</h3>" in html
     assert "pg &lt;select&gt;" in html  # cells are escaped
 
 
