@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from lab.errors import ConfigError, LabError
+
+if TYPE_CHECKING:
+    from lab.harness.services import ServiceStatus
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 services_app = typer.Typer(
@@ -25,12 +28,9 @@ Only = Annotated[
 ]
 
 
-def _services_table(rows: list[object]) -> Table:
-    from lab.harness.services import ServiceStatus
-
+def _services_table(rows: list[ServiceStatus]) -> Table:
     table = Table("service", "endpoint", "started by", "pid", "health", "version")
     for row in rows:
-        assert isinstance(row, ServiceStatus)
         health = (
             "[green]healthy[/]" if row.health.healthy else f"[red]down[/] ({row.health.detail})"
         )
@@ -46,7 +46,7 @@ def services_up(only: Only = None) -> None:
     from lab.harness.services import parse_only, up
 
     rows = up(parse_only(only), on_progress=lambda line: err.print(line))
-    console.print(_services_table(list(rows)))
+    console.print(_services_table(rows))
 
 
 @services_app.command("down")
@@ -65,7 +65,7 @@ def services_status(only: Only = None) -> None:
     from lab.harness.services.manager import HOW_TO_POINT
 
     rows = status(parse_only(only))
-    console.print(_services_table(list(rows)))
+    console.print(_services_table(rows))
     unhealthy = [row for row in rows if not row.health.healthy]
     for row in unhealthy:
         err.print(

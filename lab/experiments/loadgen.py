@@ -18,7 +18,7 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -184,7 +184,3 @@ def summary(frame: pd.DataFrame) -> pd.DataFrame:
             table.loc[("saturation", tool), f"{name}_min"] = ratio.min()
             table.loc[("saturation", tool), f"{name}_max"] = ratio.max()
     return table.reset_index()
-
-
-def quick_settings(**overrides: Any) -> LoadgenSettings:
-    return replace(LoadgenSettings.quick(), **overrides)

@@ -193,7 +193,8 @@ async def _drive(scenario: str, variant: str, guard: Guard, s: ResilienceSetting
                          "t_s": sent, "outcome": outcome,
                          "latency_s": time.monotonic() - begun - sent,
                          "fault_start_s": s.healthy_s,
-                         "fault_end_s": s.healthy_s + s.fault_s})  # fmt: skip
+                         "fault_end_s": s.healthy_s + s.fault_s,
+                         "tracks_state": breaker is not None})  # fmt: skip
 
         tasks = []
         for k in range(int(total * s.rate_per_s)):
@@ -354,9 +355,6 @@ def run(
     return pd.DataFrame(rows)
 
 
-_PEERS_AND_NONE = {"no breaker", "pybreaker(5)", "purgatory(5)"}  # no transition listener here
-
-
 def state_timeline(frame: pd.DataFrame) -> pd.DataFrame:
     """The lab breakers' state transitions: when (seconds from the start) and into what."""
     columns = ["part", "variant", "repeat", "t_s", "state"]
@@ -385,7 +383,10 @@ def breaker_summary(frame: pd.DataFrame) -> pd.DataFrame:
             "reached_during_fault": int((during.outcome != "rejected").sum()),
             "time_to_open_s": rejected_after.t_s.min() - start if len(rejected_after) else None,
             "time_to_recover_s": healed.t_s.min() - end if len(healed) else None,
-            "transitions": len(transitions) if variant not in _PEERS_AND_NONE else None,
+            # Only the lab's breakers report transitions; the others have no listener here.
+            "transitions": len(transitions)
+            if "tracks_state" in group and group.tracks_state.all()
+            else None,
         })  # fmt: skip
     table = pd.DataFrame(per_repeat)
     return (

@@ -108,29 +108,27 @@ class _Run:
         self.last_end_ns = 0
 
     async def send(self, conn: Connection, latency_from_ns: int) -> None:
-        result = self.result
         try:
             async with asyncio.timeout(self.settings.timeout_s):
                 status = await conn.request(self.raw)
         except (OSError, TimeoutError, ProtocolError) as error:
             conn.abort()
-            self._count(error=_error_kind(error))
+            self._count(time.perf_counter_ns(), None, error=_error_kind(error))
             return
         now = time.perf_counter_ns()
-        latency = now - latency_from_ns
-        result.latency.record_ns(latency)
-        second = result.second((now - self.start_ns) // 1_000_000_000)
-        second.latency.record_ns(latency)
-        result.status_counts[str(status)] += 1
-        self._count(error="5xx" if status >= 500 else None, now=now)
+        self.result.status_counts[str(status)] += 1
+        self._count(now, now - latency_from_ns, error="5xx" if status >= 500 else None)
 
-    def _count(self, error: str | None, now: int | None = None) -> None:
-        now = now or time.perf_counter_ns()
+    def _count(self, now: int, latency_ns: int | None, error: str | None) -> None:
+        """Count one ended request in the totals and in its second of the timeline."""
         self.last_end_ns = max(self.last_end_ns, now)
         result = self.result
         result.requests += 1
         second = result.second((now - self.start_ns) // 1_000_000_000)
         second.requests += 1
+        if latency_ns is not None:
+            result.latency.record_ns(latency_ns)
+            second.latency.record_ns(latency_ns)
         if error is not None:
             result.error_counts[error] += 1
             second.errors += 1
