@@ -1,0 +1,287 @@
+"""``RedisCache``: Redis (or a Redis Cluster) behind the cache interface, failing fast.
+
+* Connections come from a bounded pool; a caller waits up to ``pool_timeout_s`` for one
+  (a cluster client has no waiting pool: give it ``max_connections`` above the callers).
+* Every operation has a timeout (``op_timeout_s``); redis-py's own retries are off, so a
+  dead or frozen Redis costs a caller at most one timeout, and after a connection error or
+  a timeout the store answers "down" at once for ``retry_after_s`` before trying again
+  (redis-py reconnects by itself on that next try).
+* ``coalesce=True`` sends the GETs issued in one event-loop tick as one ``MGET`` (one per
+  slot group on a cluster): redis-py spends its time per command, so batching is where
+  the throughput is.
+* Locks are ``SET NX PX`` with a random token, released by a script that deletes the key
+  only while it still holds that token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import redis
+import redis.asyncio
+import redis.asyncio.cluster
+import redis.cluster
+from redis.backoff import NoBackoff
+
+from lab.patterns.caching.backend import CacheBackendError
+
+__all__ = ["RedisCache"]
+
+_RELEASE = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
+_FAILURES = (redis.RedisError, OSError, asyncio.TimeoutError)
+#: After these, Redis is treated as down for ``retry_after_s``.
+_OUTAGES = (redis.ConnectionError, redis.TimeoutError, OSError, asyncio.TimeoutError)
+_TAG_PREFIX = "lab:tag:"
+
+
+def _ms(seconds: float) -> int:
+    return max(1, round(seconds * 1000))
+
+
+class RedisCache:
+    """``RedisCache(url)`` for one server, ``RedisCache(cluster_nodes=["h:p", ...])`` for a
+    cluster. Values are bytes; ``cached`` does the serializing."""
+
+    def __init__(
+        self, url: str = "redis://127.0.0.1:6379/0", *,
+        cluster_nodes: Sequence[str] | None = None, name: str = "redis",
+        op_timeout_s: float = 0.25, connect_timeout_s: float = 0.5, retry_after_s: float = 1.0,
+        max_connections: int = 64, pool_timeout_s: float = 2.0, coalesce: bool = False,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:  # fmt: skip
+        self.name = name
+        self.coalesce = coalesce
+        self.retry_after_s = retry_after_s
+        self.where = ",".join(cluster_nodes) if cluster_nodes else url
+        self._clock = clock
+        self._down_until = 0.0
+        self._options: dict[str, Any] = {
+            "socket_timeout": op_timeout_s, "socket_connect_timeout": connect_timeout_s,
+            "max_connections": max_connections,
+        }  # fmt: skip
+        self._url = url
+        self._pool_timeout_s = pool_timeout_s
+        self._nodes = [_node(spec) for spec in cluster_nodes] if cluster_nodes else None
+        self._client: Any = self._async_client()
+        self._sync: Any = None
+        self._pending: list[tuple[str, asyncio.Future[bytes | None]]] = []
+        self._sending: set[asyncio.Task[None]] = set()
+        self.outages = 0  # times Redis was marked down
+
+    @property
+    def is_cluster(self) -> bool:
+        return self._nodes is not None
+
+    def _async_client(self) -> Any:
+        if self._nodes is not None:
+            return redis.asyncio.cluster.RedisCluster(
+                startup_nodes=[redis.asyncio.cluster.ClusterNode(h, p) for h, p in self._nodes],
+                retry=redis.asyncio.retry.Retry(NoBackoff(), 0),
+                cluster_error_retry_attempts=1, **self._options,
+            )  # fmt: skip
+        pool = redis.asyncio.BlockingConnectionPool.from_url(
+            self._url, retry=redis.asyncio.retry.Retry(NoBackoff(), 0),
+            timeout=self._pool_timeout_s, **self._options,
+        )  # fmt: skip
+        return redis.asyncio.Redis(connection_pool=pool)
+
+    def _sync_client(self) -> Any:
+        if self._sync is None:
+            if self._nodes is not None:
+                node = redis.cluster.ClusterNode
+                self._sync = redis.cluster.RedisCluster(
+                    startup_nodes=[node(h, p) for h, p in self._nodes],  # type: ignore[no-untyped-call]
+                    retry=redis.retry.Retry(NoBackoff(), 0), **self._options,
+                )  # fmt: skip
+            else:
+                pool = redis.BlockingConnectionPool.from_url(
+                    self._url, retry=redis.retry.Retry(NoBackoff(), 0),
+                    timeout=self._pool_timeout_s, **self._options,
+                )  # fmt: skip
+                self._sync = redis.Redis(connection_pool=pool)
+        return self._sync
+
+    # --- failing fast ------------------------------------------------------------------
+
+    def _check_up(self) -> None:
+        wait = self._down_until - self._clock()
+        if wait > 0:
+            raise CacheBackendError(f"redis at {self.where} is down; next attempt in {wait:.2f} s")
+
+    def _failed(self, error: BaseException) -> CacheBackendError:
+        if isinstance(error, _OUTAGES):
+            self._down_until = self._clock() + self.retry_after_s
+            self.outages += 1
+        detail = str(error) or type(error).__name__
+        return CacheBackendError(f"redis at {self.where}: {detail}")
+
+    # --- async interface -----------------------------------------------------------------
+
+    async def get(self, key: str) -> bytes | None:
+        self._check_up()
+        if self.coalesce:
+            return await self._get_coalesced(key)
+        try:
+            return await self._client.get(key)  # type: ignore[no-any-return]
+        except _FAILURES as error:
+            raise self._failed(error) from error
+
+    def _get_coalesced(self, key: str) -> asyncio.Future[bytes | None]:
+        loop = asyncio.get_running_loop()
+        found: asyncio.Future[bytes | None] = loop.create_future()
+        if not self._pending:
+            loop.call_soon(self._flush)
+        self._pending.append((key, found))
+        return found
+
+    def _flush(self) -> None:
+        batch, self._pending = self._pending, []
+        task = asyncio.get_running_loop().create_task(self._send(batch))
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    async def _send(self, batch: list[tuple[str, asyncio.Future[bytes | None]]]) -> None:
+        keys = list(dict.fromkeys(key for key, _ in batch))
+        try:
+            values = await self._mget(keys)
+        except _FAILURES as error:
+            failure = self._failed(error)
+            for _, waiter in batch:
+                if not waiter.done():
+                    waiter.set_exception(failure)
+            return
+        by_key = dict(zip(keys, values, strict=True))
+        for key, waiter in batch:
+            if not waiter.done():
+                waiter.set_result(by_key[key])
+
+    async def _mget(self, keys: list[str]) -> list[bytes | None]:
+        if len(keys) == 1:
+            return [await self._client.get(keys[0])]
+        if self.is_cluster:
+            return await self._client.mget_nonatomic(keys)  # type: ignore[no-any-return]
+        return await self._client.mget(keys)  # type: ignore[no-any-return]
+
+    async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        self._check_up()
+        try:
+            return await self._mget(list(keys))
+        except _FAILURES as error:
+            raise self._failed(error) from error
+
+    async def set(self, key: str, value: bytes, ttl_s: float) -> None:
+        self._check_up()
+        try:
+            await self._client.set(key, value, px=_ms(ttl_s))
+        except _FAILURES as error:
+            raise self._failed(error) from error
+
+    async def add(self, key: str, value: bytes, ttl_s: float) -> bool:
+        self._check_up()
+        try:
+            return bool(await self._client.set(key, value, px=_ms(ttl_s), nx=True))
+        except _FAILURES as error:
+            raise self._failed(error) from error
+
+    async def delete(self, *keys: str) -> int:
+        if not keys:
+            return 0
+        self._check_up()
+        try:
+            return int(await self._client.delete(*keys))
+        except _FAILURES as error:
+            raise self._failed(error) from error
+
+    async def delete_if_equal(self, key: str, value: bytes) -> bool:
+        self._check_up()
+        try:
+            return bool(await self._client.eval(_RELEASE, 1, key, value))
+        except _FAILURES as error:
+            raise self._failed(error) from error
+
+    async def tag(self, key: str, tags: Sequence[str], ttl_s: float) -> None:
+        self._check_up()
+        try:
+            for tag in tags:  # one pipeline per tag: each tag's set lives in its own slot
+                async with self._client.pipeline(transaction=False) as pipe:
+                    _tag_commands(pipe, key, tag, ttl_s)
+                    await pipe.execute()
+        except _FAILURES as error:
+            raise self._failed(error) from error
+
+    async def invalidate_tags(self, *tags: str) -> int:
+        self._check_up()
+        deleted = 0
+        try:
+            for tag in tags:
+                members = await self._client.smembers(_TAG_PREFIX + tag)
+                if members:
+                    deleted += int(await self._client.delete(*members))
+                await self._client.delete(_TAG_PREFIX + tag)
+        except _FAILURES as error:
+            raise self._failed(error) from error
+        return deleted
+
+    async def close(self) -> None:
+        if self._sending:
+            await asyncio.gather(*self._sending, return_exceptions=True)
+        await self._client.aclose()
+        if self._sync is not None:
+            self._sync.close()
+            self._sync = None
+
+    # --- sync interface ----------------------------------------------------------------
+
+    def get_sync(self, key: str) -> bytes | None:
+        self._check_up()
+        try:
+            return self._sync_client().get(key)  # type: ignore[no-any-return]
+        except _FAILURES as error:
+            raise self._failed(error) from error
+
+    def set_sync(self, key: str, value: bytes, ttl_s: float) -> None:
+        self._check_up()
+        try:
+            self._sync_client().set(key, value, px=_ms(ttl_s))
+        except _FAILURES as error:
+            raise self._failed(error) from error
+
+    def delete_sync(self, *keys: str) -> int:
+        if not keys:
+            return 0
+        self._check_up()
+        try:
+            return int(self._sync_client().delete(*keys))
+        except _FAILURES as error:
+            raise self._failed(error) from error
+
+    def tag_sync(self, key: str, tags: Sequence[str], ttl_s: float) -> None:
+        self._check_up()
+        try:
+            for tag in tags:
+                pipe = self._sync_client().pipeline(transaction=False)
+                _tag_commands(pipe, key, tag, ttl_s)
+                pipe.execute()
+        except _FAILURES as error:
+            raise self._failed(error) from error
+
+
+def _tag_commands(pipe: Any, key: str, tag: str, ttl_s: float) -> None:
+    """Add ``key`` to the tag's set; the set lives as long as its longest-lived member."""
+    tag_key = _TAG_PREFIX + tag
+    pipe.sadd(tag_key, key)
+    pipe.pexpire(tag_key, _ms(ttl_s), nx=True)
+    pipe.pexpire(tag_key, _ms(ttl_s), gt=True)
+
+
+def _node(spec: str) -> tuple[str, int]:
+    host, _, port = spec.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f"cluster node {spec!r} is not host:port")
+    return host, int(port)

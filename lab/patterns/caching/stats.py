@@ -1,0 +1,107 @@
+"""Counters and latency histograms per cache, and their export to Prometheus.
+
+The hot path only adds to plain integers and a bucket list; Prometheus reads them when
+it scrapes, through a collector, so metrics cost nothing between scrapes.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, fields
+
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
+from prometheus_client.registry import Collector
+
+__all__ = ["LATENCY_BUCKETS_S", "BucketHistogram", "CacheCollector", "CacheStats"]
+
+#: Bucket upper bounds in seconds: a memory hit (µs) up to a slow origin (s).
+LATENCY_BUCKETS_S: tuple[float, ...] = (
+    0.000_005, 0.000_02, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005,
+    0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+)  # fmt: skip
+
+
+@dataclass
+class BucketHistogram:
+    """Counts per upper bound (the last slot is +Inf), and the sum, as Prometheus keeps them."""
+
+    bounds: tuple[float, ...] = LATENCY_BUCKETS_S
+    counts: list[int] = field(default_factory=list)
+    total_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.counts = [0] * (len(self.bounds) + 1)
+
+    def observe(self, seconds: float) -> None:
+        self.counts[bisect_left(self.bounds, seconds)] += 1
+        self.total_s += seconds
+
+    @property
+    def count(self) -> int:
+        return sum(self.counts)
+
+    def cumulative(self) -> list[tuple[str, int]]:
+        running, out = 0, []
+        for bound, count in zip((*map(str, self.bounds), "+Inf"), self.counts, strict=True):
+            running += count
+            out.append((bound, running))
+        return out
+
+
+@dataclass
+class CacheStats:
+    """What one decorated function (or one cache) did; every field only ever grows."""
+
+    name: str
+    hits: int = 0
+    misses: int = 0
+    origin_calls: int = 0
+    errors: int = 0  # backend errors survived by failing open
+    early_refreshes: int = 0
+    lock_waits: int = 0
+    lock_timeouts: int = 0
+    hit_latency: BucketHistogram = field(default_factory=BucketHistogram)
+    miss_latency: BucketHistogram = field(default_factory=BucketHistogram)
+
+    @property
+    def hit_ratio(self) -> float:
+        looked_up = self.hits + self.misses
+        return self.hits / looked_up if looked_up else 0.0
+
+    def counters(self) -> dict[str, int]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.type == "int"}
+
+
+class CacheCollector(Collector):
+    """Prometheus view of some ``CacheStats``: ``registry.register(CacheCollector(stats))``."""
+
+    def __init__(self, stats: Iterable[CacheStats]) -> None:
+        self._stats = list(stats)
+
+    def add(self, stats: CacheStats) -> None:
+        self._stats.append(stats)
+
+    def collect(self) -> Iterator[CounterMetricFamily | HistogramMetricFamily]:
+        lookups = CounterMetricFamily(
+            "lab_cache_lookups", "Cache lookups by result", labels=["cache", "result"]
+        )
+        events = CounterMetricFamily(
+            "lab_cache_events", "Origin calls, errors, refreshes, lock waits",
+            labels=["cache", "event"],
+        )  # fmt: skip
+        latency = HistogramMetricFamily(
+            "lab_cache_lookup_seconds", "Time a caller waited, by result",
+            labels=["cache", "result"],
+        )  # fmt: skip
+        for stats in self._stats:
+            lookups.add_metric([stats.name, "hit"], stats.hits)
+            lookups.add_metric([stats.name, "miss"], stats.misses)
+            for event, value in stats.counters().items():
+                if event not in ("hits", "misses"):
+                    events.add_metric([stats.name, event], value)
+            for result, histogram in (("hit", stats.hit_latency), ("miss", stats.miss_latency)):
+                latency.add_metric([stats.name, result], histogram.cumulative(), histogram.total_s)
+        yield lookups
+        yield events
+        yield latency
