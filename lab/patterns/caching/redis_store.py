@@ -83,13 +83,13 @@ class RedisCache:
             return redis.asyncio.cluster.RedisCluster(
                 startup_nodes=[redis.asyncio.cluster.ClusterNode(h, p) for h, p in self._nodes],
                 retry=redis.asyncio.retry.Retry(NoBackoff(), 0),
-                cluster_error_retry_attempts=1, **self._options,
+                **self._options,
             )  # fmt: skip
         pool = redis.asyncio.BlockingConnectionPool.from_url(
             self._url, retry=redis.asyncio.retry.Retry(NoBackoff(), 0),
             timeout=self._pool_timeout_s, **self._options,
         )  # fmt: skip
-        return redis.asyncio.Redis(connection_pool=pool)
+        return redis.asyncio.Redis.from_pool(pool)  # the client owns and closes the pool
 
     def _sync_client(self) -> Any:
         if self._sync is None:
@@ -104,7 +104,7 @@ class RedisCache:
                     self._url, retry=redis.retry.Retry(NoBackoff(), 0),
                     timeout=self._pool_timeout_s, **self._options,
                 )  # fmt: skip
-                self._sync = redis.Redis(connection_pool=pool)
+                self._sync = redis.Redis.from_pool(pool)
         return self._sync
 
     # --- failing fast ------------------------------------------------------------------
