@@ -40,8 +40,9 @@ def _namespace(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.mark.parametrize("falsy", [None, 0, "", [], {}, False])
-async def test_falsy_values_round_trip(cache: RedisCache, falsy: Any,
-                                       request: pytest.FixtureRequest) -> None:  # fmt: skip
+async def test_falsy_values_round_trip(
+    cache: RedisCache, falsy: Any, request: pytest.FixtureRequest
+) -> None:
     calls = 0
 
     @cached(cache, ttl_s=30, namespace=_namespace(request))
@@ -73,8 +74,9 @@ async def test_1000_concurrent_misses_make_one_origin_call(
     assert calls == 1
 
 
-async def test_the_lock_admits_one_process_among_several(request: pytest.FixtureRequest,
-                                                        redis_up: None) -> None:  # fmt: skip
+async def test_the_lock_admits_one_process_among_several(
+    request: pytest.FixtureRequest, redis_up: None
+) -> None:
     """Four clients, each with its own connection pool, stand in for four processes."""
     calls = 0
     stores = [RedisCache(endpoints().redis_url) for _ in range(4)]
@@ -97,8 +99,9 @@ async def test_the_lock_admits_one_process_among_several(request: pytest.Fixture
     assert sum(f.stats.lock_waits for f in functions) > 0  # losers waited for the winner
 
 
-async def test_lock_is_released_only_by_its_owner(cache: RedisCache,
-                                                  request: pytest.FixtureRequest) -> None:  # fmt: skip
+async def test_lock_is_released_only_by_its_owner(
+    cache: RedisCache, request: pytest.FixtureRequest
+) -> None:
     key = _namespace(request) + ":lock"
     await cache.delete(key)
     assert await cache.add(key, b"owner", 5) is True
@@ -109,8 +112,9 @@ async def test_lock_is_released_only_by_its_owner(cache: RedisCache,
     assert await cache.get(key) is None
 
 
-async def test_invalidation_by_arguments_and_tag(cache: RedisCache,
-                                                 request: pytest.FixtureRequest) -> None:  # fmt: skip
+async def test_invalidation_by_arguments_and_tag(
+    cache: RedisCache, request: pytest.FixtureRequest
+) -> None:
     calls = 0
     tag = _namespace(request)
 
@@ -136,8 +140,9 @@ def _command_calls(client: redis.Redis, command: str) -> int:
     return int(stats.get("calls", 0))
 
 
-async def test_coalescing_sends_one_mget_per_tick(request: pytest.FixtureRequest,
-                                                  redis_up: None) -> None:  # fmt: skip
+async def test_coalescing_sends_one_mget_per_tick(
+    request: pytest.FixtureRequest, redis_up: None
+) -> None:
     url = endpoints().redis_url
     store = RedisCache(url, coalesce=True)
     probe = redis.Redis.from_url(url)
@@ -161,8 +166,9 @@ async def test_coalescing_sends_one_mget_per_tick(request: pytest.FixtureRequest
         await store.close()
 
 
-async def test_coalescing_on_a_cluster_groups_keys_by_slot(cluster_nodes: list[str],
-                                                           request: pytest.FixtureRequest) -> None:  # fmt: skip
+async def test_coalescing_on_a_cluster_groups_keys_by_slot(
+    cluster_nodes: list[str], request: pytest.FixtureRequest
+) -> None:
     store = RedisCache(cluster_nodes=cluster_nodes, coalesce=True, max_connections=200)
 
     @cached(store, ttl_s=30, namespace=_namespace(request))
@@ -178,8 +184,9 @@ async def test_coalescing_on_a_cluster_groups_keys_by_slot(cluster_nodes: list[s
         await store.close()
 
 
-async def test_tiered_front_tier_answers_without_redis(request: pytest.FixtureRequest,
-                                                       redis_up: None) -> None:  # fmt: skip
+async def test_tiered_front_tier_answers_without_redis(
+    request: pytest.FixtureRequest, redis_up: None
+) -> None:
     back = RedisCache(endpoints().redis_url)
     tiered = TieredCache(back, front_ttl_s=30)
     probe = redis.Redis.from_url(endpoints().redis_url)

@@ -24,9 +24,10 @@ scalars = st.one_of(
     st.floats(allow_nan=False, allow_infinity=False),
 )  # fmt: skip
 values = st.recursive(
-    scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4),
+    scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner),
     max_leaves=8,
-)  # fmt: skip
+)
 
 
 def test_defaults_and_keyword_order_do_not_change_the_key() -> None:

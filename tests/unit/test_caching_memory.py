@@ -98,8 +98,10 @@ async def test_ttl_jitter_spreads_expiries(clock: Clock) -> None:
     assert len({round(t) for t in ttls}) > 10
 
 
-@pytest.mark.parametrize(("stampede", "expected"), [("none", 100), ("single-flight", 1),
-                                                     ("lock", 1), ("early-refresh", 1)])
+@pytest.mark.parametrize(
+    ("stampede", "expected"),
+    [("none", 100), ("single-flight", 1), ("lock", 1), ("early-refresh", 1)],
+)
 async def test_concurrent_misses(stampede: Any, expected: int) -> None:
     calls = 0
 
