@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pandas as pd
 from matplotlib.figure import Figure
 
-from lab.experiments import baseline, loadgen, resilience
+from lab.experiments import baseline, caching, loadgen, resilience
 from lab.harness import plots
 
 __all__ = ["EXPERIMENTS", "Experiment"]
@@ -110,6 +110,32 @@ def _resilience_figures(frame: pd.DataFrame) -> list[Figure]:
     ]  # fmt: skip
 
 
+def _caching_figures(frame: pd.DataFrame) -> list[Figure]:
+    figures = []
+    cost = caching.cost_summary(frame) if (frame.part == "cost").any() else None
+    if cost is not None:
+        hits = cost[(cost.workload == "hit") & (cost.backend == "redis")
+                    & (cost.variant != "redis-benchmark -P 1")]  # fmt: skip
+        figures.append(plots.ratio_bars(
+            hits.assign(ratio=hits.cost_vs_redis_py, ratio_min=hits.cost_vs_redis_py_min,
+                        ratio_max=hits.cost_vs_redis_py_max),
+            label_columns=["variant", "concurrency"],
+            xlabel="time per hit relative to a bare redis-py GET + orjson (1.0)",
+            title="Cost of a Redis-backed hit (median, min-max)",
+        ))  # fmt: skip
+    if (frame.part == "stampede").any():
+        table = caching.stampede_summary(frame)
+        after = table[table.wave == "after expiry"]
+        figures.append(plots.ratio_bars(
+            after.assign(ratio=after.origin_calls, ratio_min=after.origin_calls_min,
+                         ratio_max=after.origin_calls_max),
+            label_columns=["mode", "callers"], reference=None,
+            xlabel="origin calls (1 is ideal)",
+            title="N callers meet an expired hot key: origin calls per stampede mode",
+        ))  # fmt: skip
+    return figures
+
+
 EXPERIMENTS: dict[str, Experiment] = {
     "baseline": Experiment(
         name="baseline",
@@ -137,6 +163,22 @@ EXPERIMENTS: dict[str, Experiment] = {
         figures=_loadgen_figures,
         slo_metrics=lambda frame: {},
         services=(),
+    ),
+    "caching": Experiment(
+        name="caching",
+        title="Caching: hit ratio, stampedes, the cost of a hit, and a Redis outage",
+        question=(
+            "What does a @cached hit cost next to a bare redis-py GET, cashews and aiocache; "
+            "how many origin calls do N callers make when a hot key expires, per stampede "
+            "mode; how close does an LRU come to the best hit ratio under skew; and what do "
+            "callers see while Redis restarts?"
+        ),
+        run=caching.run,
+        summary=caching.summary,
+        figures=_caching_figures,
+        slo_metrics=lambda frame: {},
+        services=caching.SERVICES,
+        report_tables=caching.report_tables,
     ),
     "resilience": Experiment(
         name="resilience",

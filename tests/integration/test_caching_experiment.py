@@ -1,0 +1,54 @@
+"""The caching experiment, small: behaviour (counts and ordering), not speed."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from lab.experiments import caching
+
+
+@pytest.fixture(scope="module")
+def frame(redis_up: None) -> pd.DataFrame:
+    settings = caching.quick_settings(
+        repeats=1, keyspace=500, requests=5_000, skews=(1.0,), size_fractions=(0.1,),
+        callers=(10, 200), stampede_ttl_s=1.0, hit_ops=200, memory_ops=1_000, rounds=2,
+        native_requests=5_000, outage_rate=100, outage_s=(0.4, 0.5, 0.6),
+    )  # fmt: skip
+    return caching.run(settings=settings)
+
+
+def test_stampede_origin_calls_per_mode(frame: pd.DataFrame) -> None:
+    table = caching.stampede_summary(frame).set_index(["mode", "callers", "wave"])
+    for callers in (10, 200):
+        assert table.loc[("none", callers, "after expiry"), "origin_calls"] > 1
+        for mode in ("single-flight", "lock"):
+            assert table.loc[(mode, callers, "after expiry"), "origin_calls"] == 1
+        early = table.loc["early-refresh"].xs(callers, level="callers")
+        assert early.origin_calls.sum() >= 1 and early.origin_calls.max() <= 1
+
+
+def test_lru_never_beats_the_best_possible_ratio(frame: pd.DataFrame) -> None:
+    table = caching.hit_ratio_summary(frame)
+    assert (table.hit_ratio <= table.best_ratio + 0.02).all()
+    zipf, uniform = table[table.distribution == "zipf"], table[table.distribution == "uniform"]
+    assert zipf.hit_ratio.min() > uniform.hit_ratio.max()
+
+
+def test_cost_has_every_variant_and_the_native_ceiling(frame: pd.DataFrame) -> None:
+    table = caching.cost_summary(frame)
+    variants = set(table.variant)
+    assert {"redis-py GET", "lab redis", "lab redis coalesced", "lab tiered", "lab memory",
+            "redis-benchmark -P 1"} <= variants  # fmt: skip
+    bare = table[table.variant == "redis-py GET"]
+    assert (bare.cost_vs_redis_py == 1.0).all()
+    assert (table.ops_s > 0).all()
+
+
+def test_callers_never_see_a_redis_exception_during_the_outage(frame: pd.DataFrame) -> None:
+    calls = frame[frame.part == "outage"]
+    assert len(calls) == int(1.5 * 100)  # every scheduled call has an outcome
+    assert not calls.outcome.str.startswith("raised").any()
+    table = caching.outage_summary(frame)
+    down = table[table.phase == "redis down"]
+    assert "served (fail-open)" in set(down.outcome)
