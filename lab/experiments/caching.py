@@ -72,7 +72,7 @@ class CachingSettings:
         return cls(
             repeats=2, keyspace=2_000, requests=40_000, skews=(0.6, 1.0, 1.2),
             size_fractions=(0.01, 0.1), hit_ops=1_500, memory_ops=20_000,
-            native_requests=20_000, outage_s=(0.5, 0.7, 0.8), stampede_ttl_s=1.5,
+            native_requests=20_000, outage_s=(0.5, 0.7, 0.8), stampede_ttl_s=1.0,
             callers=(10, 1000),
         )  # fmt: skip
 

@@ -13,22 +13,36 @@ from lab.patterns.breaker import (
     SlowCallRate,
     TripPolicy,
 )
+from lab.patterns.caching import (
+    CacheBackendError,
+    Cached,
+    MemoryCache,
+    RedisCache,
+    TieredCache,
+    cached,
+)
 from lab.patterns.concurrency import ItemResult, RateLimiter, bounded_map
 from lab.patterns.http_client import HttpResponse, ResilientHTTPClient, fetch_many
 
 __all__ = [
     "BreakerMetrics",
     "BreakerStats",
+    "CacheBackendError",
+    "Cached",
     "CircuitBreaker",
     "CircuitState",
     "ConsecutiveFailures",
     "FailureRate",
     "HttpResponse",
     "ItemResult",
+    "MemoryCache",
     "RateLimiter",
+    "RedisCache",
     "ResilientHTTPClient",
     "SlowCallRate",
+    "TieredCache",
     "TripPolicy",
     "bounded_map",
+    "cached",
     "fetch_many",
 ]

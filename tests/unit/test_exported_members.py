@@ -30,9 +30,22 @@ def test_patterns_surface() -> None:
         "ConsecutiveFailures", "FailureRate", "SlowCallRate", "TripPolicy",
         "ItemResult", "RateLimiter", "bounded_map",
         "HttpResponse", "ResilientHTTPClient", "fetch_many",
+        "cached", "Cached", "CacheBackendError", "MemoryCache", "RedisCache", "TieredCache",
     }  # fmt: skip
     for name in lab.patterns.__all__:
         assert getattr(lab.patterns, name) is not None
+
+
+def test_caching_surface() -> None:
+    import lab.patterns.caching
+
+    assert set(lab.patterns.caching.__all__) == {
+        "CacheBackend", "CacheBackendError", "CacheCollector", "CacheStats", "Cached",
+        "KeyBuilder", "MemoryCache", "MsgpackSerializer", "OrjsonSerializer",
+        "PickleSerializer", "RedisCache", "Serializer", "Stampede", "TieredCache", "cached",
+        "serializer_named",
+    }  # fmt: skip
+    assert issubclass(lab.patterns.caching.CacheBackendError, lab.errors.LabError)
 
 
 def test_patterns_import_no_experiment_and_no_cli() -> None:
