@@ -15,7 +15,7 @@ import redis
 
 from lab.config import endpoints
 from lab.harness.services.redis_scratch import ScratchRedis, redis_cluster
-from lab.patterns.caching import RedisCache, TieredCache, cached
+from lab.patterns.caching import CacheBackendError, RedisCache, TieredCache, cached
 
 
 @pytest.fixture(scope="module")
@@ -223,6 +223,44 @@ def test_sync_function_over_redis(request: pytest.FixtureRequest, redis_up: None
     assert [square(4) for _ in range(5)] == [16] * 5
     assert calls == 1
     asyncio.run(store.close())
+
+
+async def test_callers_beyond_max_connections_wait_their_turn(redis_up: None) -> None:
+    store = RedisCache(endpoints().redis_url, max_connections=2, pool_timeout_s=5)
+    peak = 0
+    original = store._client.get
+
+    async def counting_get(key: str) -> bytes | None:
+        nonlocal peak
+        peak = max(peak, store._in_flight)
+        return await original(key)  # type: ignore[no-any-return]
+
+    store._client.get = counting_get
+    try:
+        assert await asyncio.gather(*(store.get(f"absent-{i}") for i in range(200))) == [None] * 200
+        assert peak == 2 and store._in_flight == 0 and not store._slot_waiters
+    finally:
+        await store.close()
+
+
+async def test_pool_timeout_is_an_error_not_an_outage(redis_up: None) -> None:
+    store = RedisCache(endpoints().redis_url, max_connections=1, pool_timeout_s=0.05)
+    gate = asyncio.Event()
+
+    async def held(key: str) -> bytes | None:
+        await gate.wait()
+        return None
+
+    store._client.get = held
+    try:
+        first = asyncio.create_task(store.get("a"))
+        await asyncio.sleep(0)
+        with pytest.raises(CacheBackendError, match="no connection free"):
+            await store.get("b")
+        gate.set()
+        assert await first is None and store.outages == 0
+    finally:
+        await store.close()
 
 
 # --- outages ----------------------------------------------------------------------------

@@ -1,0 +1,218 @@
+"""``DatabasePool``: asyncpg's pool with the seed's settings, and what psycopg_pool users
+expect besides: statistics, an acquire timeout with a clear error, a transaction helper,
+a health check and a utilization gauge (in use / max) for the SLO "connections < 80 %".
+
+``reset="none"`` skips asyncpg's reset on release (``RESET ALL``, unlisten, unlock: a
+second round trip per lease); use it only where sessions keep no state (no ``SET``, no
+temporary tables, no advisory locks, no LISTEN).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Literal
+
+import asyncpg
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.registry import Collector
+
+from lab.errors import PoolTimeoutError
+from lab.patterns.histogram import BucketHistogram
+
+__all__ = ["DatabasePool", "PoolCollector", "PoolStats"]
+
+#: Errors after which the connection is gone; asyncpg replaces it on release.
+_LOST = (
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.InterfaceError,
+    ConnectionError,
+    OSError,
+)
+
+
+@dataclass
+class PoolStats:
+    acquisitions: int = 0
+    timeouts: int = 0
+    connections_lost: int = 0
+    waiting: int = 0  # callers waiting for a connection now
+    max_waiting: int = 0
+    in_use: int = 0  # connections leased now
+    acquire_wait: BucketHistogram = field(default_factory=BucketHistogram)
+
+
+async def _no_reset(connection: asyncpg.Connection) -> None:
+    """Release without a reset round trip (see the module docstring for when it is safe)."""
+
+
+class _Lease:
+    """``async with pool.acquire() as connection``: a class, not a generator, because it
+    runs on every query and generator-based context managers cost microseconds."""
+
+    __slots__ = ("_connection", "_pool")
+
+    def __init__(self, pool: DatabasePool) -> None:
+        self._pool = pool
+        self._connection: Any = None
+
+    async def __aenter__(self) -> asyncpg.Connection:
+        pool, stats = self._pool, self._pool.stats
+        stats.waiting += 1
+        if stats.waiting > stats.max_waiting:
+            stats.max_waiting = stats.waiting
+        began = time.perf_counter()
+        try:
+            self._connection = await pool.raw.acquire(timeout=pool.acquire_timeout_s)
+        except TimeoutError:
+            stats.timeouts += 1
+            raise PoolTimeoutError(
+                f"no database connection free within {pool.acquire_timeout_s} s "
+                f"({stats.in_use} of {pool.max_size} in use, {stats.waiting - 1} others "
+                f"waiting); raise max_size or acquire_timeout_s, or shed load"
+            ) from None
+        finally:
+            stats.waiting -= 1
+        stats.acquire_wait.observe(time.perf_counter() - began)
+        stats.acquisitions += 1
+        stats.in_use += 1
+        return self._connection
+
+    async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                        traceback: TracebackType | None) -> None:  # fmt: skip
+        stats = self._pool.stats
+        if error is not None and isinstance(error, _LOST):
+            stats.connections_lost += 1
+        stats.in_use -= 1
+        await self._pool.raw.release(self._connection)
+
+
+class DatabasePool:
+    """``async with DatabasePool(dsn) as pool: rows = await pool.fetch(sql, *params)``."""
+
+    def __init__(
+        self, dsn: str, *, min_size: int = 10, max_size: int = 20, max_queries: int = 50_000,
+        max_inactive_connection_lifetime: float = 300.0, command_timeout: float = 60.0,
+        acquire_timeout_s: float = 5.0, reset: Literal["full", "none"] = "full",
+        name: str = "db", **connect_kwargs: Any,
+    ) -> None:  # fmt: skip
+        if not 0 <= min_size <= max_size or max_size < 1:
+            raise ValueError(f"need 0 <= min_size <= max_size, max_size >= 1 "
+                             f"(got {min_size}, {max_size})")  # fmt: skip
+        if reset not in ("full", "none"):
+            raise ValueError(f"reset is 'full' or 'none', not {reset!r}")
+        self.dsn = dsn
+        self.name = name
+        self.min_size, self.max_size = min_size, max_size
+        self.acquire_timeout_s = acquire_timeout_s
+        self.stats = PoolStats()
+        self._options: dict[str, Any] = {
+            "min_size": min_size, "max_size": max_size, "max_queries": max_queries,
+            "max_inactive_connection_lifetime": max_inactive_connection_lifetime,
+            "command_timeout": command_timeout, **connect_kwargs,
+        }  # fmt: skip
+        if reset == "none":
+            self._options["reset"] = _no_reset
+        self._pool: asyncpg.Pool | None = None
+
+    @property
+    def raw(self) -> asyncpg.Pool:
+        """asyncpg's own pool (opened)."""
+        if self._pool is None:
+            raise RuntimeError("the pool is not open: use `async with DatabasePool(...)`")
+        return self._pool
+
+    async def open(self) -> DatabasePool:
+        if self._pool is None:
+            self._pool = await asyncpg.create_pool(self.dsn, **self._options)
+        return self
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            await pool.close()
+
+    async def __aenter__(self) -> DatabasePool:
+        return await self.open()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def acquire(self) -> _Lease:
+        return _Lease(self)
+
+    @asynccontextmanager
+    async def transaction(self, **options: Any) -> AsyncIterator[asyncpg.Connection]:
+        """A connection inside ``BEGIN ... COMMIT`` (``ROLLBACK`` when the block raises)."""
+        async with self.acquire() as connection, connection.transaction(**options):
+            yield connection
+
+    async def fetch(self, sql: str, *params: Any) -> list[asyncpg.Record]:
+        async with self.acquire() as connection:
+            return await connection.fetch(sql, *params)  # type: ignore[no-any-return]
+
+    async def fetchrow(self, sql: str, *params: Any) -> asyncpg.Record | None:
+        async with self.acquire() as connection:
+            return await connection.fetchrow(sql, *params)
+
+    async def fetchval(self, sql: str, *params: Any) -> Any:
+        async with self.acquire() as connection:
+            return await connection.fetchval(sql, *params)
+
+    async def execute(self, sql: str, *params: Any) -> str:
+        async with self.acquire() as connection:
+            return await connection.execute(sql, *params)  # type: ignore[no-any-return]
+
+    async def health(self, timeout_s: float = 2.0) -> tuple[bool, str]:
+        """(healthy, detail) from ``SELECT 1`` within ``timeout_s``; never raises."""
+        try:
+            async with asyncio.timeout(timeout_s):
+                await self.fetchval("SELECT 1")
+        except Exception as error:  # the answer is the detail, whatever went wrong
+            return False, f"{type(error).__name__}: {error}"
+        return True, "ok"
+
+    @property
+    def utilization(self) -> float:
+        """Connections leased now / max_size: what the SLO "connections < 80 %" reads."""
+        return self.stats.in_use / self.max_size
+
+    def sizes(self) -> dict[str, int]:
+        pool = self._pool
+        opened = pool.get_size() if pool is not None else 0
+        idle = pool.get_idle_size() if pool is not None else 0
+        return {"open": opened, "idle": idle, "in_use": self.stats.in_use,
+                "waiting": self.stats.waiting, "max": self.max_size}  # fmt: skip
+
+
+class PoolCollector(Collector):
+    """Prometheus view of some pools: ``registry.register(PoolCollector([pool]))``."""
+
+    def __init__(self, pools: list[DatabasePool]) -> None:
+        self._pools = pools
+
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily | HistogramMetricFamily]:
+        sizes = GaugeMetricFamily("lab_db_pool_connections", "Connections by state",
+                                  labels=["pool", "state"])  # fmt: skip
+        utilization = GaugeMetricFamily("lab_db_pool_utilization", "In use / max",
+                                        labels=["pool"])  # fmt: skip
+        events = CounterMetricFamily("lab_db_pool_events", "Acquisitions, timeouts, lost",
+                                     labels=["pool", "event"])  # fmt: skip
+        wait = HistogramMetricFamily("lab_db_pool_acquire_seconds", "Time to get a connection",
+                                     labels=["pool"])  # fmt: skip
+        for pool in self._pools:
+            for state, value in pool.sizes().items():
+                sizes.add_metric([pool.name, state], value)
+            utilization.add_metric([pool.name], pool.utilization)
+            stats = pool.stats
+            for event in ("acquisitions", "timeouts", "connections_lost"):
+                events.add_metric([pool.name, event], getattr(stats, event))
+            wait.add_metric([pool.name], stats.acquire_wait.cumulative(),
+                            stats.acquire_wait.total_s)  # fmt: skip
+        yield from (sizes, utilization, events, wait)
