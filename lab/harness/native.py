@@ -104,12 +104,21 @@ def pgbench_init(host: str, port: int, user: str, database: str, scale: int = 1)
 
 
 def pgbench(
-    host: str, port: int, user: str, database: str, *, script: str, clients: int, seconds: int
+    host: str,
+    port: int,
+    user: str,
+    database: str,
+    *,
+    script: str,
+    clients: int,
+    seconds: int,
+    protocol: str = "prepared",
 ) -> NativeResult:
-    """``script``: "select-only" (the built-in PK lookup) or a line of SQL."""
+    """``script``: "select-only" (the built-in PK lookup) or a line of SQL; ``protocol``:
+    pgbench's ``-M`` (simple, extended or prepared)."""
     tool = _tool("pgbench", "postgresql-contrib")
     jobs = str(min(clients, 2))
-    common = ["-n", "-M", "prepared", "-c", str(clients), "-j", jobs, "-T", str(seconds)]
+    common = ["-n", "-M", protocol, "-c", str(clients), "-j", jobs, "-T", str(seconds)]
     with tempfile.NamedTemporaryFile("w", suffix=".sql") as custom:
         if script == "select-only":
             which = ["-S"]

@@ -2,6 +2,10 @@
 expect besides: statistics, an acquire timeout with a clear error, a transaction helper,
 a health check and a utilization gauge (in use / max) for the SLO "connections < 80 %".
 
+``engine="asyncpg"`` (the default) is ``asyncpg.create_pool``; ``engine="lean"`` is
+``LeanPool``, the same settings over plain asyncpg connections without asyncpg's per-lease
+task (``max_queries`` then counts leases).
+
 ``reset="none"`` skips asyncpg's reset on release (``RESET ALL``, unlisten, unlock: a
 second round trip per lease); use it only where sessions keep no state (no ``SET``, no
 temporary tables, no advisory locks, no LISTEN).
@@ -23,6 +27,7 @@ from prometheus_client.registry import Collector
 
 from lab.errors import PoolTimeoutError
 from lab.patterns.histogram import BucketHistogram
+from lab.patterns.lean_pool import LeanPool, full_reset
 
 __all__ = ["DatabasePool", "PoolCollector", "PoolStats"]
 
@@ -68,8 +73,12 @@ class _Lease:
         if stats.waiting > stats.max_waiting:
             stats.max_waiting = stats.waiting
         began = time.perf_counter()
+        raw = pool.raw
+        # asyncpg runs a timed acquire through wait_for (a task per lease); with a
+        # connection idle there is nothing to wait for, so skip the timer.
+        timeout = None if raw.get_idle_size() else pool.acquire_timeout_s
         try:
-            self._connection = await pool.raw.acquire(timeout=pool.acquire_timeout_s)
+            self._connection = await raw.acquire(timeout=timeout)
         except TimeoutError:
             stats.timeouts += 1
             raise PoolTimeoutError(
@@ -100,13 +109,17 @@ class DatabasePool:
         self, dsn: str, *, min_size: int = 10, max_size: int = 20, max_queries: int = 50_000,
         max_inactive_connection_lifetime: float = 300.0, command_timeout: float = 60.0,
         acquire_timeout_s: float = 5.0, reset: Literal["full", "none"] = "full",
-        name: str = "db", **connect_kwargs: Any,
+        engine: Literal["asyncpg", "lean"] = "asyncpg", name: str = "db",
+        **connect_kwargs: Any,
     ) -> None:  # fmt: skip
         if not 0 <= min_size <= max_size or max_size < 1:
             raise ValueError(f"need 0 <= min_size <= max_size, max_size >= 1 "
                              f"(got {min_size}, {max_size})")  # fmt: skip
         if reset not in ("full", "none"):
             raise ValueError(f"reset is 'full' or 'none', not {reset!r}")
+        if engine not in ("asyncpg", "lean"):
+            raise ValueError(f"engine is 'asyncpg' or 'lean', not {engine!r}")
+        self.engine = engine
         self.dsn = dsn
         self.name = name
         self.min_size, self.max_size = min_size, max_size
@@ -119,18 +132,27 @@ class DatabasePool:
         }  # fmt: skip
         if reset == "none":
             self._options["reset"] = _no_reset
-        self._pool: asyncpg.Pool | None = None
+        self._pool: Any = None
 
     @property
-    def raw(self) -> asyncpg.Pool:
-        """asyncpg's own pool (opened)."""
+    def raw(self) -> Any:
+        """The engine's pool (``asyncpg.Pool`` or ``LeanPool``), opened."""
         if self._pool is None:
             raise RuntimeError("the pool is not open: use `async with DatabasePool(...)`")
         return self._pool
 
     async def open(self) -> DatabasePool:
         if self._pool is None:
-            self._pool = await asyncpg.create_pool(self.dsn, **self._options)
+            if self.engine == "lean":
+                options = dict(self._options)
+                self._pool = await LeanPool(
+                    self.dsn, min_size=options.pop("min_size"), max_size=options.pop("max_size"),
+                    max_uses=options.pop("max_queries"),
+                    max_inactive_s=options.pop("max_inactive_connection_lifetime"),
+                    reset=None if options.pop("reset", None) else full_reset, **options,
+                ).open()  # fmt: skip
+            else:
+                self._pool = await asyncpg.create_pool(self.dsn, **self._options)
         return self
 
     async def close(self) -> None:

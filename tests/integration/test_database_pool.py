@@ -26,10 +26,10 @@ from lab.patterns.query import build_select, keyset_page
 TABLE = f"lab_pool_test_{os.getpid()}"
 
 
-@pytest.fixture
-async def pool(postgres_up: None) -> AsyncIterator[DatabasePool]:
+@pytest.fixture(params=["asyncpg", "lean"])
+async def pool(postgres_up: None, request: pytest.FixtureRequest) -> AsyncIterator[DatabasePool]:
     async with DatabasePool(endpoints().postgres_dsn, min_size=1, max_size=4,
-                            acquire_timeout_s=0.5) as opened:  # fmt: skip
+                            acquire_timeout_s=0.5, engine=request.param) as opened:  # fmt: skip
         await opened.execute(f'DROP TABLE IF EXISTS "{TABLE}"')
         await opened.execute(
             f'CREATE TABLE "{TABLE}" (id bigint PRIMARY KEY, user_id int NOT NULL, '
@@ -92,6 +92,26 @@ async def test_a_terminated_backend_is_replaced(pool: DatabasePool) -> None:
             failures += 1
     assert failures <= 1 and pool.stats.connections_lost == failures
     assert await pool.fetchval("SELECT 1") == 1
+
+
+async def test_lean_engine_limits_retires_and_trims(postgres_up: None) -> None:
+    async with DatabasePool(endpoints().postgres_dsn, min_size=1, max_size=3, engine="lean",
+                            max_queries=5, max_inactive_connection_lifetime=0.0,
+                            reset="none") as pool:  # fmt: skip
+        pids = [await pool.fetchval("SELECT pg_backend_pid()") for _ in range(12)]
+        assert len(set(pids)) >= 3  # retired after 5 leases each: new backends
+        results = await asyncio.gather(*(pool.fetchval("SELECT pg_sleep(0.02)") for _ in range(9)))
+        assert len(results) == 9 and pool.raw.get_size() <= 3
+        assert pool.raw.get_idle_size() == 1  # idle beyond min_size were closed at once
+
+
+async def test_reset_full_clears_session_state_and_none_keeps_it(postgres_up: None) -> None:
+    for engine in ("asyncpg", "lean"):
+        for reset, kept in (("full", False), ("none", True)):
+            async with DatabasePool(endpoints().postgres_dsn, min_size=1, max_size=1,
+                                    engine=engine, reset=reset) as pool:  # type: ignore[arg-type]  # fmt: skip
+                await pool.execute("SET work_mem = '7777kB'")
+                assert (await pool.fetchval("SHOW work_mem") == "7777kB") is kept, (engine, reset)
 
 
 async def test_health(pool: DatabasePool) -> None:

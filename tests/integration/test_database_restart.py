@@ -18,15 +18,17 @@ from lab.harness.services.process import ServerProcess
 from lab.patterns.pool import DatabasePool
 
 
+@pytest.mark.parametrize("engine", ["asyncpg", "lean"])
 def test_pool_recovers_after_postgres_restarts(
-    postgres_up: None, run_lab: Callable[..., subprocess.CompletedProcess[str]]
+    postgres_up: None, run_lab: Callable[..., subprocess.CompletedProcess[str]], engine: str
 ) -> None:
     if ServerProcess("postgres", lab_home()).pid() is None:
         pytest.skip("postgres was not started by `lab services up`; not restarting it")
 
     async def scenario() -> list[object]:
         async with DatabasePool(endpoints().postgres_dsn, min_size=2, max_size=4,
-                                command_timeout=5, acquire_timeout_s=5) as pool:  # fmt: skip
+                                command_timeout=5, acquire_timeout_s=5,
+                                engine=engine) as pool:  # type: ignore[arg-type]  # fmt: skip
             outcomes: list[object] = []
             restarted = asyncio.Event()
 
