@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pandas as pd
 from matplotlib.figure import Figure
 
-from lab.experiments import baseline, caching, loadgen, resilience
+from lab.experiments import baseline, caching, database, database_tables, loadgen, resilience
 from lab.harness import plots
 
 __all__ = ["EXPERIMENTS", "Experiment"]
@@ -136,6 +136,30 @@ def _caching_figures(frame: pd.DataFrame) -> list[Figure]:
     return figures
 
 
+def _database_figures(frame: pd.DataFrame) -> list[Figure]:
+    figures = []
+    if (frame.part == "pool_size").any():
+        table = database.pool_size_summary(frame)
+        figures.append(plots.ratio_bars(
+            table.assign(ratio=table.rps_vs_naive, ratio_min=table.rps_vs_naive_min,
+                         ratio_max=table.rps_vs_naive_max,
+                         size=table.pool_size.map(lambda n: f"pool {n}" if n else "naive")),
+            label_columns=["size"],
+            xlabel="requests/s relative to a connection per request (1.0)",
+            title="Throughput against pool size, closed loop (median, min-max)",
+        ))  # fmt: skip
+    if (frame.part == "vs_pgbench").any():
+        table = database_tables.vs_pgbench(frame)
+        figures.append(plots.ratio_bars(
+            table.assign(ratio=table.ratio_vs_pgbench_simple,
+                         ratio_min=table.ratio_vs_pgbench_simple_min,
+                         ratio_max=table.ratio_vs_pgbench_simple_max),
+            label_columns=["variant"], xlabel="queries/s relative to pgbench -S -M simple",
+            title="A pool of 10 against pgbench with 10 connections, same repeat",
+        ))  # fmt: skip
+    return figures
+
+
 EXPERIMENTS: dict[str, Experiment] = {
     "baseline": Experiment(
         name="baseline",
@@ -179,6 +203,22 @@ EXPERIMENTS: dict[str, Experiment] = {
         slo_metrics=lambda frame: {},
         services=caching.SERVICES,
         report_tables=caching.report_tables,
+    ),
+    "database": Experiment(
+        name="database",
+        title="Database: pool size, the pool against pgbench, pagination, IN lists, indexes",
+        question=(
+            "What pool size does a service want (measured, and by a Universal Scalability "
+            "Law fit)? How close does a Python pool get to pgbench -S, and what does the "
+            "release reset cost? What do OFFSET pages, expanded IN lists and missing indexes "
+            "cost against keyset pages, = ANY and the seed's indexes?"
+        ),
+        run=database.run,
+        summary=database.summary,
+        figures=_database_figures,
+        slo_metrics=lambda frame: {},
+        services=database.SERVICES,
+        report_tables=database.report_tables,
     ),
     "resilience": Experiment(
         name="resilience",

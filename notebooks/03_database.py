@@ -1,0 +1,84 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Database: the pool size a service wants, and what queries cost
+#
+# The seed opens an asyncpg pool of fixed size with no view of waiting,
+# builds SQL with f-strings, expands `IN` lists into one placeholder per value
+# and pages with `OFFSET`. Here: an aiohttp endpoint backed by
+# `lab.patterns.pool.DatabasePool` is driven by the lab's load generator at
+# each pool size, against the naive connection-per-request service; the pool
+# is set against `pgbench -S` at equal connections; and the query builder's
+# `= ANY` and keyset pages against expanded `IN` and `OFFSET`. The same numbers
+# come from `lab run database`, `asv run --bench DatabaseBehaviour` and
+# `pytest --benchmark-only tests/bench`.
+
+# %% tags=["parameters"]
+quick = False
+
+# %%
+# %matplotlib inline
+from lab.experiments import EXPERIMENTS, database, database_tables
+
+frame = database.run(quick=quick)
+sizes_figure, pgbench_figure = EXPERIMENTS["database"].figures(frame)
+
+# %% [markdown]
+# ## Pool size
+#
+# Requests per second relative to the naive service, closed loop with 64
+# users. `recommended` is the measured size nearest the peak of a Universal
+# Scalability Law fit; `measured_best` the size with the highest median rate.
+
+# %%
+sizes_figure
+
+# %%
+database.pool_size_summary(frame)
+
+# %% [markdown]
+# ## The pool against pgbench
+#
+# Ten workers through a pool of ten against `pgbench -S` with ten
+# connections, in the same repeat. The release reset (`RESET ALL` and
+# friends) is a second round trip per lease; the `lean` engine hands a
+# released connection straight to the next caller without asyncpg's task per
+# lease.
+
+# %%
+pgbench_figure
+
+# %%
+database_tables.vs_pgbench(frame)
+
+# %%
+database_tables.acquire_summary(frame)
+
+# %% [markdown]
+# ## Pages, IN lists and indexes
+#
+# `OFFSET` reads and discards every row before the page; a keyset page seeks
+# to it. An expanded `IN` is a new statement (and plan) for every list length;
+# `= ANY($1)` is one.
+
+# %%
+database_tables.pagination_summary(frame)
+
+# %%
+database_tables.in_list_summary(frame)
+
+# %%
+database_tables.index_summary(frame)
