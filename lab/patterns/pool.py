@@ -14,10 +14,10 @@ temporary tables, no advisory locks, no LISTEN).
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from time import perf_counter
 from types import TracebackType
 from typing import Any, Literal
 
@@ -57,6 +57,16 @@ async def _no_reset(connection: asyncpg.Connection) -> None:
     """Release without a reset round trip (see the module docstring for when it is safe)."""
 
 
+class _Closed:
+    """What a pool that is not open answers with."""
+
+    async def acquire(self, timeout: float | None = None) -> asyncpg.Connection:
+        raise RuntimeError("the pool is not open: use `async with DatabasePool(...)`")
+
+    async def release(self, connection: asyncpg.Connection) -> None:
+        raise RuntimeError("the pool is not open")
+
+
 class _Lease:
     """``async with pool.acquire() as connection``: a class, not a generator, because it
     runs on every query and generator-based context managers cost microseconds."""
@@ -69,16 +79,25 @@ class _Lease:
 
     async def __aenter__(self) -> asyncpg.Connection:
         pool, stats = self._pool, self._pool.stats
+        began = perf_counter()
+        if stats.in_use < pool.max_size:
+            # A connection is there to have (idle, or one more to open): no timer, since
+            # asyncpg runs a timed acquire through wait_for, a task per lease.
+            connection = await pool._raw.acquire()
+        else:
+            connection = await self._wait(pool, stats)
+        stats.acquire_wait.observe(perf_counter() - began)
+        stats.acquisitions += 1
+        stats.in_use += 1
+        self._connection = connection
+        return connection
+
+    @staticmethod
+    async def _wait(pool: DatabasePool, stats: PoolStats) -> asyncpg.Connection:
         stats.waiting += 1
-        if stats.waiting > stats.max_waiting:
-            stats.max_waiting = stats.waiting
-        began = time.perf_counter()
-        raw = pool.raw
-        # asyncpg runs a timed acquire through wait_for (a task per lease); with a
-        # connection idle there is nothing to wait for, so skip the timer.
-        timeout = None if raw.get_idle_size() else pool.acquire_timeout_s
+        stats.max_waiting = max(stats.max_waiting, stats.waiting)
         try:
-            self._connection = await raw.acquire(timeout=timeout)
+            return await pool._raw.acquire(timeout=pool.acquire_timeout_s)
         except TimeoutError:
             stats.timeouts += 1
             raise PoolTimeoutError(
@@ -88,10 +107,6 @@ class _Lease:
             ) from None
         finally:
             stats.waiting -= 1
-        stats.acquire_wait.observe(time.perf_counter() - began)
-        stats.acquisitions += 1
-        stats.in_use += 1
-        return self._connection
 
     async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None,
                         traceback: TracebackType | None) -> None:  # fmt: skip
@@ -99,7 +114,7 @@ class _Lease:
         if error is not None and isinstance(error, _LOST):
             stats.connections_lost += 1
         stats.in_use -= 1
-        await self._pool.raw.release(self._connection)
+        await self._pool._raw.release(self._connection)
 
 
 class DatabasePool:
@@ -133,6 +148,7 @@ class DatabasePool:
         if reset == "none":
             self._options["reset"] = _no_reset
         self._pool: Any = None
+        self._raw: Any = _Closed()
 
     @property
     def raw(self) -> Any:
@@ -153,11 +169,12 @@ class DatabasePool:
                 ).open()  # fmt: skip
             else:
                 self._pool = await asyncpg.create_pool(self.dsn, **self._options)
+            self._raw = self._pool
         return self
 
     async def close(self) -> None:
         if self._pool is not None:
-            pool, self._pool = self._pool, None
+            pool, self._pool, self._raw = self._pool, None, _Closed()
             await pool.close()
 
     async def __aenter__(self) -> DatabasePool:
