@@ -37,6 +37,7 @@ _LOST = (
     asyncpg.exceptions.AdminShutdownError,
     asyncpg.exceptions.CannotConnectNowError,
     asyncpg.exceptions.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
     ConnectionError,
     OSError,
 )
@@ -80,12 +81,17 @@ class _Lease:
     async def __aenter__(self) -> asyncpg.Connection:
         pool, stats = self._pool, self._pool.stats
         began = perf_counter()
-        if stats.in_use < pool.max_size:
-            # A connection is there to have (idle, or one more to open): no timer, since
-            # asyncpg runs a timed acquire through wait_for, a task per lease.
-            connection = await pool._raw.acquire()
-        else:
-            connection = await self._wait(pool, stats)
+        pool._claimed += 1  # leases held or being acquired: decides who may wait
+        try:
+            if pool._claimed <= pool.max_size:
+                # A connection is there to have (idle, or one more to open): no timer,
+                # since asyncpg runs a timed acquire through wait_for, a task per lease.
+                connection = await pool._raw.acquire()
+            else:
+                connection = await self._wait(pool, stats)
+        except BaseException:
+            pool._claimed -= 1
+            raise
         stats.acquire_wait.observe(perf_counter() - began)
         stats.acquisitions += 1
         stats.in_use += 1
@@ -113,7 +119,9 @@ class _Lease:
         stats = self._pool.stats
         if error is not None and isinstance(error, _LOST):
             stats.connections_lost += 1
+            self._connection.terminate()  # never lease a connection in an unknown state
         stats.in_use -= 1
+        self._pool._claimed -= 1
         await self._pool._raw.release(self._connection)
 
 
@@ -149,6 +157,7 @@ class DatabasePool:
             self._options["reset"] = _no_reset
         self._pool: Any = None
         self._raw: Any = _Closed()
+        self._claimed = 0
 
     @property
     def raw(self) -> Any:
