@@ -39,9 +39,10 @@ sizes_figure, pgbench_figure = EXPERIMENTS["database"].figures(frame)
 # %% [markdown]
 # ## Pool size
 #
-# Requests per second relative to the naive service, closed loop with 64
-# users. `recommended` is the measured size nearest the peak of a Universal
-# Scalability Law fit; `measured_best` the size with the highest median rate.
+# Requests per second relative to the naive service at the same number of
+# closed-loop users (16 and 64; 64 only in quick mode). `recommended` is the
+# measured size nearest the peak of a Universal Scalability Law fit over that
+# row's pool sizes; `measured_best` the size with the highest median rate.
 
 # %%
 sizes_figure

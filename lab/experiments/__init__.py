@@ -143,8 +143,9 @@ def _database_figures(frame: pd.DataFrame) -> list[Figure]:
         figures.append(plots.ratio_bars(
             table.assign(ratio=table.rps_vs_naive, ratio_min=table.rps_vs_naive_min,
                          ratio_max=table.rps_vs_naive_max,
-                         size=table.pool_size.map(lambda n: f"pool {n}" if n else "naive")),
-            label_columns=["size"],
+                         size=table.pool_size.map(lambda n: f"pool {n}" if n else "naive"),
+                         users=table.clients.map(lambda n: f"{n} users")),
+            label_columns=["users", "size"],
             xlabel="requests/s relative to a connection per request (1.0)",
             title="Throughput against pool size, closed loop (median, min-max)",
         ))  # fmt: skip

@@ -56,7 +56,7 @@ class DatabaseSettings:
     users: int = 100_000
     posts: int = 1_000_000
     pool_sizes: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64)
-    clients: int = 64  # closed-loop users against the endpoint
+    clients: tuple[int, ...] = (16, 64)  # closed-loop users against the endpoint
     load_s: float = 4.0
     pgbench_connections: int = 10
     pgbench_s: int = 4
@@ -72,6 +72,7 @@ class DatabaseSettings:
     def quick(cls) -> DatabaseSettings:
         return cls(
             repeats=2, users=10_000, posts=100_000, pool_sizes=(1, 4, 16, 64), load_s=1.5,
+            clients=(64,),
             pgbench_s=2, acquire_ops=5_000, page_depths=(1, 100, 1_000), in_queries=100,
         )  # fmt: skip
 
@@ -243,16 +244,17 @@ async def _pool_size(s: DatabaseSettings, repeat: int) -> list[Row]:
     rows: list[Row] = []
     for size in (0, *s.pool_sizes):  # 0: the naive service, a connection per request
         with endpoint_process(dsn, size, reset="none", engine="lean") as url:
-            settings = LoadSettings(f"{url}users/4242", mode="closed", users=s.clients,
-                                    duration_s=s.load_s, timeout_s=30)  # fmt: skip
-            await run_load(replace(settings, duration_s=0.3))  # warm: open the pool
-            result = await run_load(settings)
-        latency = result.latency_ms()
-        rows.append({"part": "pool_size", "repeat": repeat,
-                     "variant": "connection per request" if size == 0 else "pool",
-                     "pool_size": size, "clients": s.clients, "rps": result.achieved_rps,
-                     "p50_ms": latency["p50"], "p99_ms": latency["p99"],
-                     "errors": result.errors})  # fmt: skip
+            for clients in s.clients:
+                settings = LoadSettings(f"{url}users/4242", mode="closed", users=clients,
+                                        duration_s=s.load_s, timeout_s=30)  # fmt: skip
+                await run_load(replace(settings, duration_s=0.3))  # warm: open the pool
+                result = await run_load(settings)
+                latency = result.latency_ms()
+                rows.append({"part": "pool_size", "repeat": repeat,
+                             "variant": "connection per request" if size == 0 else "pool",
+                             "pool_size": size, "clients": clients,
+                             "rps": result.achieved_rps, "p50_ms": latency["p50"],
+                             "p99_ms": latency["p99"], "errors": result.errors})  # fmt: skip
     return rows
 
 

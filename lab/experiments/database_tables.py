@@ -31,18 +31,30 @@ def _spread(frame: pd.DataFrame, keys: list[str], column: str) -> pd.DataFrame:
 
 
 def pool_size_summary(frame: pd.DataFrame) -> pd.DataFrame:
-    """Rate and p99 per pool size; the USL fit over the pooled rows; the measured optimum
-    (highest median rate) and the recommendation (the measured size nearest the fit's
-    peak), and each size's rate relative to the naive connection-per-request service."""
+    """Rate and p99 per client count and pool size; per client count, the USL fit over the
+    pooled rows, the measured optimum (highest median rate) and the recommendation (the
+    measured size nearest the fit's peak); each rate relative to the naive
+    connection-per-request service at the same client count, in the same repeat."""
     part = frame[frame.part == "pool_size"].copy()
-    naive = part[part.pool_size == 0].set_index("repeat").rps
-    part["rps_vs_naive"] = part.rps.to_numpy() / naive.reindex(part.repeat).to_numpy()
-    table = _spread(part, ["variant", "pool_size"], "rps")
+    if "clients" not in part:
+        part["clients"] = 64
+    naive = part[part.pool_size == 0].set_index(["repeat", "clients"]).rps
+    index = pd.MultiIndex.from_frame(part[["repeat", "clients"]])
+    part["rps_vs_naive"] = part.rps.to_numpy() / naive.reindex(index).to_numpy()
+    keys = ["clients", "variant", "pool_size"]
+    table = _spread(part, keys, "rps")
     for column in ("p99_ms", "rps_vs_naive"):
-        spread = _spread(part, ["variant", "pool_size"], column)
+        spread = _spread(part, keys, column)
         table[[column, f"{column}_min", f"{column}_max"]] = spread[
             [column, f"{column}_min", f"{column}_max"]].to_numpy()  # fmt: skip
+    tables = [_recommend(group) for _, group in table.groupby("clients")]
+    return pd.concat(tables, ignore_index=True) if tables else table
+
+
+def _recommend(table: pd.DataFrame) -> pd.DataFrame:
+    table = table.copy()
     pooled = table[table.pool_size > 0]
+    table["recommended"], table["measured_best"] = False, False
     if len(pooled) >= 3:
         fit = usl_fit(list(pooled.pool_size), list(pooled.rps))
         sizes = list(pooled.pool_size)

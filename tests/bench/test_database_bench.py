@@ -39,5 +39,7 @@ def test_1000_pooled_queries(benchmark: Any, pool: tuple[Any, DatabasePool]) -> 
 def test_database_experiment(benchmark: Any, postgres_up: None) -> None:
     frame = benchmark.pedantic(database.run, kwargs={"quick": True}, rounds=1, iterations=1)
     sizes = database.pool_size_summary(frame)
-    benchmark.extra_info["pool_sizes"] = sizes[["pool_size", "rps", "p99_ms"]].to_dict("records")
+    benchmark.extra_info["pool_sizes"] = sizes[["clients", "pool_size", "rps", "p99_ms"]].to_dict(
+        "records"
+    )
     assert sizes.recommended.sum() == 1 and sizes.measured_best.sum() == 1

@@ -12,6 +12,7 @@ from lab.experiments import database, database_tables
 def frame(postgres_up: None) -> pd.DataFrame:
     settings = database.quick_settings(
         repeats=1, users=2_000, posts=20_000, pool_sizes=(1, 4, 16), load_s=0.5, pgbench_s=1,
+        clients=(8, 32),
         acquire_ops=500, page_depths=(1, 50), in_lengths=(1, 50), in_queries=30,
     )  # fmt: skip
     return database.run(settings=settings)
@@ -26,10 +27,14 @@ def test_the_seed_indexes_change_the_plans(frame: pd.DataFrame) -> None:
 
 def test_every_pool_size_and_the_naive_service_answered(frame: pd.DataFrame) -> None:
     table = database.pool_size_summary(frame)
-    assert list(table.pool_size) == [0, 1, 4, 16]
+    assert list(table.pool_size) == [0, 1, 4, 16] * 2
+    assert list(table.clients) == [8] * 4 + [32] * 4
     assert (table.rps > 0).all()
     assert frame[frame.part == "pool_size"].errors.sum() == 0
-    assert table.recommended.sum() == 1 and table.measured_best.sum() == 1
+    per_clients = table.groupby("clients")
+    assert (per_clients.recommended.sum() == 1).all() and (
+        per_clients.measured_best.sum() == 1
+    ).all()
 
 
 def test_in_list_forms_differ_in_statements_not_rows(frame: pd.DataFrame) -> None:

@@ -22,6 +22,7 @@ from lab.errors import PoolTimeoutError
 from lab.harness.aio import new_runner
 from lab.patterns.pool import DatabasePool
 from lab.patterns.query import build_select, keyset_page
+from lab.patterns.schema import ensure_index
 
 TABLE = f"lab_pool_test_{os.getpid()}"
 
@@ -112,6 +113,24 @@ async def test_reset_full_clears_session_state_and_none_keeps_it(postgres_up: No
                                     engine=engine, reset=reset) as pool:  # type: ignore[arg-type]  # fmt: skip
                 await pool.execute("SET work_mem = '7777kB'")
                 assert (await pool.fetchval("SHOW work_mem") == "7777kB") is kept, (engine, reset)
+
+
+async def test_index_creation_is_idempotent_and_rebuilds_an_invalid_leftover(
+    pool: DatabasePool,
+) -> None:
+    name = f"{TABLE}_user_idx"
+    probe = (f'SELECT id FROM "{TABLE}" WHERE user_id = $1', [5])
+    first = await ensure_index(pool, name, TABLE, ["user_id"], probe=probe)
+    again = await ensure_index(pool, name, TABLE, ["user_id"])
+    assert first.created and not again.created and not again.rebuilt_invalid
+    assert first.after is not None and "user_idx" in first.after.text
+    await pool.execute(  # what an interrupted CREATE INDEX CONCURRENTLY leaves behind
+        "UPDATE pg_index SET indisvalid = false WHERE indexrelid = to_regclass($1)", name
+    )
+    mended = await ensure_index(pool, name, TABLE, ["user_id"])
+    assert mended.created and mended.rebuilt_invalid
+    valid = "SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)"
+    assert await pool.fetchval(valid, name) is True
 
 
 async def test_health(pool: DatabasePool) -> None:
