@@ -33,6 +33,7 @@ import redis.asyncio
 
 from lab.config import endpoints
 from lab.experiments.caching_peers import peers
+from lab.experiments.tables import spread
 from lab.harness import native
 from lab.harness.aio import new_runner, outside_event_loop
 from lab.harness.services import probe
@@ -353,18 +354,10 @@ def run(quick: bool = False, progress: Callable[[str], None] | None = None,
     return pd.DataFrame(rows)
 
 
-def _spread(frame: pd.DataFrame, keys: list[str], column: str) -> pd.DataFrame:
-    grouped = frame.groupby(keys, dropna=False)[column]
-    return pd.DataFrame({
-        column: grouped.median(), f"{column}_min": grouped.min(),
-        f"{column}_max": grouped.max(), "runs": grouped.count(),
-    }).reset_index()  # fmt: skip
-
-
 def hit_ratio_summary(frame: pd.DataFrame) -> pd.DataFrame:
     part = frame[frame.part == "hit_ratio"]
     keys = ["distribution", "skew", "size_fraction", "cache_size", "ttl_s"]
-    table = _spread(part, keys, "hit_ratio")
+    table = spread(part, keys, "hit_ratio")
     best = part.groupby(keys, dropna=False).best_ratio
     table["best_ratio"] = best.median().to_numpy()
     return table
@@ -373,7 +366,7 @@ def hit_ratio_summary(frame: pd.DataFrame) -> pd.DataFrame:
 def stampede_summary(frame: pd.DataFrame) -> pd.DataFrame:
     part = frame[frame.part == "stampede"]
     keys = ["callers", "mode", "wave"]
-    table = _spread(part, keys, "origin_calls")
+    table = spread(part, keys, "origin_calls")
     table["p99_ms"] = part.groupby(keys).p99_ms.median().to_numpy()
     table["max_ms"] = part.groupby(keys).max_ms.max().to_numpy()
     return table
@@ -391,10 +384,10 @@ def cost_summary(frame: pd.DataFrame) -> pd.DataFrame:
         part.ops_s.to_numpy() / ceiling.reindex(part.repeat).to_numpy()
     )
     keys = ["workload", "concurrency", "variant", "backend"]
-    table = _spread(part, keys, "ops_s")
+    table = spread(part, keys, "ops_s")
     for column in ("cost_vs_redis_py", "rate_vs_redis_benchmark"):
-        spread = _spread(part, keys, column)
-        table[[column, f"{column}_min", f"{column}_max"]] = spread[
+        ranges = spread(part, keys, column)
+        table[[column, f"{column}_min", f"{column}_max"]] = ranges[
             [column, f"{column}_min", f"{column}_max"]].to_numpy()  # fmt: skip
     table["us_per_call"] = 1e6 / table.ops_s  # wall time per call: 1 / throughput
     return table

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import re
 import signal
 import socket
-import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,7 +19,7 @@ import asyncpg
 import orjson
 from aiohttp import web
 
-from lab.errors import ConfigError
+from lab.harness.url_process import url_process
 from lab.patterns.pool import DatabasePool
 
 __all__ = ["build_app", "endpoint_process"]
@@ -84,22 +82,8 @@ def endpoint_process(dsn: str, pool_size: int, reset: str = "full",
     """Start the endpoint in its own process; yields its base URL; stops it on exit."""
     argv = [sys.executable, "-m", "lab.experiments.database_endpoint", "--dsn", dsn,
             "--pool-size", str(pool_size), "--reset", reset, "--engine", engine]  # fmt: skip
-    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None
-        first = process.stdout.readline()
-        found = re.search(r"(http://\S+/) ", first)
-        if found is None:
-            error = process.stderr.read() if process.stderr else ""
-            raise ConfigError(f"the database endpoint did not start: {(first + error).strip()}")
-        yield found.group(1)
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate()
+    with url_process(argv, "the database endpoint") as url:
+        yield url
 
 
 def main() -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from lab.experiments.tables import spread
+
 __all__ = ["pool_size_summary", "report_tables", "summary", "usl_fit"]
 
 
@@ -22,14 +24,6 @@ def usl_fit(sizes: list[float], rates: list[float]) -> dict[str, float]:
     return {"lambda": float(lam), "sigma": float(sigma), "kappa": float(kappa), "peak_n": peak}
 
 
-def _spread(frame: pd.DataFrame, keys: list[str], column: str) -> pd.DataFrame:
-    grouped = frame.groupby(keys, dropna=False)[column]
-    return pd.DataFrame({
-        column: grouped.median(), f"{column}_min": grouped.min(),
-        f"{column}_max": grouped.max(), "runs": grouped.count(),
-    }).reset_index()  # fmt: skip
-
-
 def pool_size_summary(frame: pd.DataFrame) -> pd.DataFrame:
     """Rate and p99 per client count and pool size; per client count, the USL fit over the
     pooled rows, the measured optimum (highest median rate) and the recommendation (the
@@ -42,10 +36,10 @@ def pool_size_summary(frame: pd.DataFrame) -> pd.DataFrame:
     index = pd.MultiIndex.from_frame(part[["repeat", "clients"]])
     part["rps_vs_naive"] = part.rps.to_numpy() / naive.reindex(index).to_numpy()
     keys = ["clients", "variant", "pool_size"]
-    table = _spread(part, keys, "rps")
+    table = spread(part, keys, "rps")
     for column in ("p99_ms", "rps_vs_naive"):
-        spread = _spread(part, keys, column)
-        table[[column, f"{column}_min", f"{column}_max"]] = spread[
+        ranges = spread(part, keys, column)
+        table[[column, f"{column}_min", f"{column}_max"]] = ranges[
             [column, f"{column}_min", f"{column}_max"]].to_numpy()  # fmt: skip
     tables = [_recommend(group) for _, group in table.groupby("clients")]
     return pd.concat(tables, ignore_index=True) if tables else table
@@ -77,10 +71,10 @@ def vs_pgbench(frame: pd.DataFrame) -> pd.DataFrame:
     part["ratio_vs_pgbench_simple"] = (
         part.qps.to_numpy() / reference.reindex(part.repeat).to_numpy()
     )
-    table = _spread(part, ["variant", "connections"], "qps")
-    spread = _spread(part, ["variant", "connections"], "ratio_vs_pgbench_simple")
+    table = spread(part, ["variant", "connections"], "qps")
+    ranges = spread(part, ["variant", "connections"], "ratio_vs_pgbench_simple")
     cols = ["ratio_vs_pgbench_simple", "ratio_vs_pgbench_simple_min", "ratio_vs_pgbench_simple_max"]
-    table[cols] = spread[cols].to_numpy()
+    table[cols] = ranges[cols].to_numpy()
     return table
 
 
@@ -88,7 +82,7 @@ def acquire_summary(frame: pd.DataFrame) -> pd.DataFrame:
     part = frame[frame.part == "acquire"]
     per_repeat = part.groupby(["repeat", "variant"]).us_per_acquire_release.median().unstack()
     ratio = per_repeat["DatabasePool"] / per_repeat["asyncpg pool"]
-    table = _spread(part, ["variant"], "us_per_acquire_release")
+    table = spread(part, ["variant"], "us_per_acquire_release")
     table["ratio_vs_asyncpg"] = np.where(table.variant == "DatabasePool", ratio.median(), 1.0)
     table["ratio_min"] = np.where(table.variant == "DatabasePool", ratio.min(), 1.0)
     table["ratio_max"] = np.where(table.variant == "DatabasePool", ratio.max(), 1.0)
@@ -96,12 +90,12 @@ def acquire_summary(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def pagination_summary(frame: pd.DataFrame) -> pd.DataFrame:
-    return _spread(frame[frame.part == "pagination"], ["page", "method"], "ms_per_page")
+    return spread(frame[frame.part == "pagination"], ["page", "method"], "ms_per_page")
 
 
 def in_list_summary(frame: pd.DataFrame) -> pd.DataFrame:
     part = frame[frame.part == "in_list"]
-    table = _spread(part, ["max_length", "form"], "ms_per_query")
+    table = spread(part, ["max_length", "form"], "ms_per_query")
     table["distinct_statements"] = (
         part.groupby(["max_length", "form"]).distinct_statements.max().to_numpy()
     )
@@ -110,7 +104,7 @@ def in_list_summary(frame: pd.DataFrame) -> pd.DataFrame:
 
 def index_summary(frame: pd.DataFrame) -> pd.DataFrame:
     part = frame[frame.part == "indexes"]
-    table = _spread(part, ["query", "phase"], "execution_ms")
+    table = spread(part, ["query", "phase"], "execution_ms")
     first = part.groupby(["query", "phase"]).agg(
         uses_index=("uses_index", "all"), plan=("plan", "first")
     )

@@ -11,10 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-import re
-import signal
 import socket
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -24,6 +21,7 @@ from typing import Any
 from aiohttp import web
 
 from lab.errors import ConfigError
+from lab.harness.url_process import url_process
 
 __all__ = ["ServerCounters", "ServerModel", "SimulatedServer", "server_process"]
 
@@ -263,22 +261,8 @@ def server_process(model: ServerModel) -> Iterator[str]:
         argv += ["--stall-every", f"{model.stall_every_s}s", "--stall-for", f"{model.stall_for_s}s"]
     if model.outage_for_s or model.slowdown_for_s:
         raise ConfigError("outage and slowdown windows are for in-process servers only")
-    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None
-        first = process.stdout.readline()
-        found = re.search(r"(http://\S+/) ", first)
-        if found is None:
-            error = process.stderr.read() if process.stderr else ""
-            raise ConfigError(f"the simulated server did not start: {(first + error).strip()}")
-        yield found.group(1)
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate()
+    with url_process(argv, "the simulated server", stop_timeout_s=10) as url:
+        yield url
 
 
 async def serve_forever(model: ServerModel, host: str, port: int) -> None:
