@@ -366,6 +366,7 @@ def hit_ratio_summary(frame: pd.DataFrame) -> pd.DataFrame:
 def stampede_summary(frame: pd.DataFrame) -> pd.DataFrame:
     part = frame[frame.part == "stampede"]
     keys = ["callers", "mode", "wave"]
+    part = part.astype({"callers": int})  # the CSV holds NaN for other parts: floats
     table = spread(part, keys, "origin_calls")
     table["p99_ms"] = part.groupby(keys).p99_ms.median().to_numpy()
     table["max_ms"] = part.groupby(keys).max_ms.max().to_numpy()
@@ -384,6 +385,7 @@ def cost_summary(frame: pd.DataFrame) -> pd.DataFrame:
         part.ops_s.to_numpy() / ceiling.reindex(part.repeat).to_numpy()
     )
     keys = ["workload", "concurrency", "variant", "backend"]
+    part = part.astype({"concurrency": int})  # the CSV holds NaN for other parts: floats
     table = spread(part, keys, "ops_s")
     for column in ("cost_vs_redis_py", "rate_vs_redis_benchmark"):
         ranges = spread(part, keys, column)

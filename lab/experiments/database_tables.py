@@ -32,6 +32,7 @@ def pool_size_summary(frame: pd.DataFrame) -> pd.DataFrame:
     part = frame[frame.part == "pool_size"].copy()
     if "clients" not in part:
         part["clients"] = 64
+    part = part.astype({"clients": int, "pool_size": int})  # NaN elsewhere in the CSV
     naive = part[part.pool_size == 0].set_index(["repeat", "clients"]).rps
     index = pd.MultiIndex.from_frame(part[["repeat", "clients"]])
     part["rps_vs_naive"] = part.rps.to_numpy() / naive.reindex(index).to_numpy()
