@@ -32,7 +32,7 @@ class CachingBehaviour:
         return {
             "ratio": index_rows(caching.hit_ratio_summary(frame),
                                 ["distribution", "skew", "size_fraction", "ttl_s"]),
-            "stampede": index_rows(caching.stampede_summary(frame), ["mode", "callers", "wave"]),
+            "stampede": index_rows(caching.stampede_totals(frame), ["mode", "callers"]),
             "cost": index_rows(caching.cost_summary(frame),
                                ["workload", "concurrency", "variant"]),
         }  # fmt: skip
@@ -45,12 +45,12 @@ class CachingBehaviour:
 
     def track_origin_calls(self, cells: dict[str, Cells]) -> float:
         """1000 callers meet an expired hot key under single-flight (ideal: 1)."""
-        return tracked(cells["stampede"], ("single-flight", 1000, "after expiry"), "origin_calls")
+        return tracked(cells["stampede"], ("single-flight", 1000), "origin_calls")
 
     track_origin_calls.unit = "calls"  # type: ignore[attr-defined]
 
     def track_origin_calls_unprotected(self, cells: dict[str, Cells]) -> float:
-        return tracked(cells["stampede"], ("none", 1000, "after expiry"), "origin_calls")
+        return tracked(cells["stampede"], ("none", 1000), "origin_calls")
 
     track_origin_calls_unprotected.unit = "calls"  # type: ignore[attr-defined]
 

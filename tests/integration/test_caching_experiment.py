@@ -19,13 +19,15 @@ def frame(redis_up: None) -> pd.DataFrame:
 
 
 def test_stampede_origin_calls_per_mode(frame: pd.DataFrame) -> None:
-    table = caching.stampede_summary(frame).set_index(["mode", "callers", "wave"])
+    """One expiry falls in the window both waves cover, whichever wave meets it."""
+    totals = caching.stampede_totals(frame).set_index(["mode", "callers"])
     for callers in (10, 200):
-        assert table.loc[("none", callers, "after expiry"), "origin_calls"] > 1
+        assert totals.loc[("none", callers), "origin_calls_min"] > 1
         for mode in ("single-flight", "lock"):
-            assert table.loc[(mode, callers, "after expiry"), "origin_calls"] == 1
-        early = table.loc["early-refresh"].xs(callers, level="callers")
-        assert early.origin_calls.sum() >= 1 and early.origin_calls.max() <= 1
+            assert totals.loc[(mode, callers), "origin_calls_min"] == 1
+            assert totals.loc[(mode, callers), "origin_calls_max"] == 1
+        early = totals.loc[("early-refresh", callers)]
+        assert early.origin_calls_min >= 1 and early.origin_calls_max <= 2  # one per wave
 
 
 def test_lru_never_beats_the_best_possible_ratio(frame: pd.DataFrame) -> None:
