@@ -96,7 +96,6 @@ async def test_the_lock_admits_one_process_among_several(
         for store in stores:
             await store.close()
     assert results == [9] * 1000 and calls == 1
-    assert sum(f.stats.lock_waits for f in functions) > 0  # losers waited for the winner
 
 
 async def test_lock_is_released_only_by_its_owner(
@@ -303,9 +302,13 @@ async def test_fail_open_while_redis_is_down_and_recovery(scratch: ScratchRedis)
 async def test_fail_open_while_redis_is_frozen(scratch: ScratchRedis) -> None:
     """SIGSTOP: connections stay open but nothing answers; the op timeout bounds the wait."""
     store = RedisCache(scratch.url, op_timeout_s=0.1, retry_after_s=5.0)
+    calls = 0
 
     @cached(store, ttl_s=30)
     async def item(x: int) -> int:
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0.01)
         return x
 
     pid = scratch.process.pid()
@@ -320,5 +323,6 @@ async def test_fail_open_while_redis_is_frozen(scratch: ScratchRedis) -> None:
         finally:
             os.kill(pid, signal.SIGCONT)
         assert item.stats.errors == 50 and store.outages >= 1
+        assert calls == 2  # the 50 concurrent callers shared one origin call
     finally:
         await store.close()

@@ -6,9 +6,9 @@ never sees a cache exception). Misses are filled according to ``stampede``:
 
 ``"none"``           every concurrent miss calls the function (the seed's behaviour);
 ``"single-flight"``  concurrent misses on one key in this process await one call;
-``"lock"``           a ``SET NX PX`` lock in the store admits one caller across processes;
-                     the others poll the store until the value appears or ``lock_wait_s``
-                     runs out (then they call the function themselves);
+``"lock"``           single-flight in this process, and a ``SET NX PX`` lock in the store
+                     admits one process; the others poll the store until the value
+                     appears or ``lock_wait_s`` runs out (then they call the function);
 ``"early-refresh"``  single-flight, plus XFetch: a hit recomputes in the background with a
                      probability that rises as expiry nears (``early_beta`` scales it), so
                      a hot key is refreshed before it expires and nobody waits.
@@ -144,7 +144,10 @@ class Cached(Generic[P, R]):
         except CacheBackendError:
             stats.errors += 1
             stats.misses += 1
-            value = await self._origin(args, kwargs)  # fail open; no store to fill
+            if self.policy.stampede == "none":
+                value = await self._origin(args, kwargs)  # fail open; no store to fill
+            else:  # fail open, still one origin call per key for concurrent callers
+                value = await asyncio.shield(self._flight(key, args, kwargs, store=False))
             stats.miss_latency.observe(time.perf_counter() - began)
             return value
         if raw is not None:  # the hit path, kept flat: it is most of the calls
@@ -173,14 +176,21 @@ class Cached(Generic[P, R]):
         stampede = self.policy.stampede
         if stampede == "none":
             return await self._compute_and_store(key, args, kwargs)
-        if stampede == "lock":
-            return await self._fill_under_lock(key, args, kwargs)
         return await asyncio.shield(self._flight(key, args, kwargs))
 
-    def _flight(self, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> asyncio.Task[Any]:
+    def _flight(self, key: str, args: tuple[Any, ...], kwargs: dict[str, Any], *,
+                store: bool = True) -> asyncio.Task[Any]:  # fmt: skip
+        """The one task filling ``key`` in this process. Under ``lock`` it takes the store's
+        lock, so a process sends one lock attempt and one poller, not one per caller;
+        ``store=False`` (the store is failing) only calls the function."""
         task = self._flights.get(key)
         if task is None:
-            task = asyncio.create_task(self._compute_and_store(key, args, kwargs))
+            if not store:
+                task = asyncio.create_task(self._origin(args, kwargs))
+            elif self.policy.stampede == "lock":
+                task = asyncio.create_task(self._fill_under_lock(key, args, kwargs))
+            else:
+                task = asyncio.create_task(self._compute_and_store(key, args, kwargs))
             self._flights[key] = task
             task.add_done_callback(lambda done: self._flights.pop(key, None))
         return task
