@@ -24,13 +24,18 @@ def cluster_nodes(tmp_path_factory: pytest.TempPathFactory, redis_up: None) -> I
         yield nodes
 
 
+#: Behaviour tests on a loaded CI machine: slow answers must not turn into fail-open calls
+#: (fail-open has tests of its own below).
+PATIENT: dict[str, float] = {"op_timeout_s": 5.0, "pool_timeout_s": 30.0}
+
+
 @pytest.fixture(params=["redis", "cluster"])
 async def cache(request: pytest.FixtureRequest, redis_up: None) -> AsyncIterator[RedisCache]:
     if request.param == "cluster":
         store = RedisCache(cluster_nodes=request.getfixturevalue("cluster_nodes"),
-                           max_connections=2000)  # fmt: skip
+                           max_connections=2000, **PATIENT)  # fmt: skip
     else:
-        store = RedisCache(endpoints().redis_url)
+        store = RedisCache(endpoints().redis_url, **PATIENT)
     yield store
     await store.close()
 
@@ -79,7 +84,7 @@ async def test_the_lock_admits_one_process_among_several(
 ) -> None:
     """Four clients, each with its own connection pool, stand in for four processes."""
     calls = 0
-    stores = [RedisCache(endpoints().redis_url) for _ in range(4)]
+    stores = [RedisCache(endpoints().redis_url, **PATIENT) for _ in range(4)]
 
     async def origin(x: int) -> int:
         nonlocal calls
