@@ -7,11 +7,10 @@ Run with ``asv run --python=same --quick`` from the venv.
 
 from __future__ import annotations
 
-from benchmarks.common import Cells, index_rows, tracked
+from benchmarks.common import Cells, index_rows, require, tracked
 from lab.errors import ServiceUnavailableError
 from lab.experiments import baseline
 from lab.harness.aio import new_runner
-from lab.harness.services import probe
 
 CELLS = [
     f"{service} {operation}"
@@ -19,13 +18,6 @@ CELLS = [
     for operation in operations
 ]
 CONCURRENCIES = [1, 32]
-
-
-def _skip_if_down(service: str) -> None:
-    from lab.config import endpoints
-
-    if not probe(service, endpoints()).healthy:
-        raise NotImplementedError(f"{service} is down; start it with `lab services up`")
 
 
 class PythonVsNative:
@@ -77,7 +69,7 @@ class RoundTrips:
 
     def setup(self, cell: str, concurrency: int) -> None:
         service, self.operation = cell.split()
-        _skip_if_down(service)
+        require(service)
         self.runner = new_runner()
         self.session = baseline.session(service, concurrency)
         if service == "postgres":

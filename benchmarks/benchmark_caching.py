@@ -6,17 +6,11 @@ from __future__ import annotations
 
 import uuid
 
-from benchmarks.common import Cells, index_rows, tracked
+from benchmarks.common import Cells, index_rows, require, tracked
 from lab.config import endpoints
 from lab.experiments import caching
 from lab.harness.aio import new_runner
-from lab.harness.services import probe
 from lab.patterns.caching import MemoryCache, RedisCache, cached
-
-
-def _need_redis() -> None:
-    if not probe("redis", endpoints()).healthy:
-        raise NotImplementedError("redis is down: lab services up --only redis")
 
 
 class CachingBehaviour:
@@ -27,7 +21,7 @@ class CachingBehaviour:
     repeat = 1
 
     def setup_cache(self) -> dict[str, Cells]:
-        _need_redis()
+        require("redis")
         frame = caching.run(quick=True)
         return {
             "ratio": index_rows(caching.hit_ratio_summary(frame),
@@ -78,7 +72,7 @@ class CachedCalls:
 
     def setup(self, store: str) -> None:
         if store == "redis":
-            _need_redis()
+            require("redis")
         self.runner = new_runner()
         self.store = MemoryCache() if store == "memory" else RedisCache(endpoints().redis_url)
         self.function = cached(self.store, ttl_s=600, namespace=uuid.uuid4().hex)(_value)

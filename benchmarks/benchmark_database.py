@@ -4,17 +4,11 @@ IN-list costs) and the time of pooled queries. Thin wrappers over
 
 from __future__ import annotations
 
-from benchmarks.common import Cells, index_rows, tracked
+from benchmarks.common import Cells, index_rows, require, tracked
 from lab.config import endpoints
 from lab.experiments import database, database_tables
 from lab.harness.aio import new_runner
-from lab.harness.services import probe
 from lab.patterns.pool import DatabasePool
-
-
-def _need_postgres() -> None:
-    if not probe("postgres", endpoints()).healthy:
-        raise NotImplementedError("postgres is down: lab services up --only postgres")
 
 
 class DatabaseBehaviour:
@@ -25,7 +19,7 @@ class DatabaseBehaviour:
     repeat = 1
 
     def setup_cache(self) -> dict[str, Cells]:
-        _need_postgres()
+        require("postgres")
         frame = database.run(quick=True)
         sizes = database.pool_size_summary(frame)
         best = sizes[sizes.measured_best].pool_size.iloc[0]
@@ -70,7 +64,7 @@ class PooledQueries:
     param_names = ["engine", "reset"]
 
     def setup(self, engine: str, reset: str) -> None:
-        _need_postgres()
+        require("postgres")
         self.runner = new_runner()
         self.pool = DatabasePool(endpoints().postgres_dsn, min_size=4, max_size=4,
                                  engine=engine, reset=reset)  # type: ignore[arg-type]  # fmt: skip

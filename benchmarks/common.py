@@ -18,6 +18,17 @@ def index_rows(table: pd.DataFrame, keys: Sequence[str]) -> Cells:
     }
 
 
+def require(service: str) -> None:
+    """Skip the benchmark (asv's NotImplementedError) when ``service`` is not answering."""
+    from lab.config import endpoints
+    from lab.harness.services import probe
+
+    if not probe(service, endpoints()).healthy:
+        raise NotImplementedError(
+            f"{service} is down; start it with `lab services up --only {service}`"
+        )
+
+
 def tracked(cells: Cells, key: tuple[Any, ...], column: str) -> float:
     """One value to track; a row the run did not produce makes asv skip the benchmark."""
     if key not in cells:
