@@ -1,0 +1,230 @@
+"""Request metrics and the limiter in front of real aiohttp servers and a FastAPI app."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from aiohttp import test_utils, web
+from fastapi import FastAPI, HTTPException
+from prometheus_client import CollectorRegistry
+from prometheus_client.parser import text_string_to_metric_families
+
+from lab.patterns.limiter import AdaptiveLimiter, FixedLimit
+from lab.patterns.limiter_middleware import LimiterASGIMiddleware, aiohttp_limiter_middleware
+from lab.patterns.monitoring import (
+    UNMATCHED,
+    MetricsASGIMiddleware,
+    RequestCollector,
+    RequestMetrics,
+    aiohttp_metrics_middleware,
+    histogram_quantile,
+    metrics_asgi_app,
+    metrics_handler,
+)
+
+
+def _registry(metrics: RequestMetrics) -> CollectorRegistry:
+    registry = CollectorRegistry()
+    registry.register(RequestCollector(metrics))
+    return registry
+
+
+def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+# --- aiohttp ------------------------------------------------------------------------------
+
+
+async def _user(request: web.Request) -> web.Response:
+    return web.json_response({"id": int(request.match_info["id"])})
+
+
+async def _crash(request: web.Request) -> web.Response:
+    raise RuntimeError("a bug")
+
+
+async def _teapot(request: web.Request) -> web.Response:
+    raise web.HTTPTooManyRequests()
+
+
+@pytest.fixture
+async def aiohttp_app() -> AsyncIterator[tuple[test_utils.TestClient, RequestMetrics]]:
+    metrics = RequestMetrics()
+    app = web.Application(middlewares=[aiohttp_metrics_middleware(metrics)])
+    app.router.add_get("/api/users/{id}", _user)
+    app.router.add_get("/crash", _crash)
+    app.router.add_get("/busy", _teapot)
+    app.router.add_get("/metrics", metrics_handler(_registry(metrics)))
+    async with test_utils.TestClient(test_utils.TestServer(app)) as client:
+        yield client, metrics
+
+
+async def test_aiohttp_labels_routes_statuses_and_exceptions(
+    aiohttp_app: tuple[test_utils.TestClient, RequestMetrics],
+) -> None:
+    client, metrics = aiohttp_app
+    for path, status in [("/api/users/1", 200), ("/api/users/2", 200), ("/nowhere", 404),
+                         ("/crash", 500), ("/busy", 429)]:  # fmt: skip
+        async with client.get(path) as reply:
+            assert reply.status == status
+    assert metrics.requests == {
+        ("GET", "/api/users/{id}", "2xx"): 2, ("GET", UNMATCHED, "4xx"): 1,
+        ("GET", "/crash", "5xx"): 1, ("GET", "/busy", "4xx"): 1,
+    }  # fmt: skip
+    assert metrics.in_progress == {"GET": 0}
+    async with client.get("/metrics") as reply:
+        samples = _samples(await reply.text())
+    key = (("method", "GET"), ("route", "/api/users/{id}"), ("status", "2xx"))
+    assert samples[("http_requests_total", key)] == 2
+    count = ("http_request_duration_seconds_count", (("method", "GET"), ("route", "/crash")))
+    assert samples[count] == 1
+
+
+async def test_aiohttp_cardinality_is_bounded_by_routes_not_paths(
+    aiohttp_app: tuple[test_utils.TestClient, RequestMetrics],
+) -> None:
+    client, metrics = aiohttp_app
+
+    async def get(path: str) -> None:
+        async with client.get(path) as reply:
+            await reply.read()
+
+    for start in range(0, 10_000, 250):
+        await asyncio.gather(*(get(f"/api/users/{n}" if n % 2 else f"/junk/{n}")
+                               for n in range(start, start + 250)))  # fmt: skip
+    assert sum(metrics.requests.values()) == 10_000
+    assert metrics.series() == 2 + 2 + 1  # two (route, status) counters, two routes, GET
+
+
+# --- ASGI (FastAPI) -----------------------------------------------------------------------
+
+
+def _fastapi(metrics: RequestMetrics) -> FastAPI:
+    api = FastAPI()
+
+    @api.get("/api/users/{user_id}")
+    async def user(user_id: int) -> dict[str, int]:
+        if user_id == 0:
+            raise HTTPException(status_code=404, detail="no such user")
+        return {"id": user_id}
+
+    @api.get("/crash")
+    async def crash() -> None:
+        raise RuntimeError("a bug")
+
+    api.mount("/metrics", metrics_asgi_app(_registry(metrics)))
+    return api
+
+
+async def test_asgi_labels_route_templates_and_counts_an_exception_as_500() -> None:
+    metrics = RequestMetrics()
+    app = MetricsASGIMiddleware(_fastapi(metrics), metrics)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://lab") as client:
+        assert (await client.get("/api/users/7")).status_code == 200
+        assert (await client.get("/api/users/0")).status_code == 404
+        assert (await client.get("/api/users/x")).status_code == 422
+        assert (await client.get("/nowhere/at/all")).status_code == 404
+        assert (await client.get("/crash")).status_code == 500
+        for n in range(10_000):
+            await client.get(f"/random/{n}")
+        samples = _samples((await client.get("/metrics/")).text)
+    assert metrics.requests[("GET", "/api/users/{user_id}", "2xx")] == 1
+    assert metrics.requests[("GET", "/api/users/{user_id}", "4xx")] == 2
+    assert metrics.requests[("GET", UNMATCHED, "4xx")] == 10_001
+    assert metrics.requests[("GET", "/crash", "5xx")] == 1
+    key = (("method", "GET"), ("route", "/crash"), ("status", "5xx"))
+    assert samples[("http_requests_total", key)] == 1
+    assert set(metrics.durations) == {("GET", "/api/users/{user_id}"), ("GET", UNMATCHED),
+                                      ("GET", "/crash"), ("GET", "/metrics")}  # fmt: skip
+    assert metrics.requests[("GET", "/metrics", "2xx")] == 1
+    assert len(metrics.requests) == 5  # 10,000 distinct paths added one series in all
+
+
+# --- quantiles from buckets ---------------------------------------------------------------
+
+
+def test_histogram_quantile_interpolates_as_prometheus_does() -> None:
+    buckets = [(0.1, 50.0), (0.2, 90.0), (0.5, 100.0), (math.inf, 100.0)]
+    assert histogram_quantile(0.5, buckets) == pytest.approx(0.1)
+    assert histogram_quantile(0.7, buckets) == pytest.approx(0.15)  # 20 of 40 into (0.1, 0.2]
+    assert histogram_quantile(0.25, buckets) == pytest.approx(0.05)  # first bucket from 0
+    assert histogram_quantile(0.99, [(0.1, 10.0), (math.inf, 20.0)]) == 0.1  # in +Inf
+    assert math.isnan(histogram_quantile(0.5, [(0.1, 0.0), (math.inf, 0.0)]))
+    with pytest.raises(ValueError):
+        histogram_quantile(1.5, buckets)
+
+
+def test_request_metrics_quantile_matches_the_observations() -> None:
+    metrics = RequestMetrics(buckets=(0.01, 0.02, 0.05))
+    method = metrics.started("GET")
+    for _ in range(10):
+        metrics.started("GET")
+        metrics.observe(method, "/x", 200, 0.015)
+    metrics.observe(method, "/x", 200, 0.015)
+    assert metrics.cumulative("GET", "/x") == [(0.01, 0), (0.02, 11), (0.05, 11),
+                                               (math.inf, 11)]  # fmt: skip
+    assert 0.01 < metrics.quantile(0.5, "GET", "/x") <= 0.02
+    assert metrics.started("BREW") == "OTHER"
+
+
+# --- the limiter as middleware ------------------------------------------------------------
+
+
+async def test_aiohttp_limiter_sheds_with_503_and_retry_after() -> None:
+    limiter = AdaptiveLimiter(FixedLimit(2), mode="reject")
+    gate = asyncio.Event()
+
+    async def slow(request: web.Request) -> web.Response:
+        await gate.wait()
+        return web.Response(text="done")
+
+    async def health(request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    app = web.Application(middlewares=[
+        aiohttp_limiter_middleware(limiter, retry_after_s=2.5, exempt=frozenset({"/healthz"}))
+    ])  # fmt: skip
+    app.router.add_get("/slow", slow)
+    app.router.add_get("/healthz", health)
+    async with test_utils.TestClient(test_utils.TestServer(app)) as client:
+        held = [asyncio.create_task(client.get("/slow")) for _ in range(2)]
+        while limiter.in_flight < 2:
+            await asyncio.sleep(0.01)
+        async with client.get("/slow") as refused:
+            assert refused.status == 503
+            assert refused.headers["Retry-After"] == "3"
+            assert "limit of 2" in (await refused.json())["error"]
+        async with client.get("/healthz") as exempt:
+            assert exempt.status == 200
+        gate.set()
+        for reply in await asyncio.gather(*held):
+            assert reply.status == 200
+            reply.release()
+    assert (limiter.stats.acquired, limiter.stats.rejected, limiter.in_flight) == (2, 1, 0)
+
+
+async def test_asgi_limiter_counts_a_handler_503_as_a_drop() -> None:
+    api = FastAPI()
+
+    @api.get("/overloaded")
+    async def overloaded() -> None:
+        raise HTTPException(status_code=503, detail="downstream full")
+
+    limiter = AdaptiveLimiter(FixedLimit(1), mode="reject")
+    transport = httpx.ASGITransport(app=LimiterASGIMiddleware(api, limiter))
+    async with httpx.AsyncClient(transport=transport, base_url="http://lab") as client:
+        assert (await client.get("/overloaded")).status_code == 503
+        await limiter.acquire()  # the only slot is taken: the next request is shed
+        refused = await client.get("/overloaded")
+    assert refused.status_code == 503 and refused.headers["retry-after"] == "1"
+    assert (limiter.stats.dropped, limiter.stats.rejected) == (1, 1)
