@@ -69,7 +69,7 @@ async def test_a_queued_caller_gives_up_after_the_queue_timeout() -> None:
     loop = asyncio.get_running_loop()
     held = await lim.acquire()
     began = loop.time()
-    with pytest.raises(LimitExceededError, match="waited 0.500 s"):
+    with pytest.raises(LimitExceededError, match=r"waited 0\.500 s"):
         await lim.acquire()
     assert loop.time() - began == pytest.approx(0.5)
     assert (lim.stats.timed_out, lim.waiting, lim.in_flight) == (1, 0, 1)

@@ -182,9 +182,11 @@ def test_request_metrics_quantile_matches_the_observations() -> None:
 
 async def test_aiohttp_limiter_sheds_with_503_and_retry_after() -> None:
     limiter = AdaptiveLimiter(FixedLimit(2), mode="reject")
-    gate = asyncio.Event()
+    gate, both_in = asyncio.Event(), asyncio.Event()
 
     async def slow(request: web.Request) -> web.Response:
+        if limiter.in_flight == 2:
+            both_in.set()
         await gate.wait()
         return web.Response(text="done")
 
@@ -198,8 +200,7 @@ async def test_aiohttp_limiter_sheds_with_503_and_retry_after() -> None:
     app.router.add_get("/healthz", health)
     async with test_utils.TestClient(test_utils.TestServer(app)) as client:
         held = [asyncio.create_task(client.get("/slow")) for _ in range(2)]
-        while limiter.in_flight < 2:
-            await asyncio.sleep(0.01)
+        await both_in.wait()
         async with client.get("/slow") as refused:
             assert refused.status == 503
             assert refused.headers["Retry-After"] == "3"
