@@ -11,7 +11,16 @@ from dataclasses import dataclass
 import pandas as pd
 from matplotlib.figure import Figure
 
-from lab.experiments import baseline, caching, database, database_tables, loadgen, resilience
+from lab.experiments import (
+    baseline,
+    caching,
+    database,
+    database_tables,
+    load_control,
+    load_control_tables,
+    loadgen,
+    resilience,
+)
 from lab.harness import plots
 
 __all__ = ["EXPERIMENTS", "Experiment"]
@@ -161,6 +170,36 @@ def _database_figures(frame: pd.DataFrame) -> list[Figure]:
     return figures
 
 
+def _load_control_figures(frame: pd.DataFrame) -> list[Figure]:
+    figures = []
+    points = frame[(frame.part == "convergence") & (frame.kind == "timeline")]
+    if len(points):
+        figures.append(plots.limit_timeline(
+            points, title="The limit each algorithm settles on, against the capacity C"
+        ))  # fmt: skip
+    conv = load_control_tables.convergence_summary(frame)
+    if len(conv):
+        limited = conv[conv.variant != "no limiter"]
+        figures.append(plots.ratio_bars(
+            limited.assign(ratio=limited.p99_ratio, ratio_min=limited.p99_ratio_min,
+                           ratio_max=limited.p99_ratio_max),
+            label_columns=["scenario", "variant"], reference=2.0,
+            xlabel="p99 in overload / p99 under light load (target: at most 2)",
+            title="What callers wait under overload, by limiter (median, min-max)",
+        ))  # fmt: skip
+    mon = load_control_tables.monitoring_summary(frame)
+    if len(mon):
+        added = mon[mon.variant != "plain"]
+        figures.append(plots.ratio_bars(
+            added.assign(ratio=added.added_cpu_percent, ratio_min=added.added_cpu_percent_min,
+                         ratio_max=added.added_cpu_percent_max),
+            label_columns=["stack", "variant"], reference=5.0,
+            xlabel="server CPU per request added, % (target: at most 5)",
+            title="What request metrics cost a minimal handler (median, min-max)",
+        ))  # fmt: skip
+    return figures
+
+
 EXPERIMENTS: dict[str, Experiment] = {
     "baseline": Experiment(
         name="baseline",
@@ -220,6 +259,23 @@ EXPERIMENTS: dict[str, Experiment] = {
         slo_metrics=lambda frame: {},
         services=database.SERVICES,
         report_tables=database.report_tables,
+    ),
+    "load_control": Experiment(
+        name="load_control",
+        title="Load control: adaptive concurrency limits and request metrics",
+        question=(
+            "Does each limit algorithm (AIMD, Vegas, Gradient2, the seed's latency-target "
+            "rule) find a server's capacity after a load step, a ramp and a capacity drop, "
+            "and keep callers' p99 bounded where an unprotected server's grows? What do the "
+            "limiter and the metrics middleware cost, and how far is a p99 computed from "
+            "Prometheus buckets from the exact one?"
+        ),
+        run=load_control.run,
+        summary=load_control_tables.summary,
+        figures=_load_control_figures,
+        slo_metrics=lambda frame: {},
+        services=(),
+        report_tables=load_control_tables.report_tables,
     ),
     "resilience": Experiment(
         name="resilience",

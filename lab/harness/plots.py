@@ -14,7 +14,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
-__all__ = ["latency_bars", "outcome_timeline", "ratio_bars", "to_svg"]
+__all__ = ["latency_bars", "limit_timeline", "outcome_timeline", "ratio_bars", "to_svg"]
 
 plt.rcParams.update({"svg.hashsalt": "lab", "svg.fonttype": "none", "figure.dpi": 100})
 
@@ -99,6 +99,30 @@ def outcome_timeline(calls: pd.DataFrame, *, title: str = "") -> Figure:
     ax.set_xlabel("seconds since the start (send time)")
     ax.set_title(title, loc="left", fontsize=11)
     ax.legend(fontsize=8, loc="lower right", markerscale=3)
+    fig.tight_layout()
+    return fig
+
+
+def limit_timeline(points: pd.DataFrame, *, title: str = "") -> Figure:
+    """One panel per scenario: each variant's concurrency limit over time (``t_s``,
+    ``limit``) against the server's capacity (``capacity``, dashed), first repeat only."""
+    first = points[points.repeat == points.repeat.min()]
+    scenarios = list(dict.fromkeys(first.scenario))
+    fig, axes = plt.subplots(1, len(scenarios), figsize=(4.2 * len(scenarios), 3.4),
+                             sharey=True, squeeze=False)  # fmt: skip
+    for ax, scenario in zip(axes[0], scenarios, strict=True):
+        runs = first[first.scenario == scenario]
+        for variant, run in runs.groupby("variant", sort=False):
+            if run.limit.notna().any() and not str(variant).startswith("fixed"):
+                ax.step(run.t_s, run.limit, where="post", label=str(variant), linewidth=1.2)
+        capacity = runs.drop_duplicates("t_s")
+        ax.step(capacity.t_s, capacity.capacity, where="post", color="black",
+                linestyle="--", linewidth=1.2, label="capacity C")  # fmt: skip
+        ax.set_title(scenario, fontsize=10)
+        ax.set_xlabel("seconds (virtual)")
+    axes[0][0].set_ylabel("concurrency limit")
+    axes[0][-1].legend(fontsize=7, loc="upper right")
+    fig.suptitle(title, x=0.01, ha="left", fontsize=11)
     fig.tight_layout()
     return fig
 

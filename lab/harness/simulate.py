@@ -14,7 +14,7 @@ import random
 import socket
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -126,9 +126,12 @@ class SimulatedServer:
 
     def __init__(
         self, model: ServerModel, *, host: str = "127.0.0.1", port: int = 0,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.monotonic, middlewares: Sequence[Any] = (),
+        shutdown_timeout_s: float = 60.0,
     ) -> None:  # fmt: skip
+        self.shutdown_timeout_s = shutdown_timeout_s  # then requests still queued are cancelled
         self.model = model
+        self.middlewares = tuple(middlewares)  # e.g. a limiter, request metrics
         self.host = host
         self.port = port
         self.clock = clock
@@ -143,10 +146,11 @@ class SimulatedServer:
         return f"http://{self.host}:{self.port}/"
 
     async def start(self) -> None:
-        app = web.Application()
+        app = web.Application(middlewares=self.middlewares)
         app.router.add_get(STATS_PATH, self._stats)
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False,
+                                     shutdown_timeout=self.shutdown_timeout_s)  # fmt: skip
         await self._runner.setup()
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

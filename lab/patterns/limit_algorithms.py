@@ -19,8 +19,7 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from lab.errors import ConfigError
 
@@ -35,15 +34,14 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class Sample:
-    """One request (``count == 1``) or one window of requests."""
+class Sample(NamedTuple):
+    """One request (``samples == 1``) or one window of requests."""
 
     rtt_s: float  # the round trip (a window: its mean)
     in_flight: int  # requests in flight when it started (a window: the most seen)
     dropped: bool = False  # timed out or refused downstream (a window: any was)
     p95_s: float = 0.0  # a window's 95th percentile; 0 for one request
-    count: int = 1
+    samples: int = 1
 
 
 class LimitAlgorithm(Protocol):
@@ -96,10 +94,12 @@ class AIMD:
     def update(self, sample: Sample) -> float:
         current = int(self.limit)
         if sample.dropped or sample.rtt_s > self.timeout_s:
-            self.limit = float(max(1, min(current - 1, int(current * self.backoff))))
+            new = max(1, min(current - 1, int(current * self.backoff)), self.min_limit)
         elif sample.in_flight * 2 >= current:
-            self.limit = float(current + 1)
-        self.limit = _clamp(self.limit, self.min_limit, self.max_limit)
+            new = min(current + 1, self.max_limit)
+        else:
+            return self.limit
+        self.limit = float(new)
         return self.limit
 
 
@@ -108,9 +108,14 @@ class Vegas:
     is below ``alpha = 3 * log10_step(limit)``, shrink above ``beta = 6 * log10_step``, and
     jump by beta when it is at most ``threshold = log10_step``. The no-load RTT is the
     smallest seen, re-probed every ``probe_multiplier * limit`` samples (jittered 0.5-1x) so
-    it can follow the server when it gets slower for good."""
+    it can follow the server when it gets slower for good.
 
-    window_s = 0.0
+    Fed one request at a time, the smallest RTT is the luckiest request's, and with service
+    times that vary the queue looks long at any load: the limit sinks to a few. Netflix
+    wraps it in a ``WindowedLimit``; here ``window_s`` (0.5 s) does the same, so each
+    sample is a window's mean RTT."""
+
+    window_s = 0.5
 
     def __init__(
         self, initial: int = 20, *, min_limit: int = 1, max_limit: int = 1000,
@@ -169,9 +174,12 @@ class Gradient2:
     limit, ``queue_size`` is added so it can grow, and ``smoothing`` blends old and new. The
     long RTT is an exponential average over ``long_window`` samples (a plain mean for the
     first 10), cut by 10 % whenever it is more than twice the current RTT, so it recovers
-    quickly after a long overload."""
+    quickly after a long overload.
 
-    window_s = 0.0
+    The gradient is capped at 1, so a noisy per-request RTT only ever pulls the limit down;
+    samples are a window's mean (``window_s``, 0.5 s), as Netflix's ``WindowedLimit`` gives."""
+
+    window_s = 0.5
 
     def __init__(
         self, initial: int = 20, *, min_limit: int = 20, max_limit: int = 200,

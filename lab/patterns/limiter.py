@@ -24,7 +24,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal, NamedTuple
 
 from lab.errors import ConfigError, LimitExceededError
 from lab.patterns.limit_algorithms import LimitAlgorithm, Sample
@@ -38,6 +38,7 @@ class FixedLimit:
     """A limit that never moves (the baseline a fixed semaphore gives)."""
 
     window_s = 0.0
+    static = True  # the limiter skips building samples for it
 
     def __init__(self, limit: int) -> None:
         if limit < 1:
@@ -63,8 +64,7 @@ class LimiterStats:
     history: deque[tuple[float, int]] = field(default_factory=lambda: deque(maxlen=100_000))
 
 
-@dataclass(frozen=True)
-class Permit:
+class Permit(NamedTuple):
     """One admission: when it started and how many were in flight then, itself included."""
 
     started: float
@@ -86,7 +86,7 @@ class _Window:
         ordered = sorted(self.rtts)
         p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
         return Sample(rtt_s=sum(ordered) / len(ordered), in_flight=self.in_flight,
-                      dropped=self.dropped, p95_s=p95, count=len(ordered))  # fmt: skip
+                      dropped=self.dropped, p95_s=p95, samples=len(ordered))  # fmt: skip
 
 
 class AdaptiveLimiter:
@@ -118,8 +118,12 @@ class AdaptiveLimiter:
         self.stats = LimiterStats()
         self.in_flight = 0
         self._limit = self._bounded(algorithm.limit)
+        self._estimate = algorithm.limit
         self._waiters: deque[asyncio.Future[None]] = deque()
-        self._permits: dict[asyncio.Task[object] | None, list[Permit]] = {}
+        self._static = bool(getattr(algorithm, "static", False))
+        #: ``async with``: the permit each task holds (and, nested, the ones it held before).
+        self._held: dict[asyncio.Task[Any] | None, Permit] = {}
+        self._outer: dict[asyncio.Task[Any] | None, list[Permit]] = {}
         self._window: _Window | None = None
         self.stats.history.append((clock(), self._limit))
 
@@ -138,7 +142,7 @@ class AdaptiveLimiter:
 
     def set_limit(self, limit: int) -> None:
         """Move the limit by hand (within the algorithm's bounds); admits waiters that fit."""
-        self.algorithm.limit = float(limit)
+        self.algorithm.limit = self._estimate = float(limit)
         self._apply(self._bounded(limit))
 
     def _apply(self, new: int) -> None:
@@ -212,27 +216,36 @@ class AdaptiveLimiter:
 
     def release(self, permit: Permit, *, dropped: bool = False, ignore: bool = False) -> None:
         """Give the slot back; the round trip becomes a sample unless ``ignore``."""
-        self._release_slot()
+        self.in_flight -= 1
+        if self._waiters:
+            self._admit_waiters()
+        stats = self.stats
         if ignore:
-            self.stats.ignored += 1
+            stats.ignored += 1
             return
         if dropped:
-            self.stats.dropped += 1
+            stats.dropped += 1
+        if self._static:
+            return
         now = self.clock()
-        rtt = now - permit.started
-        self.stats.samples += 1
+        started, in_flight = permit
+        stats.samples += 1
         if not self.window_s:
-            estimate = self.algorithm.update(Sample(rtt, permit.in_flight, dropped))
-            new = self._bounded(estimate)
-            if new != self._limit:
-                self._apply(new)
+            estimate = self.algorithm.update(Sample(now - started, in_flight, dropped))
+            if estimate != self._estimate:  # most samples leave it where it was
+                self._estimate = estimate
+                new = self._bounded(estimate)
+                if new != self._limit:
+                    self._apply(new)
             return
         window = self._window
         if window is None:
             window = self._window = _Window(now)
-        window.rtts.append(rtt)
-        window.in_flight = max(window.in_flight, permit.in_flight)
-        window.dropped = window.dropped or dropped
+        window.rtts.append(now - started)
+        if in_flight > window.in_flight:
+            window.in_flight = in_flight
+        if dropped:
+            window.dropped = True
         if now - window.began >= self.window_s and len(window.rtts) >= self.min_window_samples:
             self._window = None
             self._apply(self._bounded(self.algorithm.update(window.sample())))
@@ -240,16 +253,28 @@ class AdaptiveLimiter:
     # --- async with -----------------------------------------------------------------------
 
     async def __aenter__(self) -> Permit:
-        permit = await self.acquire()
-        self._permits.setdefault(asyncio.current_task(), []).append(permit)
+        in_flight = self.in_flight
+        if in_flight < self._limit and not self._waiters:  # acquire()'s fast path, inlined
+            self.in_flight = in_flight = in_flight + 1
+            self.stats.acquired += 1
+            permit = Permit(self.clock(), in_flight)
+        else:
+            permit = await self.acquire()
+        task = asyncio.current_task()
+        held = self._held
+        if task in held:  # nested in the same task: keep the outer permit aside
+            self._outer.setdefault(task, []).append(held[task])
+        held[task] = permit
         return permit
 
     async def __aexit__(self, kind: type[BaseException] | None, *_: object) -> None:
         task = asyncio.current_task()
-        held = self._permits[task]
-        permit = held.pop()
-        if not held:
-            del self._permits[task]
+        permit = self._held.pop(task)
+        if self._outer and task in self._outer:
+            outer = self._outer[task]
+            self._held[task] = outer.pop()
+            if not outer:
+                del self._outer[task]
         if kind is None:
             self.release(permit)
         elif issubclass(kind, TimeoutError):

@@ -61,10 +61,6 @@ def _method(method: str) -> str:
     return method if method in _METHODS else "OTHER"
 
 
-def _status_class(status: int) -> str:
-    return _CLASSES[min(4, max(0, status // 100 - 1))]
-
-
 class _Durations:
     __slots__ = ("counts", "total_s")
 
@@ -92,8 +88,9 @@ class RequestMetrics:
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         """One finished request (``method`` as returned by :meth:`started`)."""
         self.in_progress[method] -= 1
-        key = (method, route, _status_class(status))
-        self.requests[key] = self.requests.get(key, 0) + 1
+        key = (method, route, _CLASSES[status // 100 - 1] if 100 <= status < 600 else "5xx")
+        requests = self.requests
+        requests[key] = requests.get(key, 0) + 1
         durations = self.durations.get((method, route))
         if durations is None:
             durations = self.durations[(method, route)] = _Durations(len(self.bounds) + 1)
@@ -174,21 +171,26 @@ def histogram_quantile(q: float, cumulative: Sequence[tuple[float, float]]) -> f
 # --- aiohttp ------------------------------------------------------------------------------
 
 
-def _aiohttp_route(request: web.Request) -> str:
-    route = request.match_info.route
+def _aiohttp_route(match_info: web.UrlMappingMatchInfo) -> str:
+    route = match_info.route
     resource = route.resource if route is not None else None
-    if resource is None or request.match_info.http_exception is not None:
+    if resource is None or match_info.http_exception is not None:
         return UNMATCHED
     return resource.canonical
 
 
 def aiohttp_metrics_middleware(metrics: RequestMetrics) -> Any:
     """``web.Application(middlewares=[aiohttp_metrics_middleware(metrics)])``."""
+    in_progress, observe, clock = metrics.in_progress, metrics.observe, time.perf_counter
+    methods = _METHODS
 
     @web.middleware
     async def record(request: web.Request, handler: Any) -> web.StreamResponse:
-        method = metrics.started(request.method)
-        began = time.perf_counter()
+        method = request.method
+        if method not in methods:
+            method = "OTHER"
+        in_progress[method] = in_progress.get(method, 0) + 1
+        began = clock()
         status = 500
         try:
             response: web.StreamResponse = await handler(request)
@@ -198,7 +200,7 @@ def aiohttp_metrics_middleware(metrics: RequestMetrics) -> Any:
             status = error.status
             raise
         finally:
-            metrics.observe(method, _aiohttp_route(request), status, time.perf_counter() - began)
+            observe(method, _aiohttp_route(request.match_info), status, clock() - began)
 
     return record
 

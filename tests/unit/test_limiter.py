@@ -163,7 +163,7 @@ async def test_a_window_feeds_one_aggregated_sample() -> None:
     await asyncio.sleep(1.0)
     await asyncio.gather(call(0.05), call(0.05), call(0.05))
     assert len(seen) == 1
-    assert (seen[0].count, seen[0].in_flight) == (13, 3)  # closed by the first late sample
+    assert (seen[0].samples, seen[0].in_flight) == (13, 3)  # closed by the first late sample
     assert seen[0].rtt_s == pytest.approx(0.05)
     assert lim.limit == 5  # mean 50 ms < 0.8 x 100 ms and 3 of 4 in use: +1
 

@@ -1,0 +1,78 @@
+"""The load-control experiment, small: behaviour (counts, shares), never speed."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+import pandas as pd
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from lab.experiments import EXPERIMENTS, load_control, load_control_tables
+from lab.experiments.load_control_sim import SimSettings
+from lab.experiments.monitoring_endpoint import STACKS, endpoint_process
+from lab.harness.loadgen import LoadSettings, run_load
+
+
+@pytest.fixture(scope="module")
+def frame() -> pd.DataFrame:
+    settings = load_control.quick_settings(
+        repeats=1, sim=SimSettings(capacity=10, before_s=2.0, after_s=6.0),
+        scenarios=("step",), sim_variants=("no limiter", "fixed(C)", "vegas"),
+        http_light_s=0.5, http_heavy_s=2.0, http_variants=("no limiter", "vegas"),
+        overhead_ops=2_000, monitoring_s=0.3, monitoring_rounds=1,
+    )  # fmt: skip
+    return load_control.run(settings=settings)
+
+
+def test_limiters_shed_where_the_unprotected_server_times_out(frame: pd.DataFrame) -> None:
+    table = load_control_tables.convergence_summary(frame).set_index("variant")
+    assert table.loc["no limiter", "timed_out_share"] > 0.5
+    for variant in ("fixed(C)", "vegas"):
+        assert table.loc[variant, "timed_out_share"] == 0
+        assert table.loc[variant, "rejected_share"] > 0.3
+
+
+def test_over_http_the_limiter_answers_503_and_no_limiter_never_does(frame: pd.DataFrame) -> None:
+    table = load_control_tables.overload_summary(frame).set_index("variant")
+    assert table.loc["no limiter", "rejected_share"] == 0
+    assert table.loc["vegas", "rejected_share"] > 0
+    assert table.loc["vegas", "goodput_rps"] > 0
+    limits = frame[(frame.part == "overload") & (frame.kind == "limit")]
+    assert set(limits.variant) == {"vegas"}  # only a limiter has a limit history
+
+
+def test_every_part_leaves_its_rows(frame: pd.DataFrame) -> None:
+    quantiles = load_control_tables.quantile_summary(frame)
+    assert set(quantiles.q) == {0.5, 0.95, 0.99}
+    assert (quantiles.hdr_ms > 0).all() and (quantiles.prometheus_ms > 0).all()
+    overhead = load_control_tables.overhead_summary(frame)
+    assert "asyncio.Semaphore" in set(overhead.variant) and len(overhead) == 5
+    monitoring = load_control_tables.monitoring_summary(frame)
+    assert set(monitoring["stack"]) == set(STACKS)
+    assert (monitoring.cpu_us_per_request > 0).all()
+    assert len(load_control_tables.targets(frame)) == 5
+    experiment = EXPERIMENTS["load_control"]
+    assert len(experiment.figures(frame)) == 3
+    assert [caption for caption, _ in experiment.tables(frame)][0].startswith("The issue's")
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_request_counter_matches_what_the_load_generator_sent(stack: str) -> None:
+    async def drive(url: str) -> tuple[int, float]:
+        result = await run_load(LoadSettings(url + "items/3", mode="closed", users=8,
+                                             duration_s=0.5))  # fmt: skip
+        async with aiohttp.ClientSession() as session, session.get(url + "metrics") as reply:
+            text = await reply.text()
+        counted = sum(
+            sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+            if sample.name == "http_requests_total" and sample.labels["route"].startswith("/items")
+        )
+        return result.requests, counted
+
+    with endpoint_process(stack, True) as url:
+        sent, counted = asyncio.run(drive(url))
+    assert sent > 0 and counted == sent  # every request counted once, none lost
