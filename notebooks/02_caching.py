@@ -48,8 +48,17 @@ cost_figure
 
 # %%
 caching.cost_summary(frame)[
-    ["workload", "concurrency", "variant", "ops_s", "cost_vs_redis_py",
-     "cost_vs_redis_py_min", "cost_vs_redis_py_max", "rate_vs_redis_benchmark", "runs"]
+    [
+        "workload",
+        "concurrency",
+        "variant",
+        "ops_s",
+        "cost_vs_redis_py",
+        "cost_vs_redis_py_min",
+        "cost_vs_redis_py_max",
+        "rate_vs_redis_benchmark",
+        "runs",
+    ]
 ]
 
 # %% [markdown]

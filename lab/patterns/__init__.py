@@ -23,8 +23,19 @@ from lab.patterns.caching import (
 )
 from lab.patterns.concurrency import ItemResult, RateLimiter, bounded_map
 from lab.patterns.http_client import HttpResponse, ResilientHTTPClient, fetch_many
+from lab.patterns.limit_algorithms import AIMD, Gradient2, LatencyTarget, Vegas
+from lab.patterns.limiter import AdaptiveLimiter, FixedLimit
+from lab.patterns.limiter_middleware import LimiterASGIMiddleware, aiohttp_limiter_middleware
+from lab.patterns.monitoring import (
+    MetricsASGIMiddleware,
+    RequestCollector,
+    RequestMetrics,
+    aiohttp_metrics_middleware,
+)
 
 __all__ = [
+    "AIMD",
+    "AdaptiveLimiter",
     "BreakerMetrics",
     "BreakerStats",
     "CacheBackendError",
@@ -33,15 +44,25 @@ __all__ = [
     "CircuitState",
     "ConsecutiveFailures",
     "FailureRate",
+    "FixedLimit",
+    "Gradient2",
     "HttpResponse",
     "ItemResult",
+    "LatencyTarget",
+    "LimiterASGIMiddleware",
     "MemoryCache",
+    "MetricsASGIMiddleware",
     "RateLimiter",
     "RedisCache",
+    "RequestCollector",
+    "RequestMetrics",
     "ResilientHTTPClient",
     "SlowCallRate",
     "TieredCache",
     "TripPolicy",
+    "Vegas",
+    "aiohttp_limiter_middleware",
+    "aiohttp_metrics_middleware",
     "bounded_map",
     "cached",
     "fetch_many",

@@ -31,6 +31,10 @@ def test_patterns_surface() -> None:
         "ItemResult", "RateLimiter", "bounded_map",
         "HttpResponse", "ResilientHTTPClient", "fetch_many",
         "cached", "Cached", "CacheBackendError", "MemoryCache", "RedisCache", "TieredCache",
+        "AdaptiveLimiter", "FixedLimit", "AIMD", "Vegas", "Gradient2", "LatencyTarget",
+        "aiohttp_limiter_middleware", "LimiterASGIMiddleware",
+        "RequestMetrics", "RequestCollector", "aiohttp_metrics_middleware",
+        "MetricsASGIMiddleware",
     }  # fmt: skip
     for name in lab.patterns.__all__:
         assert getattr(lab.patterns, name) is not None

@@ -1,0 +1,116 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Adaptive concurrency limits and request metrics
+#
+# A server can serve C requests at once; the rest wait in a queue that an
+# unprotected server lets grow without bound. Callers arrive open-loop, so
+# when the load goes past C the queue, and every caller's wait, grows until
+# they time out. A concurrency limiter in front of the server refuses what it
+# cannot serve (a fast 503), but only if its limit is near C, and nobody tells
+# it C: AIMD, Vegas and Gradient2 (Netflix's concurrency-limits) and the seed's
+# latency-target rule each estimate it from round-trip times.
+#
+# First in virtual time (a deterministic model of the server; the limiters are
+# the real code on a clock that jumps), under a load step, a ramp and a drop of
+# the capacity to half. Then over real HTTP, with the limiter as aiohttp
+# middleware. Then what the limiter and the request metrics cost. The same
+# numbers come from `lab run load_control`, `asv run --bench LimiterBehaviour`
+# and `pytest --benchmark-only tests/bench/test_load_control_bench.py`.
+
+# %% tags=["parameters"]
+quick = False
+
+# %%
+# %matplotlib inline
+from lab.experiments import EXPERIMENTS, load_control, load_control_tables
+
+frame = load_control.run(quick=quick)
+load_control_tables.targets(frame)
+
+# %% [markdown]
+# ## Where each limit settles
+#
+# The dashed line is the capacity C. A limit above it lets a queue build (the
+# wait grows); below it, the server idles while callers are refused.
+
+# %%
+limits, p99, middleware = EXPERIMENTS["load_control"].figures(frame)
+limits
+
+# %%
+columns = [
+    "scenario",
+    "variant",
+    "runs",
+    "limit_steady",
+    "capacity",
+    "steady_error",
+    "settle_s",
+    "goodput_share",
+    "p99_ratio",
+    "rejected_share",
+    "timed_out_share",
+]
+load_control_tables.convergence_summary(frame)[columns]
+
+# %% [markdown]
+# ## What callers wait under overload
+#
+# The p99 of answered requests in the second half of the overload, over the
+# p99 under light load. Without a limiter nothing is answered in time (see
+# `timed_out_share` above), so it has no bar.
+
+# %%
+p99
+
+# %% [markdown]
+# ## Over real HTTP
+#
+# A simulated server on 127.0.0.1 (capacity 8, 50 ms per request) with the
+# limiter as aiohttp middleware, driven from light load into 2x overload.
+
+# %%
+load_control_tables.overload_summary(frame)
+
+# %% [markdown]
+# ## What it costs
+#
+# The limiter's uncontended `async with` against a bare `asyncio.Semaphore`,
+# in the same run; and the server CPU per request that the request-metrics
+# middleware adds to a minimal aiohttp and FastAPI endpoint (each in its own
+# process, driven in alternating rounds). "empty middleware" is what aiohttp
+# charges for any middleware at all.
+
+# %%
+load_control_tables.overhead_summary(frame)
+
+# %%
+middleware
+
+# %%
+load_control_tables.monitoring_summary(frame)
+
+# %% [markdown]
+# ## Percentiles from Prometheus buckets
+#
+# A dashboard computes p95 and p99 from histogram buckets by interpolation.
+# Here the same requests are timed twice on the server: into the buckets and
+# into an HdrHistogram. Where latencies fall in a wide bucket, the dashboard's
+# figure is off by the share shown.
+
+# %%
+load_control_tables.quantile_summary(frame)
