@@ -9,9 +9,11 @@ limits come from cgroup v2 when the process runs under one (``memory.max``,
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from wsgiref.simple_server import WSGIServer
 
 import psutil
 from prometheus_client import CollectorRegistry, start_http_server
@@ -155,7 +157,7 @@ def metrics_registry(*collectors: Collector, system: bool = True) -> CollectorRe
 
 def start_exporter(
     port: int, registry: CollectorRegistry, addr: str = "127.0.0.1"
-) -> Sequence[object]:
-    """A standalone ``/metrics`` exporter on a thread (prometheus_client's own server)."""
-    server, thread = start_http_server(port, addr=addr, registry=registry)
-    return server, thread
+) -> tuple[WSGIServer, threading.Thread]:
+    """A standalone ``/metrics`` exporter on a thread (prometheus_client's own server);
+    stop it with ``server.shutdown()``."""
+    return start_http_server(port, addr=addr, registry=registry)

@@ -13,6 +13,7 @@ from lab.patterns.system_metrics import (
     metrics_registry,
     read_cgroup_limits,
     snapshot,
+    start_exporter,
 )
 
 
@@ -58,3 +59,27 @@ def test_the_exporter_text_parses() -> None:
     names = {family.name for family in text_string_to_metric_families(text)}
     assert {"lab_process_cpu_percent", "lab_memory_percent", "lab_cpu_limit_cores",
             "lab_process_resident_memory_bytes"} <= names  # fmt: skip
+
+
+def test_the_standalone_exporter_serves_the_registry() -> None:
+    import socket
+    import urllib.request
+
+    from lab.patterns.monitoring import RequestCollector, RequestMetrics
+
+    metrics = RequestMetrics()
+    metrics.observe(metrics.started("GET"), "/x", 200, 0.01)
+    with socket.socket() as probe:  # a free port
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server, thread = start_exporter(port, metrics_registry(RequestCollector(metrics)))
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as reply:
+            text = reply.read().decode()
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+    samples = {s.name: s.value for f in text_string_to_metric_families(text) for s in f.samples
+               if s.name == "http_requests_total"}  # fmt: skip
+    assert samples == {"http_requests_total": 1.0}
