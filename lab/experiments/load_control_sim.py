@@ -43,7 +43,8 @@ class SimSettings:
     timeout_s: float = 2.0
     before_s: float = 10.0  # light load before the step / the drop
     after_s: float = 30.0  # overload after it
-    light: float = 0.5  # offered load before the step, as a share of capacity
+    light: float = 0.25  # offered load before the step, as a share of capacity (at 0.5 a
+    # limiter that stops growing at twice what is in flight would already sit at C)
     heavy: float = 2.0  # offered load in overload
     bin_s: float = 0.5
 
@@ -76,8 +77,8 @@ class SimScenario:
 
 
 SCENARIOS = {
-    "step": SimScenario("step", "load steps from 0.5x to 2x capacity"),
-    "ramp": SimScenario("ramp", "load ramps from 0.25x to 2x capacity"),
+    "step": SimScenario("step", "load steps from 0.25x to 2x capacity"),
+    "ramp": SimScenario("ramp", "load ramps from 0.125x to 2x capacity"),
     "drop": SimScenario("drop", "1.5x load; capacity halves (now 3x)"),
 }
 
