@@ -1,0 +1,400 @@
+"""``KafkaBatchProcessor``: batches from aiokafka, bounded handlers, at-least-once commits.
+
+What the seed's processor gets wrong, and what this one does instead:
+
+* it commits the consumer's position after ``gather(..., return_exceptions=True)``, so a
+  handler that failed and a crash between handling and commit look alike (lost). Here
+  each partition commits only up to its first offset not yet handled or dead-lettered
+  (:class:`~lab.patterns.messaging.offsets.PartitionOffsets`), after the fact;
+* it starts a task per message without bound. Here ``concurrency`` workers take messages
+  from per-key (or per-partition) chains, so order is kept where it matters, and fetching
+  pauses while ``max_buffered`` messages wait;
+* its dead-letter message loses the original; here it keeps key, value and headers and
+  adds Kafka Connect's error headers (:mod:`~lab.patterns.messaging.dead_letter`). A
+  record that cannot be decoded goes there at once; a handler that keeps failing goes
+  there after ``retry.max_attempts`` with backoff, and its partition moves on;
+* it never stops cleanly. ``stop()`` (or SIGTERM, or cancelling ``run()``) stops
+  fetching, gives in-flight handlers ``shutdown_deadline_s``, commits what is done and
+  leaves the group; a rebalance commits the revoked partitions' finished work first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import signal
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.structs import ConsumerRecord
+
+from lab.errors import ConfigError
+from lab.patterns.histogram import BucketHistogram
+from lab.patterns.messaging.dead_letter import dead_letter_headers
+from lab.patterns.messaging.offsets import PartitionOffsets
+
+__all__ = ["KafkaBatchProcessor", "Message", "ProcessorStats", "RetryPolicy"]
+
+Ordering = Literal["key", "partition", "none"]
+Decoder = Callable[[bytes | None], Any]
+DECODERS: dict[str, Decoder] = {
+    "json": lambda raw: None if raw is None else orjson.loads(raw),
+    "bytes": lambda raw: raw,
+}
+
+
+@dataclass(frozen=True)
+class Message:
+    """What a handler gets: the decoded value and where it came from."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: Any
+    headers: tuple[tuple[str, bytes], ...]
+    timestamp_ms: int
+    attempt: int  # 1 on the first try
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """``max_attempts`` tries in all; waits grow by ``multiplier`` from ``backoff_s`` up to
+    ``max_backoff_s``, each drawn in [half, full] (jitter)."""
+
+    max_attempts: int = 3
+    backoff_s: float = 0.1
+    multiplier: float = 2.0
+    max_backoff_s: float = 5.0
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1 or self.backoff_s < 0 or self.multiplier < 1:
+            raise ConfigError("retry needs max_attempts >= 1, backoff_s >= 0, multiplier >= 1")
+
+    def wait_s(self, failed_attempts: int, rng: random.Random) -> float:
+        full = min(self.max_backoff_s, self.backoff_s * self.multiplier ** (failed_attempts - 1))
+        return rng.uniform(full / 2, full)
+
+
+@dataclass
+class ProcessorStats:
+    consumed: int = 0
+    handled: int = 0
+    retried: int = 0  # attempts after the first
+    dead_lettered: int = 0
+    undecodable: int = 0  # dead-lettered without a handler call
+    commits: int = 0
+    commit_failures: int = 0
+    rebalances: int = 0
+    paused: int = 0  # times fetching paused for a full buffer
+    handle_seconds: BucketHistogram = field(default_factory=BucketHistogram)
+    commit_seconds: BucketHistogram = field(default_factory=BucketHistogram)
+
+
+def _partition(record: ConsumerRecord[bytes, bytes]) -> TopicPartition:
+    return TopicPartition(record.topic, record.partition)
+
+
+class _Revoked(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, processor: KafkaBatchProcessor) -> None:
+        self.processor = processor
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        await self.processor._give_back(set(revoked))
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        self.processor.stats.rebalances += 1
+
+
+class KafkaBatchProcessor:
+    """``await KafkaBatchProcessor(bootstrap, topics, group, handler).run()``.
+
+    ``handler(message)`` is an async function; an exception means "failed, retry".
+    ``ordering`` keeps messages with one key (``"key"``), or one partition
+    (``"partition"``), in order; ``"none"`` handles everything concurrently.
+    """
+
+    def __init__(
+        self, bootstrap: str, topics: list[str], group_id: str,
+        handler: Callable[[Message], Awaitable[None]], *,
+        concurrency: int = 16, ordering: Ordering = "key", max_buffered: int = 2_000,
+        batch_size: int = 500, retry: RetryPolicy | None = None,
+        dead_letter_topic: str | None = None, value_format: str = "json",
+        commit_interval_s: float = 1.0, shutdown_deadline_s: float = 10.0,
+        consumer_options: dict[str, Any] | None = None,
+        producer_options: dict[str, Any] | None = None, seed: int | None = None,
+    ) -> None:  # fmt: skip
+        if concurrency < 1 or max_buffered < 1 or batch_size < 1:
+            raise ConfigError("concurrency, max_buffered and batch_size must be at least 1")
+        if ordering not in ("key", "partition", "none"):
+            raise ConfigError(f"ordering must be key, partition or none, not {ordering!r}")
+        if value_format not in DECODERS:
+            raise ConfigError(f"value_format must be one of {', '.join(DECODERS)}")
+        self.bootstrap, self.topics, self.group_id = bootstrap, topics, group_id
+        self.handler = handler
+        self.concurrency, self.ordering = concurrency, ordering
+        self.max_buffered, self.batch_size = max_buffered, batch_size
+        self.retry = retry or RetryPolicy()
+        self.dead_letter_topic = dead_letter_topic  # None: "<source topic>.dlq"
+        self.decode = DECODERS[value_format]
+        self.commit_interval_s, self.shutdown_deadline_s = commit_interval_s, shutdown_deadline_s
+        self.consumer_options = {"auto_offset_reset": "earliest", **(consumer_options or {})}
+        self.producer_options = {"acks": "all", **(producer_options or {})}
+        self.stats = ProcessorStats()
+        self._rng = random.Random(seed)
+        self._offsets: dict[TopicPartition, PartitionOffsets] = {}
+        self._chains: dict[Hashable, deque[ConsumerRecord[bytes, bytes]]] = {}
+        self._ready: asyncio.Queue[Hashable] = asyncio.Queue()
+        self._handling: dict[TopicPartition, int] = {}  # messages in a handler now
+        self._current: dict[Hashable, ConsumerRecord[bytes, bytes]] = {}  # chain -> in handler
+        self._buffered = 0
+        self._stopping = asyncio.Event()
+        self._one_done = asyncio.Event()  # a handler finished (shutdown and rebalance wait)
+        self._consumer: AIOKafkaConsumer | None = None
+        self._producer: AIOKafkaProducer | None = None
+
+    # --- life cycle -----------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Stop fetching; ``run()`` then finishes in-flight work, commits, and returns."""
+        self._stopping.set()
+
+    async def run(self, *, handle_signals: bool = False) -> None:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap, group_id=self.group_id,
+            enable_auto_commit=False, **self.consumer_options,
+        )  # fmt: skip
+        producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, **self.producer_options)
+        self._consumer, self._producer = consumer, producer
+        loop = asyncio.get_running_loop()
+        if handle_signals:
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(signum, self.stop)
+        await producer.start()
+        workers: list[asyncio.Task[None]] = []
+        try:
+            await consumer.start()
+            consumer.subscribe(self.topics, listener=_Revoked(self))
+            workers = [asyncio.create_task(self._work()) for _ in range(self.concurrency)]
+            committer = asyncio.create_task(self._commit_every_interval())
+            try:
+                await self._fetch()
+            finally:
+                committer.cancel()
+                await self._drain(workers)
+                with contextlib.suppress(Exception):  # the group may already be gone
+                    await self._commit()
+        finally:
+            for task in workers:
+                task.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+            if handle_signals:
+                for signum in (signal.SIGTERM, signal.SIGINT):
+                    loop.remove_signal_handler(signum)
+            await consumer.stop()  # leaves the group
+            await producer.stop()
+
+    async def _drain(self, workers: list[asyncio.Task[None]]) -> None:
+        """Drop what waits in the buffer (it is not committed, so it comes again), and give
+        what is in a handler ``shutdown_deadline_s`` to finish."""
+        self._drop_waiting(list(self._chains))
+        await self._until_idle(None)
+
+    async def _until_idle(self, partitions: set[TopicPartition] | None) -> None:
+        """Until no handler works on ``partitions`` (all: None), at most the deadline."""
+
+        def busy() -> bool:
+            if partitions is None:
+                return any(self._handling.values())
+            return any(self._handling.get(tp, 0) for tp in partitions)
+
+        deadline = time.monotonic() + self.shutdown_deadline_s
+        while busy() and (left := deadline - time.monotonic()) > 0:
+            self._one_done.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._one_done.wait(), left)
+
+    # --- fetching -------------------------------------------------------------------------
+
+    async def _fetch(self) -> None:
+        consumer = self._consumer
+        assert consumer is not None
+        paused = False
+        while not self._stopping.is_set():
+            if self._buffered >= self.max_buffered and not paused:
+                consumer.pause(*consumer.assignment())
+                paused = True
+                self.stats.paused += 1
+            elif paused and self._buffered <= self.max_buffered // 2:
+                consumer.resume(*consumer.paused())
+                paused = False
+            # getmany keeps being called while paused: that is what keeps this member in
+            # the group however slow the handlers are (max_poll_interval_ms).
+            batches = await consumer.getmany(timeout_ms=100, max_records=self.batch_size)
+            for tp, records in batches.items():
+                offsets = self._offsets.setdefault(tp, PartitionOffsets())
+                for record in records:
+                    offsets.fetched(record.offset)
+                    self._enqueue(tp, record)
+                self.stats.consumed += len(records)
+
+    def _chain_of(self, tp: TopicPartition, record: ConsumerRecord[bytes, bytes]) -> Hashable:
+        if self.ordering == "partition":
+            whole: Hashable = tp
+            return whole
+        key: Hashable = record.key
+        if self.ordering == "key" and key is not None:
+            return (tp, key)
+        return (tp, record.offset)  # no order to keep: a chain of its own
+
+    def _enqueue(self, tp: TopicPartition, record: ConsumerRecord[bytes, bytes]) -> None:
+        chain_id = self._chain_of(tp, record)
+        chain = self._chains.get(chain_id)
+        if chain is None:
+            chain = self._chains[chain_id] = deque()
+            self._ready.put_nowait(chain_id)  # a new chain: a worker will pick it up
+        chain.append(record)
+        self._buffered += 1
+
+    # --- handling -------------------------------------------------------------------------
+
+    async def _work(self) -> None:
+        while True:
+            chain_id = await self._ready.get()
+            chain = self._chains.get(chain_id)
+            while chain:
+                record = chain[0]
+                tp = _partition(record)
+                self._current[chain_id] = record
+                self._handling[tp] = self._handling.get(tp, 0) + 1
+                try:
+                    await self._handle(record)
+                finally:
+                    self._handling[tp] -= 1
+                    del self._current[chain_id]
+                    self._one_done.set()
+                chain.popleft()
+                self._buffered -= 1
+                offsets = self._offsets.get(tp)  # None once the partition was given back
+                if offsets is not None:
+                    offsets.finished(record.offset)
+            self._chains.pop(chain_id, None)
+
+    def _drop_waiting(self, chain_ids: list[Hashable]) -> None:
+        """Forget messages not yet in a handler (never committed, so they come again)."""
+        for chain_id in chain_ids:
+            chain = self._chains[chain_id]
+            keep = 1 if chain_id in self._current else 0  # its worker pops that one
+            while len(chain) > keep:
+                chain.pop()
+                self._buffered -= 1
+
+    async def _handle(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        began = time.perf_counter()
+        try:
+            value = self.decode(record.value)
+        except Exception as error:  # a poison record: no handler can read it
+            self.stats.undecodable += 1
+            await self._dead_letter(record, error, attempts=0)
+            return
+        attempt = 1
+        while True:
+            message = Message(record.topic, record.partition, record.offset, record.key, value,
+                              tuple(record.headers), record.timestamp, attempt)  # fmt: skip
+            try:
+                await self.handler(message)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                if attempt >= self.retry.max_attempts:
+                    await self._dead_letter(record, error, attempts=attempt)
+                    return
+                await asyncio.sleep(self.retry.wait_s(attempt, self._rng))
+                attempt += 1
+                self.stats.retried += 1
+                continue
+            self.stats.handled += 1
+            self.stats.handle_seconds.observe(time.perf_counter() - began)
+            return
+
+    async def _dead_letter(self, record: ConsumerRecord[bytes, bytes], error: BaseException,
+                           attempts: int) -> None:  # fmt: skip
+        """Send to the dead-letter topic and wait for the ack; retried until it is taken or
+        the processor stops (then the record is not finished, so not committed)."""
+        assert self._producer is not None
+        topic = self.dead_letter_topic or f"{record.topic}.dlq"
+        headers = dead_letter_headers(record.headers, topic=record.topic,
+                                      partition=record.partition, offset=record.offset,
+                                      error=error, attempts=attempts)  # fmt: skip
+        failures = 0
+        while True:
+            try:
+                await self._producer.send_and_wait(topic, record.value, key=record.key,
+                                                   headers=headers)  # fmt: skip
+                self.stats.dead_lettered += 1
+                return
+            except Exception:
+                failures += 1
+                if self._stopping.is_set():
+                    raise
+                await asyncio.sleep(self.retry.wait_s(failures, self._rng))
+
+    # --- committing -----------------------------------------------------------------------
+
+    async def _commit_every_interval(self) -> None:
+        while True:
+            await asyncio.sleep(self.commit_interval_s)
+            try:
+                await self._commit()
+            except Exception:  # a rebalance in progress, say: the next interval retries
+                self.stats.commit_failures += 1
+
+    async def _commit(self, partitions: set[TopicPartition] | None = None) -> None:
+        consumer = self._consumer
+        assert consumer is not None
+        points = {}
+        for tp, offsets in self._offsets.items():
+            if partitions is not None and tp not in partitions:
+                continue
+            point = offsets.commit_point()
+            if point is not None:
+                points[tp] = point
+        if not points:
+            return
+        began = time.perf_counter()
+        await consumer.commit(points)
+        self.stats.commit_seconds.observe(time.perf_counter() - began)
+        self.stats.commits += 1
+        for tp, point in points.items():
+            self._offsets[tp].committed = point
+
+    async def _give_back(self, revoked: set[TopicPartition]) -> None:
+        """Before partitions go to another member: drop their waiting messages, let their
+        handlers finish (within the deadline), commit what is done, forget them."""
+        self._drop_waiting([chain_id for chain_id, chain in self._chains.items()
+                            if chain and _partition(chain[0]) in revoked])  # fmt: skip
+        await self._until_idle(revoked)
+        with contextlib.suppress(Exception):
+            await self._commit(revoked)
+        for tp in revoked:
+            self._offsets.pop(tp, None)
+
+    # --- lag ------------------------------------------------------------------------------
+
+    def lag(self) -> dict[TopicPartition, int]:
+        """Per assigned partition: the high watermark minus what is committed."""
+        consumer = self._consumer
+        if consumer is None:
+            return {}
+        found = {}
+        for tp, offsets in self._offsets.items():
+            high = consumer.highwater(tp)
+            if high is not None:
+                found[tp] = high - (offsets.committed or 0)
+        return found
