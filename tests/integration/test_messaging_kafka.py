@@ -1,0 +1,180 @@
+"""KafkaBatchProcessor against the real broker: counts by key, order, the dead-letter topic,
+clean shutdown, slow handlers, and crashes (SIGKILL) while messages flow."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import signal
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import orjson
+import pytest
+
+from lab.experiments.messaging_worker import start_worker
+from lab.patterns.messaging import ERROR_HEADERS, KafkaBatchProcessor, Message, RetryPolicy
+from lab.patterns.messaging.dead_letter import header_dict
+from tests.integration.kafka_helpers import (
+    bootstrap,
+    committed,
+    keyed_json,
+    new_topic,
+    produce,
+    read_all,
+    run_until,
+)
+
+pytestmark = pytest.mark.usefixtures("kafka_up")
+
+
+def _processor(topic: str, group: str, handler: object, **kw: object) -> KafkaBatchProcessor:
+    return KafkaBatchProcessor(bootstrap(), [topic], group, handler,  # type: ignore[arg-type]
+                               commit_interval_s=0.2, **kw)  # type: ignore[arg-type]  # fmt: skip
+
+
+async def test_every_message_is_handled_once_and_committed() -> None:
+    topic = await new_topic(partitions=4)
+    await produce(topic, keyed_json(2_000))
+    seen: Counter[bytes] = Counter()
+
+    async def handle(message: Message) -> None:
+        seen[message.key or b""] += 1
+
+    processor = _processor(topic, f"g-{topic}", handle, concurrency=8)
+    await run_until(processor, lambda: len(seen) == 2_000)
+    assert set(seen.values()) == {1} and len(seen) == 2_000
+    assert processor.stats.handled == 2_000 and processor.stats.dead_lettered == 0
+    offsets = await committed(topic, f"g-{topic}", 4)
+    assert sum(o or 0 for o in offsets.values()) == 2_000  # every partition committed to its end
+
+
+async def test_order_is_kept_per_key() -> None:
+    topic = await new_topic(partitions=4)
+    records = [(f"k{n % 20}".encode(), orjson.dumps({"seq": n // 20})) for n in range(1_000)]
+    await produce(topic, records)
+    order: dict[bytes, list[int]] = defaultdict(list)
+    rng = random.Random(7)
+
+    async def handle(message: Message) -> None:
+        await asyncio.sleep(rng.uniform(0, 0.002))  # handlers finish out of order
+        order[message.key or b""].append(message.value["seq"])
+
+    await run_until(_processor(topic, f"g-{topic}", handle, concurrency=16, ordering="key"),
+                    lambda: sum(map(len, order.values())) == 1_000)  # fmt: skip
+    assert all(seqs == list(range(50)) for seqs in order.values()) and len(order) == 20
+
+
+async def test_poison_and_failing_messages_go_to_the_dead_letter_topic() -> None:
+    topic = await new_topic(partitions=1)
+    await produce(topic, [(b"a", b'{"n": 1}'), (b"poison", b"{not json"), (b"b", b'{"n": 2}'),
+                          (b"fails", b'{"fail": true}'), (b"c", b'{"n": 3}')],
+                  headers=[("trace-id", b"t-1")])  # fmt: skip
+    handled: list[bytes] = []
+    attempts: Counter[bytes] = Counter()
+
+    async def handle(message: Message) -> None:
+        attempts[message.key or b""] += 1
+        if message.value.get("fail"):
+            raise RuntimeError("cannot price this order")
+        handled.append(message.key or b"")
+
+    processor = _processor(topic, f"g-{topic}", handle,
+                           retry=RetryPolicy(max_attempts=3, backoff_s=0.01))  # fmt: skip
+    await run_until(processor, lambda: processor.stats.dead_lettered == 2 and len(handled) == 3)
+    assert handled == [b"a", b"b", b"c"]  # the partition went on past both
+    assert attempts[b"fails"] == 3 and attempts[b"poison"] == 0
+    dead = {r.key: r for r in await read_all(f"{topic}.dlq", expected=2)}
+    assert set(dead) == {b"poison", b"fails"}
+    poison, fails = header_dict(dead[b"poison"].headers), header_dict(dead[b"fails"].headers)
+    assert dead[b"poison"].value == b"{not json"  # the original bytes, untouched
+    assert poison["trace-id"] == "t-1" and poison["lab.errors.attempts"] == "0"
+    assert poison[ERROR_HEADERS["offset"]] == "1" and poison[ERROR_HEADERS["partition"]] == "0"
+    assert "JSONDecodeError" in poison[ERROR_HEADERS["class"]]
+    assert fails[ERROR_HEADERS["class"]] == "builtins.RuntimeError"
+    assert fails[ERROR_HEADERS["message"]] == "cannot price this order"
+    assert fails[ERROR_HEADERS["topic"]] == topic and fails["lab.errors.attempts"] == "3"
+    assert (await committed(topic, f"g-{topic}", 1))[0] == 5
+
+
+async def test_graceful_shutdown_commits_what_is_done_and_leaves_no_task() -> None:
+    topic = await new_topic(partitions=2)
+    await produce(topic, keyed_json(400))
+    first: Counter[bytes] = Counter()
+
+    async def slow(message: Message) -> None:
+        await asyncio.sleep(0.01)
+        first[message.key or b""] += 1
+
+    before = asyncio.all_tasks()
+    await run_until(_processor(topic, f"g-{topic}", slow, concurrency=4),
+                    lambda: len(first) >= 100)  # fmt: skip
+    assert asyncio.all_tasks() == before  # workers, committer, fetcher: all gone
+    second: Counter[bytes] = Counter()
+
+    async def fast(message: Message) -> None:
+        second[message.key or b""] += 1
+
+    await run_until(_processor(topic, f"g-{topic}", fast),
+                    lambda: len(first) + len(second) >= 400)  # fmt: skip
+    assert set(first) | set(second) == {str(n).encode() for n in range(400)}
+    assert not set(first) & set(second)  # what finished before the stop was committed
+
+
+async def test_a_handler_slower_than_max_poll_interval_causes_no_rebalance() -> None:
+    topic = await new_topic(partitions=1)
+    await produce(topic, keyed_json(3))
+    done: list[int] = []
+
+    async def slow(message: Message) -> None:
+        await asyncio.sleep(4.0 if message.value["n"] == 0 else 0)
+        done.append(message.value["n"])
+
+    processor = _processor(
+        topic, f"g-{topic}", slow, concurrency=1, ordering="partition", max_buffered=1,
+        consumer_options={"max_poll_interval_ms": 2_000, "session_timeout_ms": 6_000,
+                          "heartbeat_interval_ms": 500},
+    )  # fmt: skip
+    await run_until(processor, lambda: len(done) == 3)
+    assert done == [0, 1, 2]
+    assert processor.stats.rebalances == 1  # the first assignment, and no other
+
+
+@pytest.mark.slow
+def test_killed_workers_lose_nothing(tmp_path: Path) -> None:
+    """10,000 messages; the worker is killed with SIGKILL three times while they flow."""
+    topic = asyncio.run(new_topic(partitions=4))
+    out = tmp_path / "handled.log"
+    group = f"g-{topic}"
+    total, crashes = 10_000, 3
+
+    async def feed() -> None:
+        for start in range(0, total, 1_000):
+            await produce(topic, keyed_json(1_000, start=start))
+            await asyncio.sleep(0.2)
+
+    def handled() -> list[str]:
+        return [line.split()[2] for line in out.read_text().splitlines()] if out.exists() else []
+
+    async def scenario() -> None:
+        feeding = asyncio.create_task(feed())
+        for _ in range(crashes):
+            worker = start_worker(bootstrap(), topic, group, out, slow_ms=2)
+            seen = len(handled())
+            while len(handled()) < seen + 1_000:  # let it get going, then kill it mid-stream
+                await asyncio.sleep(0.05)
+            worker.send_signal(signal.SIGKILL)
+            worker.communicate()
+        await feeding
+        worker = start_worker(bootstrap(), topic, group, out)
+        async with asyncio.timeout(120):
+            while len(set(handled())) < total:
+                await asyncio.sleep(0.1)
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(30) == 0
+
+    asyncio.run(scenario())
+    counts = Counter(handled())
+    assert set(counts) == {str(n) for n in range(total)}  # none lost
+    duplicates = sum(counts.values()) - total
+    assert duplicates <= crashes * 1_000  # at most a batch or so per crash
