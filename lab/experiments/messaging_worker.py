@@ -51,17 +51,21 @@ async def _serve(args: argparse.Namespace) -> None:
 def start_worker(bootstrap: str, topic: str, group: str, out: Path, *, concurrency: int = 8,
                  batch_size: int = 500, commit_interval_s: float = 0.2,
                  slow_ms: float = 0.0) -> subprocess.Popen[str]:  # fmt: skip
-    """Start a worker process and wait for its ``ready`` line."""
+    """Start a worker process and wait for its ``ready`` line; its stderr goes to
+    ``<out>.stderr`` (a pipe nobody reads could fill and stall it). Stop it with a signal,
+    then ``communicate()``."""
     argv = [sys.executable, "-m", "lab.experiments.messaging_worker", "--bootstrap", bootstrap,
             "--topic", topic, "--group", group, "--out", str(out),
             "--concurrency", str(concurrency), "--batch-size", str(batch_size),
             "--commit-interval-s", str(commit_interval_s), "--slow-ms", str(slow_ms)]  # fmt: skip
-    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    errors = out.with_name(out.name + ".stderr")
+    with errors.open("a") as stderr:
+        process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=stderr, text=True)
     assert process.stdout is not None
     if process.stdout.readline().strip() != "ready":
         process.kill()
-        _, error = process.communicate()
-        raise RuntimeError(f"the messaging worker did not start: {error.strip()[-500:]}")
+        process.communicate()
+        raise RuntimeError(f"the messaging worker did not start: {errors.read_text()[-500:]}")
     return process
 
 

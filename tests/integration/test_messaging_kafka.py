@@ -20,6 +20,7 @@ from tests.integration.kafka_helpers import (
     committed,
     keyed_json,
     new_topic,
+    poll_until,
     produce,
     read_all,
     run_until,
@@ -160,18 +161,16 @@ def test_killed_workers_lose_nothing(tmp_path: Path) -> None:
         feeding = asyncio.create_task(feed())
         for _ in range(crashes):
             worker = start_worker(bootstrap(), topic, group, out, slow_ms=2)
-            seen = len(handled())
-            while len(handled()) < seen + 1_000:  # let it get going, then kill it mid-stream
-                await asyncio.sleep(0.05)
+            target = len(handled()) + 1_000
+            await poll_until(lambda target=target: len(handled()) >= target)  # then kill it
             worker.send_signal(signal.SIGKILL)
             worker.communicate()
         await feeding
         worker = start_worker(bootstrap(), topic, group, out)
-        async with asyncio.timeout(120):
-            while len(set(handled())) < total:
-                await asyncio.sleep(0.1)
+        await poll_until(lambda: len(set(handled())) >= total, every_s=0.1)
         worker.send_signal(signal.SIGTERM)
-        assert worker.wait(30) == 0
+        worker.communicate(timeout=30)
+        assert worker.returncode == 0
 
     asyncio.run(scenario())
     counts = Counter(handled())
