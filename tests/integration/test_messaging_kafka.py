@@ -7,6 +7,8 @@ import asyncio
 import random
 import signal
 from collections import Counter, defaultdict
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import orjson
@@ -141,6 +143,10 @@ async def test_a_handler_slower_than_max_poll_interval_causes_no_rebalance() -> 
     assert processor.stats.rebalances == 1  # the first assignment, and no other
 
 
+def _grown(lines: Callable[[], list[str]], target: int) -> bool:
+    return len(lines()) >= target
+
+
 @pytest.mark.slow
 def test_killed_workers_lose_nothing(tmp_path: Path) -> None:
     """10,000 messages; the worker is killed with SIGKILL three times while they flow."""
@@ -161,8 +167,7 @@ def test_killed_workers_lose_nothing(tmp_path: Path) -> None:
         feeding = asyncio.create_task(feed())
         for _ in range(crashes):
             worker = start_worker(bootstrap(), topic, group, out, slow_ms=2)
-            target = len(handled()) + 1_000
-            await poll_until(lambda target=target: len(handled()) >= target)  # then kill it
+            await poll_until(partial(_grown, handled, len(handled()) + 1_000))  # then kill it
             worker.send_signal(signal.SIGKILL)
             worker.communicate()
         await feeding
