@@ -19,6 +19,8 @@ from lab.experiments import (
     load_control,
     load_control_tables,
     loadgen,
+    messaging,
+    messaging_tables,
     resilience,
 )
 from lab.harness import plots
@@ -200,6 +202,39 @@ def _load_control_figures(frame: pd.DataFrame) -> list[Figure]:
     return figures
 
 
+def _messaging_figures(frame: pd.DataFrame) -> list[Figure]:
+    figures = []
+    produce = messaging_tables.produce_summary(frame)
+    if len(produce):
+        lab = produce[produce.tool == "aiokafka"]
+        figures.append(plots.ratio_bars(
+            lab.assign(ratio=lab.vs_java, ratio_min=lab.vs_java_min, ratio_max=lab.vs_java_max),
+            label_columns=["case"], reference=0.3,
+            xlabel="aiokafka messages/s / ProducerPerformance's, same settings (target 0.3)",
+            title="Producing from Python, as a share of Kafka's own producer (median, min-max)",
+        ))  # fmt: skip
+    consume = messaging_tables.consume_summary(frame)
+    if len(consume):
+        python = consume[~consume.tool.str.startswith("ConsumerPerformance")]
+        figures.append(plots.ratio_bars(
+            python.assign(ratio=python.vs_java, ratio_min=python.vs_java_min,
+                          ratio_max=python.vs_java_max),
+            label_columns=["tool"], reference=0.3,
+            xlabel="messages/s / ConsumerPerformance fetch.nMsg.sec (target 0.3)",
+            title="Consuming from Python, as a share of Kafka's own consumer (median, min-max)",
+        ))  # fmt: skip
+    scale = messaging_tables.scale_summary(frame)
+    if len(scale):
+        figures.append(plots.ratio_bars(
+            scale.assign(ratio=scale.vs_one, ratio_min=scale.vs_one_min,
+                         ratio_max=scale.vs_one_max, label=scale.workers.map(
+                             lambda n: f"{n} worker{'s' if n > 1 else ''}")),
+            label_columns=["label"], xlabel="messages/s relative to one worker",
+            title="Scale-out on 8 partitions (median, min-max)",
+        ))  # fmt: skip
+    return figures
+
+
 EXPERIMENTS: dict[str, Experiment] = {
     "baseline": Experiment(
         name="baseline",
@@ -276,6 +311,23 @@ EXPERIMENTS: dict[str, Experiment] = {
         slo_metrics=lambda frame: {},
         services=(),
         report_tables=load_control_tables.report_tables,
+    ),
+    "messaging": Experiment(
+        name="messaging",
+        title="Messaging: Kafka from Python, at least once, with a dead-letter topic",
+        question=(
+            "How many messages per second do aiokafka's producer and consumer reach against "
+            "Kafka's ProducerPerformance and ConsumerPerformance with the same settings, and "
+            "by batch size, linger, compression and record size? Does the batch processor "
+            "lose anything when killed, how many duplicates does a crash cost, where do "
+            "poison messages go, and does it scale with members?"
+        ),
+        run=messaging.run,
+        summary=messaging_tables.summary,
+        figures=_messaging_figures,
+        slo_metrics=lambda frame: {},
+        services=messaging.SERVICES,
+        report_tables=messaging_tables.report_tables,
     ),
     "resilience": Experiment(
         name="resilience",

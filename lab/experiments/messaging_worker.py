@@ -36,11 +36,18 @@ async def _serve(args: argparse.Namespace) -> None:
         os.write(out, f"{message.partition} {message.offset} {key}\n".encode())
 
     processor = KafkaBatchProcessor(
-        args.bootstrap, [args.topic], args.group, handle, concurrency=args.concurrency,
-        batch_size=args.batch_size, max_buffered=args.batch_size,
-        commit_interval_s=args.commit_interval_s, shutdown_deadline_s=5.0,
+        args.bootstrap,
+        [args.topic],
+        args.group,
+        handle,
+        concurrency=args.concurrency,
+        batch_size=args.batch_size,
+        max_buffered=args.batch_size,
+        commit_interval_s=args.commit_interval_s,
+        shutdown_deadline_s=5.0,
         retry=RetryPolicy(max_attempts=2, backoff_s=0.01),
-    )  # fmt: skip
+        value_format=args.value_format,
+    )
     print("ready", flush=True)
     try:
         await processor.run(handle_signals=True)
@@ -48,16 +55,44 @@ async def _serve(args: argparse.Namespace) -> None:
         os.close(out)
 
 
-def start_worker(bootstrap: str, topic: str, group: str, out: Path, *, concurrency: int = 8,
-                 batch_size: int = 500, commit_interval_s: float = 0.2,
-                 slow_ms: float = 0.0) -> subprocess.Popen[str]:  # fmt: skip
+def start_worker(
+    bootstrap: str,
+    topic: str,
+    group: str,
+    out: Path,
+    *,
+    concurrency: int = 8,
+    batch_size: int = 500,
+    commit_interval_s: float = 0.2,
+    slow_ms: float = 0.0,
+    value_format: str = "json",
+) -> subprocess.Popen[str]:
     """Start a worker process and wait for its ``ready`` line; its stderr goes to
     ``<out>.stderr`` (a pipe nobody reads could fill and stall it). Stop it with a signal,
     then ``communicate()``."""
-    argv = [sys.executable, "-m", "lab.experiments.messaging_worker", "--bootstrap", bootstrap,
-            "--topic", topic, "--group", group, "--out", str(out),
-            "--concurrency", str(concurrency), "--batch-size", str(batch_size),
-            "--commit-interval-s", str(commit_interval_s), "--slow-ms", str(slow_ms)]  # fmt: skip
+    argv = [
+        sys.executable,
+        "-m",
+        "lab.experiments.messaging_worker",
+        "--bootstrap",
+        bootstrap,
+        "--topic",
+        topic,
+        "--group",
+        group,
+        "--out",
+        str(out),
+        "--concurrency",
+        str(concurrency),
+        "--batch-size",
+        str(batch_size),
+        "--commit-interval-s",
+        str(commit_interval_s),
+        "--slow-ms",
+        str(slow_ms),
+        "--value-format",
+        value_format,
+    ]
     errors = out.with_name(out.name + ".stderr")
     with errors.open("a") as stderr:
         process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=stderr, text=True)
@@ -79,6 +114,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--commit-interval-s", type=float, default=0.2)
     parser.add_argument("--slow-ms", type=float, default=0.0)
+    parser.add_argument("--value-format", choices=["json", "bytes"], default="json")
     args = parser.parse_args()
     try:
         import uvloop

@@ -72,16 +72,6 @@ async def committed(topic: str, group: str, partitions: int) -> dict[int, int | 
         await consumer.stop()
 
 
-async def poll_until(condition: Callable[[], bool], timeout_s: float = 120.0,
-                     every_s: float = 0.05) -> None:  # fmt: skip
-    """Wait until ``condition()`` holds (a file filling up, say); fail after ``timeout_s``."""
-    async with asyncio.timeout(timeout_s):
-        while True:
-            if condition():
-                return
-            await asyncio.sleep(every_s)
-
-
 async def run_until(processor: KafkaBatchProcessor, done: Callable[[], bool],
                     timeout_s: float = 60.0) -> None:  # fmt: skip
     """Run ``processor`` until ``done()`` holds (then stop it cleanly); fail on timeout."""

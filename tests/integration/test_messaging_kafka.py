@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import random
-import signal
 from collections import Counter, defaultdict
-from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 
 import orjson
 import pytest
 
-from lab.experiments.messaging_worker import start_worker
+from lab.experiments.messaging_crash import crash_run
 from lab.patterns.messaging import ERROR_HEADERS, KafkaBatchProcessor, Message, RetryPolicy
 from lab.patterns.messaging.dead_letter import header_dict
 from tests.integration.kafka_helpers import (
@@ -22,7 +19,6 @@ from tests.integration.kafka_helpers import (
     committed,
     keyed_json,
     new_topic,
-    poll_until,
     produce,
     read_all,
     run_until,
@@ -143,42 +139,11 @@ async def test_a_handler_slower_than_max_poll_interval_causes_no_rebalance() -> 
     assert processor.stats.rebalances == 1  # the first assignment, and no other
 
 
-def _grown(lines: Callable[[], list[str]], target: int) -> bool:
-    return len(lines()) >= target
-
-
 @pytest.mark.slow
 def test_killed_workers_lose_nothing(tmp_path: Path) -> None:
     """10,000 messages; the worker is killed with SIGKILL three times while they flow."""
     topic = asyncio.run(new_topic(partitions=4))
-    out = tmp_path / "handled.log"
-    group = f"g-{topic}"
-    total, crashes = 10_000, 3
-
-    async def feed() -> None:
-        for start in range(0, total, 1_000):
-            await produce(topic, keyed_json(1_000, start=start))
-            await asyncio.sleep(0.2)
-
-    def handled() -> list[str]:
-        return [line.split()[2] for line in out.read_text().splitlines()] if out.exists() else []
-
-    async def scenario() -> None:
-        feeding = asyncio.create_task(feed())
-        for _ in range(crashes):
-            worker = start_worker(bootstrap(), topic, group, out, slow_ms=2)
-            await poll_until(partial(_grown, handled, len(handled()) + 1_000))  # then kill it
-            worker.send_signal(signal.SIGKILL)
-            worker.communicate()
-        await feeding
-        worker = start_worker(bootstrap(), topic, group, out)
-        await poll_until(lambda: len(set(handled())) >= total, every_s=0.1)
-        worker.send_signal(signal.SIGTERM)
-        worker.communicate(timeout=30)
-        assert worker.returncode == 0
-
-    asyncio.run(scenario())
-    counts = Counter(handled())
-    assert set(counts) == {str(n) for n in range(total)}  # none lost
-    duplicates = sum(counts.values()) - total
-    assert duplicates <= crashes * 1_000  # at most a batch or so per crash
+    found = asyncio.run(crash_run(bootstrap(), topic, tmp_path, total=10_000, crashes=3))
+    assert found["lost"] == 0 and found["unexpected"] == 0
+    assert found["duplicates"] <= 3 * 1_000  # at most about a batch per crash
+    assert found["clean_exit"] == 1.0

@@ -29,19 +29,27 @@ _MAX_TEXT = 8_000  # a header is not a log file
 
 
 def dead_letter_headers(
-    original: Headers, *, topic: str, partition: int, offset: int, error: BaseException,
+    original: Headers,
+    *,
+    topic: str,
+    partition: int,
+    offset: int,
+    error: BaseException,
     attempts: int,
-) -> list[tuple[str, bytes]]:  # fmt: skip
+) -> list[tuple[str, bytes]]:
     """The original headers, then the error headers (replacing any left by an earlier
     dead-lettering of the same record)."""
     ours = set(ERROR_HEADERS.values()) | {ATTEMPTS}
     kind = type(error)
     stack = "".join(traceback.format_exception(error))[-_MAX_TEXT:]
     added = {
-        "topic": topic, "partition": str(partition), "offset": str(offset),
-        "class": f"{kind.__module__}.{kind.__qualname__}", "message": str(error)[:_MAX_TEXT],
+        "topic": topic,
+        "partition": str(partition),
+        "offset": str(offset),
+        "class": f"{kind.__module__}.{kind.__qualname__}",
+        "message": str(error)[:_MAX_TEXT],
         "stacktrace": stack,
-    }  # fmt: skip
+    }
     headers = [(name, value) for name, value in original if name not in ours]
     headers += [(ERROR_HEADERS[field], text.encode()) for field, text in added.items()]
     headers.append((ATTEMPTS, str(attempts).encode()))

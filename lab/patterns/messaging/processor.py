@@ -121,15 +121,25 @@ class KafkaBatchProcessor:
     """
 
     def __init__(
-        self, bootstrap: str, topics: list[str], group_id: str,
-        handler: Callable[[Message], Awaitable[None]], *,
-        concurrency: int = 16, ordering: Ordering = "key", max_buffered: int = 2_000,
-        batch_size: int = 500, retry: RetryPolicy | None = None,
-        dead_letter_topic: str | None = None, value_format: str = "json",
-        commit_interval_s: float = 1.0, shutdown_deadline_s: float = 10.0,
+        self,
+        bootstrap: str,
+        topics: list[str],
+        group_id: str,
+        handler: Callable[[Message], Awaitable[None]],
+        *,
+        concurrency: int = 16,
+        ordering: Ordering = "key",
+        max_buffered: int = 2_000,
+        batch_size: int = 500,
+        retry: RetryPolicy | None = None,
+        dead_letter_topic: str | None = None,
+        value_format: str = "json",
+        commit_interval_s: float = 1.0,
+        shutdown_deadline_s: float = 10.0,
         consumer_options: dict[str, Any] | None = None,
-        producer_options: dict[str, Any] | None = None, seed: int | None = None,
-    ) -> None:  # fmt: skip
+        producer_options: dict[str, Any] | None = None,
+        seed: int | None = None,
+    ) -> None:
         if concurrency < 1 or max_buffered < 1 or batch_size < 1:
             raise ConfigError("concurrency, max_buffered and batch_size must be at least 1")
         if ordering not in ("key", "partition", "none"):
@@ -167,9 +177,11 @@ class KafkaBatchProcessor:
 
     async def run(self, *, handle_signals: bool = False) -> None:
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap, group_id=self.group_id,
-            enable_auto_commit=False, **self.consumer_options,
-        )  # fmt: skip
+            bootstrap_servers=self.bootstrap,
+            group_id=self.group_id,
+            enable_auto_commit=False,
+            **self.consumer_options,
+        )
         producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, **self.producer_options)
         self._consumer, self._producer = consumer, producer
         loop = asyncio.get_running_loop()
@@ -305,8 +317,16 @@ class KafkaBatchProcessor:
             return
         attempt = 1
         while True:
-            message = Message(record.topic, record.partition, record.offset, record.key, value,
-                              tuple(record.headers), record.timestamp, attempt)  # fmt: skip
+            message = Message(
+                record.topic,
+                record.partition,
+                record.offset,
+                record.key,
+                value,
+                tuple(record.headers),
+                record.timestamp,
+                attempt,
+            )
             try:
                 await self.handler(message)
             except asyncio.CancelledError:
@@ -323,20 +343,27 @@ class KafkaBatchProcessor:
             self.stats.handle_seconds.observe(time.perf_counter() - began)
             return
 
-    async def _dead_letter(self, record: ConsumerRecord[bytes, bytes], error: BaseException,
-                           attempts: int) -> None:  # fmt: skip
+    async def _dead_letter(
+        self, record: ConsumerRecord[bytes, bytes], error: BaseException, attempts: int
+    ) -> None:
         """Send to the dead-letter topic and wait for the ack; retried until it is taken or
         the processor stops (then the record is not finished, so not committed)."""
         assert self._producer is not None
         topic = self.dead_letter_topic or f"{record.topic}.dlq"
-        headers = dead_letter_headers(record.headers, topic=record.topic,
-                                      partition=record.partition, offset=record.offset,
-                                      error=error, attempts=attempts)  # fmt: skip
+        headers = dead_letter_headers(
+            record.headers,
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            error=error,
+            attempts=attempts,
+        )
         failures = 0
         while True:
             try:
-                await self._producer.send_and_wait(topic, record.value, key=record.key,
-                                                   headers=headers)  # fmt: skip
+                await self._producer.send_and_wait(
+                    topic, record.value, key=record.key, headers=headers
+                )
                 self.stats.dead_lettered += 1
                 return
             except Exception:
@@ -377,8 +404,13 @@ class KafkaBatchProcessor:
     async def _give_back(self, revoked: set[TopicPartition]) -> None:
         """Before partitions go to another member: drop their waiting messages, let their
         handlers finish (within the deadline), commit what is done, forget them."""
-        self._drop_waiting([chain_id for chain_id, chain in self._chains.items()
-                            if chain and _partition(chain[0]) in revoked])  # fmt: skip
+        self._drop_waiting(
+            [
+                chain_id
+                for chain_id, chain in self._chains.items()
+                if chain and _partition(chain[0]) in revoked
+            ]
+        )
         await self._until_idle(revoked)
         with contextlib.suppress(Exception):
             await self._commit(revoked)

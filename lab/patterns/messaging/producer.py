@@ -37,8 +37,9 @@ class ProducerSettings:
         if self.compression != "none" and self.compression not in CODECS:
             raise ConfigError(f"compression must be one of none, {', '.join(CODECS)}")
         if self.compression != "none" and not CODECS[self.compression]():
-            raise ConfigError(f"the {self.compression} codec is not installed "
-                              "(pip install cramjam)")  # fmt: skip
+            raise ConfigError(
+                f"the {self.compression} codec is not installed (pip install cramjam)"
+            )
         if self.acks not in (0, 1, "all", -1):
             raise ConfigError(f"acks must be 0, 1 or 'all', not {self.acks!r}")
         if self.idempotence and self.acks not in ("all", -1):
@@ -49,15 +50,19 @@ class ProducerSettings:
     def options(self) -> dict[str, Any]:
         """Keyword arguments for ``AIOKafkaProducer``."""
         return {
-            "max_batch_size": self.batch_size, "linger_ms": self.linger_ms,
+            "max_batch_size": self.batch_size,
+            "linger_ms": self.linger_ms,
             "compression_type": None if self.compression == "none" else self.compression,
-            "acks": self.acks, "enable_idempotence": self.idempotence,
+            "acks": self.acks,
+            "enable_idempotence": self.idempotence,
             "max_request_size": self.max_request_size,
-        }  # fmt: skip
+        }
 
 
-def make_producer(bootstrap: str, settings: ProducerSettings | None = None,
-                  **extra: Any) -> AIOKafkaProducer:  # fmt: skip
+def make_producer(
+    bootstrap: str, settings: ProducerSettings | None = None, **extra: Any
+) -> AIOKafkaProducer:
     """An unstarted producer (``await producer.start()``, or ``async with``)."""
-    return AIOKafkaProducer(bootstrap_servers=bootstrap,
-                            **(settings or ProducerSettings()).options(), **extra)  # fmt: skip
+    return AIOKafkaProducer(
+        bootstrap_servers=bootstrap, **(settings or ProducerSettings()).options(), **extra
+    )

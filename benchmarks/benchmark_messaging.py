@@ -1,0 +1,49 @@
+"""asv: aiokafka against Kafka's own perf tools, and the batch processor's behaviour.
+Thin wrappers over ``lab.experiments.messaging``; skipped when Kafka is down."""
+
+from __future__ import annotations
+
+from benchmarks.common import Cells, index_rows, require, tracked
+from lab.experiments import messaging, messaging_tables
+
+
+class MessagingBehaviour:
+    """One quick run: producer and consumer ratios to the Java tools, the end-to-end run."""
+
+    timeout = 900
+    number = 1
+    repeat = 1
+
+    def setup_cache(self) -> Cells:
+        require("kafka")
+        frame = messaging.run(quick=True)
+        cells = index_rows(messaging_tables.produce_summary(frame), ["case", "tool"])
+        cells.update(index_rows(messaging_tables.consume_summary(frame), ["tool"]))
+        cells.update(index_rows(messaging_tables.end_to_end_summary(frame), ["scenario"]))
+        cells.update(index_rows(messaging_tables.scale_summary(frame), ["workers"]))
+        return cells
+
+    def track_producer_vs_java(self, cells: Cells) -> float:
+        return tracked(cells, ("100 B, 16 KiB batches, linger 5 ms", "aiokafka"), "vs_java")
+
+    track_producer_vs_java.unit = "ratio"  # type: ignore[attr-defined]
+
+    def track_consumer_vs_java(self, cells: Cells) -> float:
+        return tracked(cells, ("aiokafka getmany, max_records=5000",), "vs_java")
+
+    track_consumer_vs_java.unit = "ratio"  # type: ignore[attr-defined]
+
+    def track_processor_vs_java(self, cells: Cells) -> float:
+        return tracked(cells, ("KafkaBatchProcessor, concurrency 8",), "vs_java")
+
+    track_processor_vs_java.unit = "ratio"  # type: ignore[attr-defined]
+
+    def track_end_to_end_duplicates(self, cells: Cells) -> float:
+        return tracked(cells, ("poison, failing and slow",), "duplicates")
+
+    track_end_to_end_duplicates.unit = "messages"  # type: ignore[attr-defined]
+
+    def track_two_workers_vs_one(self, cells: Cells) -> float:
+        return tracked(cells, (2,), "vs_one")
+
+    track_two_workers_vs_one.unit = "ratio"  # type: ignore[attr-defined]

@@ -1,0 +1,154 @@
+"""Tables for the messaging experiment: medians over repeats with their min-max, the
+ratios to Kafka's own tools, and the issue's targets against what was measured."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+__all__ = [
+    "consume_summary",
+    "crash_summary",
+    "end_to_end_summary",
+    "lag_timeline",
+    "produce_summary",
+    "report_tables",
+    "scale_summary",
+    "summary",
+    "targets",
+]
+
+
+def _spread(table: pd.DataFrame, keys: list[str], columns: list[str]) -> pd.DataFrame:
+    grouped = table.groupby(keys, sort=False)
+    out = grouped.size().rename("runs").to_frame()
+    for column in columns:
+        out[column] = grouped[column].median()
+        out[f"{column}_min"] = grouped[column].min()
+        out[f"{column}_max"] = grouped[column].max()
+    return out.reset_index()
+
+
+def _part(frame: pd.DataFrame, part: str) -> pd.DataFrame:
+    return frame[frame.part == part] if "part" in frame else frame.iloc[0:0]
+
+
+def produce_summary(frame: pd.DataFrame) -> pd.DataFrame:
+    rows = _part(frame, "produce")
+    if rows.empty:
+        return pd.DataFrame()
+    return _spread(rows, ["case", "tool"], ["msgs_s", "mb_s", "p50_ms", "p99_ms", "vs_java"])
+
+
+def consume_summary(frame: pd.DataFrame) -> pd.DataFrame:
+    rows = _part(frame, "consume")
+    return _spread(rows, ["tool"], ["msgs_s", "vs_java"]) if len(rows) else pd.DataFrame()
+
+
+def end_to_end_summary(frame: pd.DataFrame) -> pd.DataFrame:
+    rows = _part(frame, "end_to_end")
+    if rows.empty:
+        return pd.DataFrame()
+    columns = [
+        "messages",
+        "expected_handled",
+        "handled",
+        "expected_dead_lettered",
+        "dead_lettered",
+        "undecodable",
+        "retried",
+        "duplicates",
+        "msgs_s",
+    ]
+    return _spread(rows.assign(scenario="poison, failing and slow"), ["scenario"], columns)
+
+
+def crash_summary(frame: pd.DataFrame) -> pd.DataFrame:
+    rows = _part(frame, "crash")
+    if rows.empty:
+        return pd.DataFrame()
+    rows = rows.assign(duplicates_per_crash=rows.duplicates / rows.crashes)
+    columns = ["messages", "crashes", "lost", "duplicates", "duplicates_per_crash", "seconds"]
+    return _spread(rows.assign(scenario="SIGKILL mid-stream"), ["scenario"], columns)
+
+
+def scale_summary(frame: pd.DataFrame) -> pd.DataFrame:
+    rows = _part(frame, "scale_out")
+    return _spread(rows, ["workers"], ["msgs_s", "vs_one"]) if len(rows) else pd.DataFrame()
+
+
+def lag_timeline(frame: pd.DataFrame) -> pd.DataFrame:
+    return _part(frame, "lag")[["repeat", "t_s", "lag", "handled"]]
+
+
+def targets(frame: pd.DataFrame) -> pd.DataFrame:
+    rows: list[dict[str, Any]] = []
+    produce = produce_summary(frame)
+    lab = produce[produce.tool == "aiokafka"] if len(produce) else produce
+    if len(lab):
+        base = lab.iloc[0].to_dict()
+        best: dict[Any, Any] = lab.sort_values("vs_java").iloc[-1].to_dict()
+        rows.append(
+            {
+                "target": "aiokafka producer >= 0.3x ProducerPerformance (100 B records)",
+                "measured": f"{base['case']}: {base['vs_java']:.2f}x "
+                f"[{base['vs_java_min']:.2f}-{base['vs_java_max']:.2f}]; best "
+                f"{best['case']}: {best['vs_java']:.2f}x",
+                "met": bool(base["vs_java"] >= 0.3),
+            }
+        )
+    consume = consume_summary(frame)
+    python = (
+        consume[~consume.tool.str.startswith("ConsumerPerformance")] if len(consume) else consume
+    )
+    if len(python):
+        top: dict[Any, Any] = python.sort_values("vs_java").iloc[-1].to_dict()
+        rows.append(
+            {
+                "target": "consumer >= 0.3x ConsumerPerformance (fetch.nMsg.sec)",
+                "measured": f"{top['tool']}: {top['vs_java']:.2f}x "
+                f"[{top['vs_java_min']:.2f}-{top['vs_java_max']:.2f}]",
+                "met": bool(top["vs_java"] >= 0.3),
+            }
+        )
+    crash = crash_summary(frame)
+    if len(crash):
+        c: dict[Any, Any] = crash.iloc[0].to_dict()
+        rows.append(
+            {
+                "target": "no message lost when the processor is killed; duplicates "
+                "bounded by one batch (500) per crash",
+                "measured": f"lost {c['lost_max']:.0f} (worst of {c['runs']}); "
+                f"duplicates per crash {c['duplicates_per_crash']:.0f} "
+                f"[{c['duplicates_per_crash_min']:.0f}-{c['duplicates_per_crash_max']:.0f}]",
+                "met": bool(c["lost_max"] == 0 and c["duplicates_per_crash_max"] <= 500),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def summary(frame: pd.DataFrame) -> pd.DataFrame:
+    parts = [
+        produce_summary(frame).assign(section="produce"),
+        consume_summary(frame).assign(section="consume"),
+        end_to_end_summary(frame).assign(section="end to end"),
+        crash_summary(frame).assign(section="crash"),
+        scale_summary(frame).assign(section="scale out"),
+    ]
+    return pd.concat([p for p in parts if len(p)], ignore_index=True)
+
+
+def report_tables(frame: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    captions = [
+        ("The issue's targets, as measured", targets(frame)),
+        (
+            "Producing: aiokafka and ProducerPerformance, same settings, same repeat",
+            produce_summary(frame),
+        ),
+        ("Consuming 100-byte records, against ConsumerPerformance", consume_summary(frame)),
+        ("End to end with poison, failing and slow messages", end_to_end_summary(frame)),
+        ("The worker killed mid-stream (SIGKILL)", crash_summary(frame)),
+        ("Worker processes on an 8-partition topic, I/O-bound handlers", scale_summary(frame)),
+    ]
+    return [(caption, table) for caption, table in captions if len(table)]

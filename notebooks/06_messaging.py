@@ -1,0 +1,98 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Kafka from Python: throughput, and processing at least once
+#
+# How many messages per second does aiokafka produce and consume here, as a
+# share of Kafka's own `ProducerPerformance` and `ConsumerPerformance` run
+# with the same payload, acks, batching and compression in the same repeat?
+# Then the lab's `KafkaBatchProcessor`: poison records, handlers that fail or
+# are slow, a worker killed with SIGKILL while messages flow, and more worker
+# processes on an 8-partition topic. The same numbers come from
+# `lab run messaging`, `asv run --bench MessagingBehaviour` and
+# `pytest --benchmark-only tests/bench/test_messaging_bench.py`.
+
+# %% tags=["parameters"]
+quick = False
+
+# %%
+# %matplotlib inline
+from lab.experiments import EXPERIMENTS, messaging, messaging_tables
+
+frame = messaging.run(quick=quick)
+messaging_tables.targets(frame)
+
+# %% [markdown]
+# ## Producing
+#
+# One factor changes at a time from 100-byte records in 16 KiB batches with a
+# 5 ms linger and acks=1. The ratio is aiokafka's rate over the Java tool's in
+# the same repeat.
+
+# %%
+figures = EXPERIMENTS["messaging"].figures(frame)
+figures[0]
+
+# %%
+messaging_tables.produce_summary(frame)
+
+# %% [markdown]
+# ## Consuming
+#
+# `fetch.nMsg.sec` leaves out the group join; the bare aiokafka consumer is
+# timed the same way (from its first record), and the batch processor from its
+# first handled message.
+
+# %%
+figures[1]
+
+# %%
+messaging_tables.consume_summary(frame)
+
+# %% [markdown]
+# ## Poison, failures, slow handlers, crashes
+#
+# Poison records (not JSON) go to the dead-letter topic at once; a handler that
+# keeps failing goes there after 3 attempts; slow handlers delay only their own
+# key. Nothing is handled twice unless a worker dies, and then at most what it
+# had handled since its last commit.
+
+# %%
+messaging_tables.end_to_end_summary(frame)
+
+# %%
+messaging_tables.crash_summary(frame)
+
+# %%
+lag = messaging_tables.lag_timeline(frame)
+lag[lag.repeat == 0].plot(
+    x="t_s",
+    y=["lag", "handled"],
+    secondary_y="handled",
+    title="Lag (uncommitted records) and handled, first repeat",
+)
+
+# %% [markdown]
+# ## More workers
+#
+# Handlers that wait (I/O-bound, up to 4 ms each, 4 at a time per worker):
+# each worker added takes its share of the 8 partitions.
+
+# %%
+figures[-1]
+
+# %%
+messaging_tables.scale_summary(frame)
