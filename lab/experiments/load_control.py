@@ -32,7 +32,7 @@ from aiohttp import web
 
 from lab.experiments import load_control_tables as tables
 from lab.experiments.load_control_sim import SCENARIOS, SimSettings, simulate
-from lab.experiments.monitoring_endpoint import CPU_PATH, STACKS, endpoint_process
+from lab.experiments.monitoring_endpoint import CPU_PATH, available_stacks, endpoint_process
 from lab.harness.aio import new_runner, outside_event_loop
 from lab.harness.latency import LatencyRecorder
 from lab.harness.loadgen import LoadSettings, run_load
@@ -305,13 +305,14 @@ def _endpoints(stack: str) -> dict[str, Any]:
 
 def _monitoring(s: LoadControlSettings, repeat: int, runner: asyncio.Runner) -> list[Row]:
     rows = []
-    managers = {(stack, name): cm for stack in STACKS for name, cm in _endpoints(stack).items()}
+    stacks = available_stacks()
+    managers = {(stack, name): cm for stack in stacks for name, cm in _endpoints(stack).items()}
     with contextlib.ExitStack() as started, ThreadPoolExecutor(len(managers)) as pool:
         # Start every endpoint at once (each takes a second or so to import and listen).
         urls = dict(zip(managers, pool.map(started.enter_context, managers.values()), strict=True))
         for url in urls.values():
             runner.run(_drive_endpoint(url, 0.3))  # warm
-        for stack in STACKS:
+        for stack in stacks:
             names = [name for (of, name) in urls if of == stack]
             for round_ in range(s.monitoring_rounds):  # rotate the order: drift hits all
                 order = names[round_ % len(names) :] + names[: round_ % len(names)]

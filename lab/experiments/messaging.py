@@ -436,6 +436,7 @@ async def _scale_out(s: MessagingSettings, repeat: int, bootstrap: str) -> list[
             ]
             for process in started:
                 stack.callback(_stop_worker, process)
+            await until(partial(_all_offsets, out, 1), 120)  # joined and handling
             began = time.monotonic()
             await until(partial(_all_offsets, out, s.scale_records), 300)
             elapsed = time.monotonic() - began

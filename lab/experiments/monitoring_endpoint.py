@@ -32,7 +32,7 @@ from lab.patterns.monitoring import (
 )
 from lab.patterns.system_metrics import metrics_registry
 
-__all__ = ["CPU_PATH", "STACKS", "endpoint_process"]
+__all__ = ["CPU_PATH", "STACKS", "available_stacks", "endpoint_process"]
 
 STACKS = ("aiohttp", "fastapi")
 #: Answers the server process's CPU seconds so far, so a client can take the difference.
@@ -97,6 +97,17 @@ async def _fastapi(with_metrics: bool) -> None:
     app = MetricsASGIMiddleware(api, metrics) if with_metrics else api
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
     await uvicorn.Server(config).serve(sockets=[_listen()])
+
+
+def available_stacks() -> list[str]:
+    """aiohttp always; FastAPI when the ``asgi`` extra (fastapi, uvicorn) is installed."""
+    found = ["aiohttp"]
+    try:
+        import fastapi  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError:
+        return found
+    return [*found, "fastapi"]
 
 
 @contextmanager
