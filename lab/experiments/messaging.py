@@ -24,6 +24,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -232,7 +233,8 @@ async def _fill(bootstrap: str, topic: str, records: int, size: int = 100) -> No
 
 
 async def _aiokafka_consume(bootstrap: str, topic: str, records: int, max_records: int) -> float:
-    """Messages/s from the first record to the last, no group (as fetch.nMsg.sec)."""
+    """Messages/s from the first fetch to the last record, no group (as fetch.nMsg.sec,
+    which leaves out the group join)."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
         enable_auto_commit=False,
@@ -243,13 +245,11 @@ async def _aiokafka_consume(bootstrap: str, topic: str, records: int, max_record
     try:
         consumer.assign([TopicPartition(topic, 0)])
         await consumer.seek_to_beginning()
-        seen, first = 0, 0.0
+        seen, began = 0, time.perf_counter()  # connected and positioned: fetching starts now
         while seen < records:
             batches = await consumer.getmany(timeout_ms=1_000, max_records=max_records)
-            if not first and batches:
-                first = time.perf_counter()
             seen += sum(len(batch) for batch in batches.values())
-        return records / (time.perf_counter() - first)
+        return records / (time.perf_counter() - began)
     finally:
         await consumer.stop()
 
@@ -415,28 +415,49 @@ async def _crash(s: MessagingSettings, repeat: int, bootstrap: str) -> list[Row]
     return [{"part": "crash", "repeat": repeat, **found}]
 
 
+async def _group_stable(bootstrap: str, group: str, members: int, timeout_s: float) -> None:
+    """Until the consumer group is Stable with ``members`` members (a rebalance is over)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        async with asyncio.timeout(timeout_s):
+            while True:
+                described = await admin.describe_consumer_groups([group])
+                entry = described[0].groups[0]  # (error, group, state, protocol type, ...)
+                if entry[2] == "Stable" and len(entry[5]) == members:
+                    return
+                await asyncio.sleep(0.2)
+    finally:
+        await admin.close()
+
+
 async def _scale_out(s: MessagingSettings, repeat: int, bootstrap: str) -> list[Row]:
+    """Start the workers together, wait for the group to settle, then produce and time from
+    the first handled message to the last."""
     rows: list[Row] = []
     for workers in s.scale_workers:
         topic = await _topic(bootstrap, partitions=8)
-        await _fill(bootstrap, topic, s.scale_records)
+        group = f"scale-{topic}"
         with tempfile.TemporaryDirectory() as folder, contextlib.ExitStack() as stack:
             out = Path(folder) / "handled"
-            started = [
-                start_worker(
+
+            def start(_: int, out: Path = out, topic: str = topic, group: str = group) -> Any:
+                return start_worker(
                     bootstrap,
                     topic,
-                    f"scale-{topic}",
+                    group,
                     out,
                     concurrency=4,
                     slow_ms=s.scale_handler_ms,
                     value_format="bytes",
                 )
-                for _ in range(workers)
-            ]
-            for process in started:
-                stack.callback(_stop_worker, process)
-            await until(partial(_all_offsets, out, 1), 120)  # joined and handling
+
+            with ThreadPoolExecutor(workers) as pool:
+                for process in pool.map(start, range(workers)):
+                    stack.callback(_stop_worker, process)
+            await _group_stable(bootstrap, group, workers, timeout_s=120)
+            await _fill(bootstrap, topic, s.scale_records)
+            await until(partial(_all_offsets, out, 1), 120)
             began = time.monotonic()
             await until(partial(_all_offsets, out, s.scale_records), 300)
             elapsed = time.monotonic() - began
