@@ -31,7 +31,7 @@ __all__ = ["crash_run", "handled_keys", "until"]
 def handled_keys(out: Path) -> list[str]:
     if not out.exists():
         return []
-    return [line.split()[2] for line in out.read_text().splitlines() if line.count(" ") == 2]
+    return [line.split()[2] for line in out.read_text().splitlines() if line.count(" ") == 3]
 
 
 def _at_least(out: Path, lines: int) -> bool:

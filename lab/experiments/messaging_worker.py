@@ -2,7 +2,8 @@
 it (SIGKILL) mid-stream and start it again.
 
 ``python -m lab.experiments.messaging_worker --topic T --group G --out handled.log``
-appends one line per handled message (``partition offset key``) to ``--out``, written with
+appends one line per handled message (``partition offset key unix-time``) to ``--out``,
+written with
 ``O_APPEND`` before the handler returns, so a line on disk means "handled" even if the
 process dies right after. It prints ``ready`` once consuming, and stops cleanly on
 SIGTERM or SIGINT.
@@ -16,6 +17,7 @@ import os
 import random
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from lab.patterns.messaging import KafkaBatchProcessor, Message, RetryPolicy
@@ -33,7 +35,7 @@ async def _serve(args: argparse.Namespace) -> None:
         if isinstance(message.value, dict) and message.value.get("fail"):
             raise ValueError(f"message {message.offset} asks to fail")
         key = (message.key or b"-").decode()
-        os.write(out, f"{message.partition} {message.offset} {key}\n".encode())
+        os.write(out, f"{message.partition} {message.offset} {key} {time.time():.6f}\n".encode())
 
     processor = KafkaBatchProcessor(
         args.bootstrap,

@@ -165,6 +165,9 @@ class KafkaBatchProcessor:
         self._current: dict[Hashable, ConsumerRecord[bytes, bytes]] = {}  # chain -> in handler
         self._buffered = 0
         self._stopping = asyncio.Event()
+        self._commit_due = asyncio.Event()
+        self._since_commit = 0
+        self._commit_every = max(1, batch_size // 2)
         self._one_done = asyncio.Event()  # a handler finished (shutdown and rebalance wait)
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
@@ -296,6 +299,9 @@ class KafkaBatchProcessor:
                 offsets = self._offsets.get(tp)  # None once the partition was given back
                 if offsets is not None:
                     offsets.finished(record.offset)
+                self._since_commit += 1
+                if self._since_commit >= self._commit_every:
+                    self._commit_due.set()
             self._chains.pop(chain_id, None)
 
     def _drop_waiting(self, chain_ids: list[Hashable]) -> None:
@@ -375,11 +381,16 @@ class KafkaBatchProcessor:
     # --- committing -----------------------------------------------------------------------
 
     async def _commit_every_interval(self) -> None:
+        """Commit every ``commit_interval_s``, or sooner once half a batch has finished: a
+        crash then repeats at most about one batch (what finished since the last commit)."""
         while True:
-            await asyncio.sleep(self.commit_interval_s)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._commit_due.wait(), self.commit_interval_s)
+            self._commit_due.clear()
+            self._since_commit = 0
             try:
                 await self._commit()
-            except Exception:  # a rebalance in progress, say: the next interval retries
+            except Exception:  # a rebalance in progress, say: the next round retries
                 self.stats.commit_failures += 1
 
     async def _commit(self, partitions: set[TopicPartition] | None = None) -> None:
