@@ -37,7 +37,7 @@ def test_each_python_rate_sits_beside_the_java_tool(frame: pd.DataFrame) -> None
 def test_scale_out_and_the_channels(frame: pd.DataFrame) -> None:
     scale = messaging_tables.scale_summary(frame)
     assert list(scale.workers) == [1, 2] and (scale.msgs_s > 0).all()
-    assert len(messaging_tables.targets(frame)) == 2  # no crash part in this run
+    assert len(messaging_tables.targets(frame)) == 3  # no crash part in this run
     experiment = EXPERIMENTS["messaging"]
     assert len(experiment.figures(frame)) == 3
     assert len(messaging_tables.lag_timeline(frame)) > 0

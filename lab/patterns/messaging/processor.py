@@ -28,7 +28,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
@@ -49,8 +49,7 @@ DECODERS: dict[str, Decoder] = {
 }
 
 
-@dataclass(frozen=True)
-class Message:
+class Message(NamedTuple):
     """What a handler gets: the decoded value and where it came from."""
 
     topic: str
@@ -98,7 +97,9 @@ class ProcessorStats:
 
 
 def _partition(record: ConsumerRecord[bytes, bytes]) -> TopicPartition:
-    return TopicPartition(record.topic, record.partition)
+    # A plain tuple: it equals (and hashes as) the TopicPartition keys aiokafka hands out,
+    # and costs less to build once per message.
+    return (record.topic, record.partition)
 
 
 class _Revoked(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -160,7 +161,8 @@ class KafkaBatchProcessor:
         self._rng = random.Random(seed)
         self._offsets: dict[TopicPartition, PartitionOffsets] = {}
         self._chains: dict[Hashable, deque[ConsumerRecord[bytes, bytes]]] = {}
-        self._ready: asyncio.Queue[Hashable] = asyncio.Queue()
+        self._ready: deque[Hashable] = deque()  # chains with messages and no worker yet
+        self._wake_workers = asyncio.Event()  # set once per fetched batch, not per message
         self._handling: dict[TopicPartition, int] = {}  # messages in a handler now
         self._current: dict[Hashable, ConsumerRecord[bytes, bytes]] = {}  # chain -> in handler
         self._buffered = 0
@@ -169,6 +171,7 @@ class KafkaBatchProcessor:
         self._since_commit = 0
         self._commit_every = max(1, batch_size // 2)
         self._one_done = asyncio.Event()  # a handler finished (shutdown and rebalance wait)
+        self._idle_waiters = 0
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
 
@@ -230,10 +233,14 @@ class KafkaBatchProcessor:
             return any(self._handling.get(tp, 0) for tp in partitions)
 
         deadline = time.monotonic() + self.shutdown_deadline_s
-        while busy() and (left := deadline - time.monotonic()) > 0:
-            self._one_done.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._one_done.wait(), left)
+        self._idle_waiters += 1
+        try:
+            while busy() and (left := deadline - time.monotonic()) > 0:
+                self._one_done.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._one_done.wait(), left)
+        finally:
+            self._idle_waiters -= 1
 
     # --- fetching -------------------------------------------------------------------------
 
@@ -258,6 +265,8 @@ class KafkaBatchProcessor:
                     offsets.fetched(record.offset)
                     self._enqueue(tp, record)
                 self.stats.consumed += len(records)
+            if self._ready:
+                self._wake_workers.set()
 
     def _chain_of(self, tp: TopicPartition, record: ConsumerRecord[bytes, bytes]) -> Hashable:
         if self.ordering == "partition":
@@ -273,7 +282,7 @@ class KafkaBatchProcessor:
         chain = self._chains.get(chain_id)
         if chain is None:
             chain = self._chains[chain_id] = deque()
-            self._ready.put_nowait(chain_id)  # a new chain: a worker will pick it up
+            self._ready.append(chain_id)  # a new chain: a worker will pick it up
         chain.append(record)
         self._buffered += 1
 
@@ -281,7 +290,11 @@ class KafkaBatchProcessor:
 
     async def _work(self) -> None:
         while True:
-            chain_id = await self._ready.get()
+            if not self._ready:
+                self._wake_workers.clear()
+                await self._wake_workers.wait()
+                continue
+            chain_id = self._ready.popleft()
             chain = self._chains.get(chain_id)
             while chain:
                 record = chain[0]
@@ -293,7 +306,8 @@ class KafkaBatchProcessor:
                 finally:
                     self._handling[tp] -= 1
                     del self._current[chain_id]
-                    self._one_done.set()
+                    if self._idle_waiters:
+                        self._one_done.set()
                 chain.popleft()
                 self._buffered -= 1
                 offsets = self._offsets.get(tp)  # None once the partition was given back
