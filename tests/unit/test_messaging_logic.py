@@ -102,3 +102,25 @@ def test_producer_options_name_aiokafka_arguments() -> None:
                                acks="all", idempotence=True).options()  # fmt: skip
     assert options["max_batch_size"] == 65_536 and options["compression_type"] == "gzip"
     assert options["enable_idempotence"] is True and options["acks"] == "all"
+
+
+def test_processor_stats_export_to_prometheus() -> None:
+    from prometheus_client import CollectorRegistry, generate_latest
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from lab.patterns.messaging import KafkaBatchProcessor, ProcessorCollector
+
+    async def handle(message: object) -> None:
+        return None
+
+    processor = KafkaBatchProcessor("127.0.0.1:1", ["t"], "orders", handle)  # never started
+    processor.stats.handled, processor.stats.dead_lettered = 7, 2
+    processor.stats.commit_seconds.observe(0.004)
+    registry = CollectorRegistry()
+    registry.register(ProcessorCollector([processor]))
+    samples = {(s.name, s.labels.get("event")): s.value
+               for f in text_string_to_metric_families(generate_latest(registry).decode())
+               for s in f.samples}  # fmt: skip
+    assert samples[("lab_kafka_processor_events_total", "handled")] == 7
+    assert samples[("lab_kafka_processor_events_total", "dead_lettered")] == 2
+    assert samples[("lab_kafka_commit_seconds_count", None)] == 1

@@ -6,6 +6,7 @@ headers a dead-lettered record carries) and ``producer`` (the seed's producer kn
 """
 
 from lab.patterns.messaging.dead_letter import ERROR_HEADERS, dead_letter_headers, header_dict
+from lab.patterns.messaging.metrics import ProcessorCollector
 from lab.patterns.messaging.offsets import PartitionOffsets
 from lab.patterns.messaging.processor import (
     KafkaBatchProcessor,
@@ -20,6 +21,7 @@ __all__ = [
     "KafkaBatchProcessor",
     "Message",
     "PartitionOffsets",
+    "ProcessorCollector",
     "ProcessorStats",
     "ProducerSettings",
     "RetryPolicy",
