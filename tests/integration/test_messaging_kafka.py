@@ -120,6 +120,30 @@ async def test_graceful_shutdown_commits_what_is_done_and_leaves_no_task() -> No
     assert not set(first) & set(second)  # what finished before the stop was committed
 
 
+async def test_cancelling_run_also_commits_and_leaves_the_group() -> None:
+    topic = await new_topic(partitions=1)
+    await produce(topic, keyed_json(300))
+    handled: list[int] = []
+    enough = asyncio.Event()
+
+    async def handle(message: Message) -> None:
+        await asyncio.sleep(0.005)
+        handled.append(message.value["n"])
+        if len(handled) == 100:
+            enough.set()
+
+    before = asyncio.all_tasks()
+    task = asyncio.create_task(_processor(topic, f"g-{topic}", handle, concurrency=1,
+                                          ordering="partition").run())  # fmt: skip
+    await enough.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert asyncio.all_tasks() == before
+    committed_to = (await committed(topic, f"g-{topic}", 1))[0]
+    assert committed_to == len(handled) >= 100  # exactly what finished, in order
+
+
 async def test_a_handler_slower_than_max_poll_interval_causes_no_rebalance() -> None:
     topic = await new_topic(partitions=1)
     await produce(topic, keyed_json(3))
