@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lab.experiments.tables import spread_columns
+
 __all__ = [
     "convergence_summary",
     "monitoring_summary",
@@ -50,23 +52,13 @@ def overload_run(
     }
 
 
-def _spread(table: pd.DataFrame, keys: list[str], columns: list[str]) -> pd.DataFrame:
-    grouped = table.groupby(keys, sort=False)
-    out = grouped.size().rename("runs").to_frame()
-    for column in columns:
-        out[column] = grouped[column].median()
-        out[f"{column}_min"] = grouped[column].min()
-        out[f"{column}_max"] = grouped[column].max()
-    return out.reset_index()
-
-
 def convergence_summary(frame: pd.DataFrame) -> pd.DataFrame:
     runs = frame[(frame.part == "convergence") & (frame.kind == "run")].copy()
     if runs.empty:
         return pd.DataFrame()
     runs["p99_ratio"] = runs.p99_overload_ms / runs.p99_light_ms
     runs["goodput_share"] = runs.goodput_rps / runs.capacity_rps
-    table = _spread(
+    table = spread_columns(
         runs,
         ["scenario", "variant"],
         [
@@ -90,7 +82,7 @@ def overload_summary(frame: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame()
     runs["p99_ratio"] = runs.p99_overload_ms / runs.p99_light_ms
     limits = frame[(frame.part == "overload") & (frame.kind == "limit")]
-    table = _spread(
+    table = spread_columns(
         runs,
         ["variant"],
         [
@@ -112,7 +104,9 @@ def overload_summary(frame: pd.DataFrame) -> pd.DataFrame:
 def overhead_summary(frame: pd.DataFrame) -> pd.DataFrame:
     rows = frame[frame.part == "overhead"]
     return (
-        _spread(rows, ["variant"], ["ns_per_op", "vs_semaphore"]) if len(rows) else pd.DataFrame()
+        spread_columns(rows, ["variant"], ["ns_per_op", "vs_semaphore"])
+        if len(rows)
+        else pd.DataFrame()
     )
 
 
@@ -131,7 +125,7 @@ def monitoring_summary(frame: pd.DataFrame) -> pd.DataFrame:
     # aiohttp charges for any middleware at all; this is what the lab's adds beyond that
     paired["vs_empty_percent"] = 100 * (paired.cpu_us_per_request / paired.empty_cpu_us - 1)
     columns = ["rps", "cpu_us_per_request", "added_cpu_percent", "vs_empty_percent"]
-    return _spread(paired, ["stack", "variant"], columns)
+    return spread_columns(paired, ["stack", "variant"], columns)
 
 
 def quantile_summary(frame: pd.DataFrame) -> pd.DataFrame:
@@ -139,7 +133,7 @@ def quantile_summary(frame: pd.DataFrame) -> pd.DataFrame:
     if rows.empty:
         return pd.DataFrame()
     rows["error_percent"] = 100 * (rows.prometheus_ms / rows.hdr_ms - 1)
-    return _spread(rows, ["variant", "q"], ["prometheus_ms", "hdr_ms", "error_percent"])
+    return spread_columns(rows, ["variant", "q"], ["prometheus_ms", "hdr_ms", "error_percent"])
 
 
 def targets(frame: pd.DataFrame) -> pd.DataFrame:

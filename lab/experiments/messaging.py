@@ -45,7 +45,7 @@ from lab.harness.services.kafka_native import kafka_classpath, kafka_java
 from lab.patterns.messaging import KafkaBatchProcessor, Message, ProducerSettings, RetryPolicy
 from lab.patterns.messaging.producer import make_producer
 
-__all__ = ["SERVICES", "MessagingSettings", "ProducerCase", "quick_settings", "run"]
+__all__ = ["SERVICES", "MessagingSettings", "ProducerCase", "new_topic", "quick_settings", "run"]
 
 SERVICES = ("kafka",)
 Row = dict[str, Any]
@@ -131,7 +131,8 @@ class MessagingSettings:
         )
 
 
-async def _topic(bootstrap: str, partitions: int = 1, prefix: str = "lab-msg") -> str:
+async def new_topic(bootstrap: str, partitions: int = 1, prefix: str = "lab-msg") -> str:
+    """A fresh topic with ``partitions`` and its one-partition ``.dlq`` twin."""
     name = f"{prefix}-{uuid.uuid4().hex[:10]}"
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
@@ -179,7 +180,7 @@ async def _aiokafka_produce(bootstrap: str, topic: str, case: ProducerCase, reco
 async def _produce(s: MessagingSettings, repeat: int, bootstrap: str) -> list[Row]:
     rows: list[Row] = []
     for case in s.producer_cases:
-        topic = await _topic(bootstrap)
+        topic = await new_topic(bootstrap)
         order = ("aiokafka", "java") if repeat % 2 == 0 else ("java", "aiokafka")
         found: dict[str, Row] = {}
         for tool in order:
@@ -289,7 +290,7 @@ async def _processor_consume(bootstrap: str, topic: str, records: int, concurren
 
 
 async def _consume(s: MessagingSettings, repeat: int, bootstrap: str) -> list[Row]:
-    topic = await _topic(bootstrap)
+    topic = await new_topic(bootstrap)
     await _fill(bootstrap, topic, s.consume_records)
     native = await asyncio.to_thread(
         kafka_tools.consumer_perf,
@@ -319,7 +320,7 @@ async def _consume(s: MessagingSettings, repeat: int, bootstrap: str) -> list[Ro
 
 
 async def _end_to_end(s: MessagingSettings, repeat: int, bootstrap: str) -> list[Row]:
-    topic = await _topic(bootstrap, partitions=4)
+    topic = await new_topic(bootstrap, partitions=4)
     rng = random.Random(repeat)
     kinds = rng.choices(
         ["poison", "fails", "slow", "ok"],
@@ -407,7 +408,7 @@ async def _end_to_end(s: MessagingSettings, repeat: int, bootstrap: str) -> list
 
 
 async def _crash(s: MessagingSettings, repeat: int, bootstrap: str) -> list[Row]:
-    topic = await _topic(bootstrap, partitions=4)
+    topic = await new_topic(bootstrap, partitions=4)
     with tempfile.TemporaryDirectory() as folder:
         found = await crash_run(
             bootstrap, topic, Path(folder), total=s.crash_records, crashes=s.crashes
@@ -436,7 +437,7 @@ async def _scale_out(s: MessagingSettings, repeat: int, bootstrap: str) -> list[
     the first handled message to the last."""
     rows: list[Row] = []
     for workers in s.scale_workers:
-        topic = await _topic(bootstrap, partitions=8)
+        topic = await new_topic(bootstrap, partitions=8)
         group = f"scale-{topic}"
         with tempfile.TemporaryDirectory() as folder, contextlib.ExitStack() as stack:
             out = Path(folder) / "handled"

@@ -7,6 +7,8 @@ from typing import Any
 
 import pandas as pd
 
+from lab.experiments.tables import spread_columns
+
 __all__ = [
     "consume_summary",
     "crash_summary",
@@ -20,16 +22,6 @@ __all__ = [
 ]
 
 
-def _spread(table: pd.DataFrame, keys: list[str], columns: list[str]) -> pd.DataFrame:
-    grouped = table.groupby(keys, sort=False)
-    out = grouped.size().rename("runs").to_frame()
-    for column in columns:
-        out[column] = grouped[column].median()
-        out[f"{column}_min"] = grouped[column].min()
-        out[f"{column}_max"] = grouped[column].max()
-    return out.reset_index()
-
-
 def _part(frame: pd.DataFrame, part: str) -> pd.DataFrame:
     return frame[frame.part == part] if "part" in frame else frame.iloc[0:0]
 
@@ -38,12 +30,12 @@ def produce_summary(frame: pd.DataFrame) -> pd.DataFrame:
     rows = _part(frame, "produce")
     if rows.empty:
         return pd.DataFrame()
-    return _spread(rows, ["case", "tool"], ["msgs_s", "mb_s", "p50_ms", "p99_ms", "vs_java"])
+    return spread_columns(rows, ["case", "tool"], ["msgs_s", "mb_s", "p50_ms", "p99_ms", "vs_java"])
 
 
 def consume_summary(frame: pd.DataFrame) -> pd.DataFrame:
     rows = _part(frame, "consume")
-    return _spread(rows, ["tool"], ["msgs_s", "vs_java"]) if len(rows) else pd.DataFrame()
+    return spread_columns(rows, ["tool"], ["msgs_s", "vs_java"]) if len(rows) else pd.DataFrame()
 
 
 def end_to_end_summary(frame: pd.DataFrame) -> pd.DataFrame:
@@ -61,7 +53,7 @@ def end_to_end_summary(frame: pd.DataFrame) -> pd.DataFrame:
         "duplicates",
         "msgs_s",
     ]
-    return _spread(rows.assign(scenario="poison, failing and slow"), ["scenario"], columns)
+    return spread_columns(rows.assign(scenario="poison, failing and slow"), ["scenario"], columns)
 
 
 def crash_summary(frame: pd.DataFrame) -> pd.DataFrame:
@@ -70,12 +62,12 @@ def crash_summary(frame: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame()
     rows = rows.assign(duplicates_per_crash=rows.duplicates / rows.crashes)
     columns = ["messages", "crashes", "lost", "duplicates", "duplicates_per_crash", "seconds"]
-    return _spread(rows.assign(scenario="SIGKILL mid-stream"), ["scenario"], columns)
+    return spread_columns(rows.assign(scenario="SIGKILL mid-stream"), ["scenario"], columns)
 
 
 def scale_summary(frame: pd.DataFrame) -> pd.DataFrame:
     rows = _part(frame, "scale_out")
-    return _spread(rows, ["workers"], ["msgs_s", "vs_one"]) if len(rows) else pd.DataFrame()
+    return spread_columns(rows, ["workers"], ["msgs_s", "vs_one"]) if len(rows) else pd.DataFrame()
 
 
 def lag_timeline(frame: pd.DataFrame) -> pd.DataFrame:

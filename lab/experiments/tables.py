@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["spread"]
+__all__ = ["spread", "spread_columns"]
 
 
 def spread(frame: pd.DataFrame, keys: list[str], column: str) -> pd.DataFrame:
@@ -14,3 +14,15 @@ def spread(frame: pd.DataFrame, keys: list[str], column: str) -> pd.DataFrame:
         column: grouped.median(), f"{column}_min": grouped.min(),
         f"{column}_max": grouped.max(), "runs": grouped.count(),
     }).reset_index()  # fmt: skip
+
+
+def spread_columns(table: pd.DataFrame, keys: list[str], columns: list[str]) -> pd.DataFrame:
+    """Per ``keys`` (in order of appearance): the count of rows as ``runs``, and each of
+    ``columns`` as its median with ``_min`` and ``_max`` beside it."""
+    grouped = table.groupby(keys, sort=False)
+    out = grouped.size().rename("runs").to_frame()
+    for column in columns:
+        out[column] = grouped[column].median()
+        out[f"{column}_min"] = grouped[column].min()
+        out[f"{column}_max"] = grouped[column].max()
+    return out.reset_index()

@@ -4,15 +4,14 @@ a topic back, and running a processor until a condition holds."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Callable, Sequence
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.structs import ConsumerRecord
 
 from lab.config import endpoints
+from lab.experiments import messaging
 from lab.patterns.messaging import KafkaBatchProcessor
 
 
@@ -21,14 +20,7 @@ def bootstrap() -> str:
 
 
 async def new_topic(partitions: int = 1, prefix: str = "test") -> str:
-    name = f"{prefix}-{uuid.uuid4().hex[:10]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap())
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(name, partitions, 1), NewTopic(f"{name}.dlq", 1, 1)])
-    finally:
-        await admin.close()
-    return name
+    return await messaging.new_topic(bootstrap(), partitions, prefix)
 
 
 async def produce(topic: str, records: Sequence[tuple[bytes | None, bytes]],
