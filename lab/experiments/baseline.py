@@ -19,7 +19,7 @@ import pandas as pd
 
 from lab.config import Endpoints, endpoints
 from lab.errors import ServiceUnavailableError
-from lab.harness import native
+from lab.harness import kafka_tools, native
 from lab.harness.aio import new_runner, outside_event_loop
 from lab.harness.closed_loop import ClosedLoopResult, run_closed_loop
 from lab.harness.services import probe
@@ -313,9 +313,11 @@ def ensure_pgbench_tables(ep: Endpoints) -> None:
 
 
 def _kafka_native(ep: Endpoints, s: BaselineSettings, repeat: int) -> list[Row]:
-    found = native.kafka_producer_perf(
-        kafka_java(), kafka_classpath(), ep.kafka_bootstrap, records=s.kafka_native_records
-    )
+    found = kafka_tools.producer_perf(
+        kafka_java(), kafka_classpath(), ep.kafka_bootstrap,
+        f"lab-native-{uuid.uuid4().hex[:8]}", records=s.kafka_native_records, record_size=100,
+        props={"acks": "1"},
+    )  # fmt: skip
     # One Java producer pipelines on its own: it is the ceiling for every concurrency.
     return [_native_row("kafka", 0, repeat, found, "produce")]
 

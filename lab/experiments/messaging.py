@@ -36,7 +36,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from lab.config import endpoints
-from lab.experiments.messaging_crash import crash_run, until
+from lab.experiments.messaging_crash import crash_run, handled_lines, until
 from lab.experiments.messaging_worker import start_worker
 from lab.harness import kafka_tools
 from lab.harness.aio import new_runner, outside_event_loop
@@ -475,20 +475,13 @@ async def _scale_out(s: MessagingSettings, repeat: int, bootstrap: str) -> list[
     return rows
 
 
-def _handled_lines(out: Path) -> list[list[str]]:
-    """``[partition, offset, key, unix time]`` per handled line (complete lines only)."""
-    if not out.exists():
-        return []
-    return [line.split() for line in out.read_text().splitlines() if line.count(" ") == 3]
-
-
 def _all_offsets(out: Path, records: int) -> bool:
-    return len({(p, o) for p, o, _, _ in _handled_lines(out)}) >= records
+    return len({(p, o) for p, o, _, _ in handled_lines(out)}) >= records
 
 
 def _handling_seconds(out: Path) -> float:
     """From the first handled message to the last, by the workers' own timestamps."""
-    times = [float(t) for _, _, _, t in _handled_lines(out)]
+    times = [float(t) for _, _, _, t in handled_lines(out)]
     return max(times) - min(times)
 
 

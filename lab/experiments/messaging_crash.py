@@ -25,13 +25,18 @@ from aiokafka import AIOKafkaProducer
 
 from lab.experiments.messaging_worker import start_worker
 
-__all__ = ["crash_run", "handled_keys", "until"]
+__all__ = ["crash_run", "handled_keys", "handled_lines", "until"]
+
+
+def handled_lines(out: Path) -> list[list[str]]:
+    """``[partition, offset, key, unix time]`` per handled line (complete lines only)."""
+    if not out.exists():
+        return []
+    return [line.split() for line in out.read_text().splitlines() if line.count(" ") == 3]
 
 
 def handled_keys(out: Path) -> list[str]:
-    if not out.exists():
-        return []
-    return [line.split()[2] for line in out.read_text().splitlines() if line.count(" ") == 3]
+    return [key for _, _, key, _ in handled_lines(out)]
 
 
 def _at_least(out: Path, lines: int) -> bool:

@@ -11,7 +11,6 @@ import re
 import shutil
 import subprocess
 import tempfile
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +18,6 @@ from lab.errors import ServiceUnavailableError
 
 __all__ = [
     "NativeResult",
-    "kafka_producer_perf",
     "parse_pgbench",
     "parse_producer_perf",
     "parse_redis_benchmark",
@@ -148,17 +146,3 @@ def parse_producer_perf(output: str) -> NativeResult:
         "kafka ProducerPerformance", "produce", int(sent), float(rate),
         float(p50), float(p99), float(avg),
     )  # fmt: skip
-
-
-def kafka_producer_perf(
-    java: str, classpath: str, bootstrap: str, *, records: int, record_size: int = 100
-) -> NativeResult:
-    """Kafka's own producer at full speed (acks=1), one JVM, into a fresh topic."""
-    topic = f"lab-native-{uuid.uuid4().hex[:8]}"
-    out = _run(
-        [java, "-Xmx512m", "-cp", classpath, "org.apache.kafka.tools.ProducerPerformance",
-         "--topic", topic, "--num-records", str(records), "--record-size", str(record_size),
-         "--throughput", "-1", "--producer-props", f"bootstrap.servers={bootstrap}", "acks=1"],
-        timeout=300,
-    )  # fmt: skip
-    return parse_producer_perf(out)
