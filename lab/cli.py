@@ -151,6 +151,10 @@ def _register_loadtest() -> None:
 
     app.command("loadtest")(loadtest)
     app.command("simulate")(simulate)
+    from lab.cli_static import assets_app, serve_static
+
+    app.add_typer(assets_app, name="assets")
+    app.command("serve-static")(serve_static)
 
 
 _register_loadtest()

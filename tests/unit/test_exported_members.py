@@ -63,3 +63,13 @@ def test_patterns_import_no_experiment_and_no_cli() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_cdn_surface() -> None:
+    import lab.patterns.cdn
+
+    assert set(lab.patterns.cdn.__all__) == {
+        "IMMUTABLE", "LAZY_LOADER_JS", "REVALIDATE", "AssetEntry", "Manifest",
+        "PipelineSettings", "RewriteSettings", "StaticASGIApp", "StaticFiles", "StaticResponse",
+        "Variant", "add_static_route", "available_image_formats", "build_assets", "rewrite_html",
+    }  # fmt: skip
