@@ -3,7 +3,7 @@ script, built with each optimization on or off and served by :class:`StaticFiles
 
 The photos are synthetic (smooth colour fields with sensor-like noise, seeded) and the
 stylesheet generated (600 utility rules), so the page is the same on every machine and
-nothing is downloaded; the script is real (matplotlib's web backend, 35 KB). How much a
+nothing is downloaded; the script is real (matplotlib's web backend, 25 KB). How much a
 format or an encoding saves depends on content: these figures are for this page.
 
 ``lab serve-static`` serves one variant; ``python -m lab.experiments.static_site`` does
@@ -114,7 +114,7 @@ def _script() -> str:
     (matplotlib is a dependency of the lab)."""
     web_backend = Path(matplotlib.__file__).parent / "backends" / "web_backend" / "js"
     parts = [(web_backend / name).read_text(encoding="utf-8")
-             for name in ("mpl.js", "nbagg_mpl.js")]  # fmt: skip
+             for name in ("mpl.js",)]  # fmt: skip
     return "\n".join(parts) + "\ndocument.documentElement.dataset.ready = 'yes';\n"
 
 

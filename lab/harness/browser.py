@@ -70,6 +70,7 @@ class PageVisit:
     load_ms: float = float("nan")
     lcp_ms: float = float("nan")
     urls: list[str] = field(default_factory=list)  # in the order they were requested
+    errors: list[str] = field(default_factory=list)  # console errors and uncaught exceptions
 
 
 def chromium_path() -> str | None:
@@ -180,6 +181,8 @@ async def opened(context: Any, url: str, profile: NetworkProfile, *, quiet_s: fl
     for the load event and then for the network to be quiet; close the page on exit."""
     result = PageVisit()
     page = await context.new_page()
+    page.on("console", lambda m: result.errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda error: result.errors.append(str(error)))
     try:
         await page.add_init_script(_LCP_PROBE)
         cdp = await context.new_cdp_session(page)
