@@ -14,7 +14,7 @@ lab: services
 test: services
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	LAB_REQUIRE_SERVICES=1 $(BIN)/pytest --benchmark-disable
+	LAB_REQUIRE_SERVICES=1 $(BIN)/pytest --benchmark-disable --durations=40
 
 install: $(STAMP)
 
@@ -28,12 +28,17 @@ $(STAMP): pyproject.toml
 services: install tools
 	$(BIN)/lab services up
 
-# Peer load generators the experiments compare against (optional: skipped when missing).
+# Peer load generators the experiments compare against, and the browser the static-assets
+# experiment drives (optional: skipped when missing; the tests fail without chromium in CI).
 tools:
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	  { apt-get install -y -q wrk >/dev/null 2>&1 || \
 	    { apt-get update -q >/dev/null && apt-get install -y -q wrk >/dev/null; }; }; } || \
 	  echo "wrk is not installed: experiments will leave it out"
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  { apt-get install -y -q chromium >/dev/null 2>&1 || \
+	    { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }; }; } || \
+	  echo "chromium is not installed: the static-assets browser runs will be skipped"
 
 services-down:
 	$(BIN)/lab services down

@@ -91,6 +91,15 @@ def targets(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def _report_columns(table: pd.DataFrame) -> pd.DataFrame:
+    if table.empty:
+        return table
+    spread = [f"{c}{end}" for c in ("bytes", "load_ms", "lcp_ms") for end in ("", "_min", "_max")]
+    return table[["profile", "variant", "visit", "runs", *spread, "vs_unoptimized",
+                  "vs_own_first", "requests", "from_cache", "not_modified",
+                  "images_requested"]]  # fmt: skip
+
+
 def summary(frame: pd.DataFrame) -> pd.DataFrame:
     return browser_summary(frame)
 
@@ -101,7 +110,7 @@ def report_tables(frame: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
         ("Skipped", skipped[["what", "reason"]] if len(skipped) else skipped),
         ("Targets (median and worst over repeats)", targets(frame)),
         ("The demo page in headless Chromium, per variant and visit (median, min-max)",
-         browser_summary(frame)),
+         _report_columns(browser_summary(frame))),
         ("Bytes per format and encoding, from the pipeline's manifest", savings_summary(frame)),
         ("Requests/s for one asset, against aiohttp's static route in the same round",
          throughput_summary(frame)),

@@ -128,3 +128,19 @@ async def test_traversal_is_refused_over_raw_http(
         status, body = await _raw(base, target)
     assert status == 404
     assert b"must not be served" not in body and b"root:" not in body
+
+
+async def test_lab_serve_static_serves_the_demo_behind_a_cdn_base_url() -> None:
+    import sys
+
+    from lab.harness.url_process import url_process
+
+    argv = [sys.executable, "-m", "lab.cli", "serve-static", "--port", "0", "--images", "3",
+            "--variant", "all", "--cdn-base-url", "https://cdn.example.com/assets/"]  # fmt: skip
+    with url_process(argv, "lab serve-static", stop_timeout_s=30) as url:
+        async with aiohttp.ClientSession() as session, session.get(url) as answer:
+            page = await answer.text()
+            assert answer.status == 200 and answer.headers["Content-Encoding"] == "br"
+    assert page.count('loading="lazy"') == 2  # photos 2 and 3; the first is eager
+    assert 'href="https://cdn.example.com/assets/css/site.' in page
+    assert "<picture>" in page

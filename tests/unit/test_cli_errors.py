@@ -56,3 +56,38 @@ def test_good_slo_file_lists_targets(run_lab: RunLab) -> None:
     done = run_lab("slo")
     assert done.returncode == 0
     assert "latency_p99_ms < 1000" in done.stdout
+
+
+def test_assets_build_errors(run_lab: RunLab, tmp_path: Path) -> None:
+    _one_line_error(run_lab("assets", "build", str(tmp_path / "nope"), str(tmp_path / "o")),
+                    2, "is not a folder")  # fmt: skip
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "broken.jpg").write_bytes(b"not a jpeg")
+    _one_line_error(run_lab("assets", "build", str(source), str(tmp_path / "o")),
+                    2, "broken.jpg is not a readable image")  # fmt: skip
+    _one_line_error(run_lab("assets", "build", str(source), str(tmp_path / "o"), "--widths",
+                            "480,x"), 2, "--widths")  # fmt: skip
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "keep.txt").write_text("mine")
+    (source / "broken.jpg").unlink()
+    (source / "ok.txt").write_text("fine")
+    _one_line_error(run_lab("assets", "build", str(source), str(mine)), 2, "no manifest.json")
+    assert (mine / "keep.txt").read_text() == "mine"
+
+
+def test_assets_build_writes_a_manifest(run_lab: RunLab, tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "site.css").write_text("body { margin: 0 }\n" * 100)
+    done = run_lab("assets", "build", str(source), str(tmp_path / "out"))
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "out" / "manifest.json").is_file()
+    assert "site.css" in done.stdout
+
+
+def test_serve_static_refuses_bad_options(run_lab: RunLab) -> None:
+    _one_line_error(run_lab("serve-static", "--variant", "fast"), 2, "unknown variant 'fast'")
+    _one_line_error(run_lab("serve-static", "--cdn-base-url", "https://cdn.example.com"), 2,
+                    "must end with '/'")  # fmt: skip
