@@ -155,6 +155,9 @@ def _register_loadtest() -> None:
 
     app.add_typer(assets_app, name="assets")
     app.command("serve-static")(serve_static)
+    from lab.cli_serve import serve
+
+    app.command("serve")(serve)
 
 
 _register_loadtest()

@@ -20,6 +20,7 @@ from lab.harness.loadgen import (
     Schedule,
     merge_results,
     parse_duration,
+    parse_mix,
     parse_stages,
     run_in_workers,
     run_load,
@@ -141,7 +142,11 @@ def loadtest(
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the full result.")] = None,
     slo: Annotated[Path | None, typer.Option(help="Exit 1 when a target is missed.")] = None,
     workers: Annotated[int, typer.Option(help="Processes to split the load over.")] = 1,
-) -> None:
+    path: Annotated[list[str] | None, typer.Option(
+        help="A weighted path instead of the URL's, '/api/users/{id}:6'; repeatable.")] = None,
+    ids: Annotated[int, typer.Option(help="With --path: {id} is drawn from 1..ids.")] = 1000,
+    zipf: Annotated[float, typer.Option(help="With --path: id skew (0 = uniform).")] = 0.0,
+) -> None:  # fmt: skip
     """Open-loop HTTP load; latency from each request's intended send time."""
     if target and target[0] == "merge":
         files = [Path(name) for name in target[1:]]
@@ -174,6 +179,7 @@ def loadtest(
         duration_s=run_for, connections=connections, max_backlog=max_backlog,
         timeout_s=parse_duration(timeout, "--timeout"), method=method.upper(),
         headers=_headers(header or []), body=_body(body),
+        mix=parse_mix(path, ids=ids, zipf_s=zipf) if path else None,
     )  # fmt: skip
     if workers > 1:
         with err.status(f"running {workers} worker processes"):

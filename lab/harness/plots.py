@@ -14,7 +14,14 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
-__all__ = ["latency_bars", "limit_timeline", "outcome_timeline", "ratio_bars", "to_svg"]
+__all__ = [
+    "latency_bars",
+    "limit_timeline",
+    "outcome_timeline",
+    "ratio_bars",
+    "slo_timeline",
+    "to_svg",
+]
 
 plt.rcParams.update({"svg.hashsalt": "lab", "svg.fonttype": "none", "figure.dpi": 100})
 
@@ -122,6 +129,29 @@ def limit_timeline(points: pd.DataFrame, *, title: str = "") -> Figure:
         ax.set_xlabel("seconds (virtual)")
     axes[0][0].set_ylabel("concurrency limit")
     axes[0][-1].legend(fontsize=7, loc="upper right")
+    fig.suptitle(title, x=0.01, ha="left", fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def slo_timeline(seconds: pd.DataFrame, *, lines: dict[str, float], title: str = "") -> Figure:
+    """Per second of load (``t_s``), one line per ``variant`` (first repeat): achieved
+    requests/s, p99 latency (log scale, the SLO's p99 line dashed) and machine CPU %."""
+    first = seconds[seconds.repeat == seconds.repeat.min()]
+    panels = [("rps", "requests/s answered", None), ("p99_ms", "p99 latency, ms", "p99"),
+              ("cpu_percent", "machine CPU %", "cpu")]  # fmt: skip
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.4), squeeze=False)
+    for ax, (column, label, line) in zip(axes[0], panels, strict=True):
+        for variant, run in first.groupby("variant", sort=False):
+            if column in run:
+                ax.plot(run.t_s, run[column], linewidth=1.2, label=str(variant))
+        if line is not None and line in lines:
+            ax.axhline(lines[line], color="#888", linestyle="--", linewidth=1)
+        if column == "p99_ms":
+            ax.set_yscale("log")
+        ax.set_xlabel("seconds from the start of the load")
+        ax.set_title(label, fontsize=10)
+    axes[0][0].legend(fontsize=8)
     fig.suptitle(title, x=0.01, ha="left", fontsize=11)
     fig.tight_layout()
     return fig

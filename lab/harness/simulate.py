@@ -128,7 +128,10 @@ class SimulatedServer:
         self, model: ServerModel, *, host: str = "127.0.0.1", port: int = 0,
         clock: Callable[[], float] = time.monotonic, middlewares: Sequence[Any] = (),
         shutdown_timeout_s: float = 60.0,
+        respond: Callable[[web.Request], web.StreamResponse] | None = None,
     ) -> None:  # fmt: skip
+        #: The healthy answer (default: 200 "ok"), e.g. JSON for a service it stands in for.
+        self.respond = respond
         self.shutdown_timeout_s = shutdown_timeout_s  # then requests still queued are cancelled
         self.model = model
         self.middlewares = tuple(middlewares)  # e.g. a limiter, request metrics
@@ -247,7 +250,7 @@ class SimulatedServer:
                 c.answered += 1
                 return web.Response(status=500, text="injected error")
             c.answered += 1
-            return web.Response(text="ok")
+            return self.respond(request) if self.respond else web.Response(text="ok")
         finally:
             c.in_flight -= 1
 

@@ -10,15 +10,18 @@ any other exception releases the slot without a sample.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from aiohttp import web
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 from lab.errors import LimitExceededError
 from lab.patterns.limiter import AdaptiveLimiter
 from lab.patterns.monitoring import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["LimiterASGIMiddleware", "aiohttp_limiter_middleware"]
+__all__ = ["LimiterASGIMiddleware", "LimiterCollector", "aiohttp_limiter_middleware"]
 
 DROP_STATUSES = frozenset({503, 504})
 
@@ -104,3 +107,28 @@ class LimiterASGIMiddleware:
             limiter.release(permit, ignore=True)
             raise
         limiter.release(permit, dropped=bool(status) and status[0] in DROP_STATUSES)
+
+
+class LimiterCollector(Collector):
+    """Prometheus view of limiters, read when scraped: ``lab_limiter_limit``,
+    ``lab_limiter_in_flight``, ``lab_limiter_waiting`` and ``lab_limiter_requests`` by
+    outcome (acquired, rejected, timed_out, dropped), labelled by the limiter's name."""
+
+    def __init__(self, limiters: Sequence[AdaptiveLimiter]) -> None:
+        self.limiters = list(limiters)
+
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        gauges = {name: GaugeMetricFamily(f"lab_limiter_{name}", text, labels=["limiter"])
+                  for name, text in (("limit", "The concurrency limit now"),
+                                     ("in_flight", "Requests holding a permit"),
+                                     ("waiting", "Requests queued for a permit"))}  # fmt: skip
+        outcomes = CounterMetricFamily("lab_limiter_requests", "Permits by outcome",
+                                       labels=["limiter", "outcome"])  # fmt: skip
+        for limiter in self.limiters:
+            gauges["limit"].add_metric([limiter.name], limiter.limit)
+            gauges["in_flight"].add_metric([limiter.name], limiter.in_flight)
+            gauges["waiting"].add_metric([limiter.name], limiter.waiting)
+            for outcome in ("acquired", "rejected", "timed_out", "dropped"):
+                outcomes.add_metric([limiter.name, outcome], getattr(limiter.stats, outcome))
+        yield from gauges.values()
+        yield outcomes

@@ -91,3 +91,15 @@ async def test_capacity_queues_requests_beyond_it() -> None:
     assert c.max_waiting_for_capacity >= 1
     assert c.max_in_flight <= 6
     assert result.requests == c.received
+
+
+async def test_a_request_mix_reaches_the_server_path_by_path() -> None:
+    from lab.harness.loadgen import RequestMix
+
+    mix = RequestMix((("/users/{id}", 3.0), ("/health", 1.0)), ids=5, size=300)
+    result, server = await _run(ServerModel(), schedule=Schedule.constant(300, 1.0), mix=mix)
+    expected: dict[str, int] = {}
+    for path in mix.path_list():
+        expected[path] = expected.get(path, 0) + 1
+    assert result.requests == 300 and result.errors == 0
+    assert server.counters.by_path == expected

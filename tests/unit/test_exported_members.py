@@ -73,3 +73,9 @@ def test_cdn_surface() -> None:
         "PipelineSettings", "RewriteSettings", "StaticASGIApp", "StaticFiles", "StaticResponse",
         "Variant", "add_static_route", "available_image_formats", "build_assets", "rewrite_html",
     }  # fmt: skip
+
+
+def test_service_surface() -> None:
+    import lab.service
+
+    assert set(lab.service.__all__) == {"PATTERNS", "ServiceSettings", "build_app", "serve"}

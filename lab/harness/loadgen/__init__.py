@@ -1,5 +1,6 @@
 """The lab's load generator: open-loop HTTP/1.1 load that never hides a stall."""
 
+from lab.harness.loadgen.mix import RequestMix, parse_mix
 from lab.harness.loadgen.result import LoadResult, merge_results
 from lab.harness.loadgen.runner import LoadSettings, run_load
 from lab.harness.loadgen.schedule import Schedule, Stage, parse_duration, parse_stages
@@ -8,10 +9,12 @@ from lab.harness.loadgen.workers import run_in_workers
 __all__ = [
     "LoadResult",
     "LoadSettings",
+    "RequestMix",
     "Schedule",
     "Stage",
     "merge_results",
     "parse_duration",
+    "parse_mix",
     "parse_stages",
     "run_in_workers",
     "run_load",

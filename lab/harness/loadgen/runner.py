@@ -21,6 +21,7 @@ from typing import Any
 
 from lab.errors import ConfigError
 from lab.harness.loadgen.http1 import Connection, ProtocolError, build_request, parse_target
+from lab.harness.loadgen.mix import RequestMix
 from lab.harness.loadgen.result import LoadResult
 from lab.harness.loadgen.schedule import Schedule
 
@@ -43,6 +44,8 @@ class LoadSettings:
     method: str = "GET"
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
+    #: Paths to send in turn instead of the URL's own (the URL gives host and port).
+    mix: RequestMix | None = None
 
     def __post_init__(self) -> None:
         parse_target(self.url)
@@ -66,6 +69,7 @@ class LoadSettings:
     def describe(self) -> dict[str, Any]:
         described = asdict(self)
         described["body"] = len(self.body)
+        described["mix"] = self.mix.describe() if self.mix is not None else None
         if self.schedule is not None:
             described["schedule"] = {
                 "start_rps": self.schedule.start_rps,
@@ -99,7 +103,13 @@ class _Run:
     def __init__(self, settings: LoadSettings) -> None:
         self.settings = settings
         self.target = parse_target(settings.url)
-        self.raw = build_request(self.target, settings.method, settings.headers, settings.body)
+        if settings.mix is not None:
+            self.raws = settings.mix.requests(self.target, settings.method, settings.headers,
+                                              settings.body)  # fmt: skip
+        else:
+            self.raws = [build_request(self.target, settings.method, settings.headers,
+                                       settings.body)]  # fmt: skip
+        self.sent = 0
         self.result = LoadResult(
             settings=settings.describe(),
             started_utc=datetime.now(UTC).isoformat(timespec="milliseconds"),
@@ -110,7 +120,9 @@ class _Run:
     async def send(self, conn: Connection, latency_from_ns: int) -> None:
         try:
             async with asyncio.timeout(self.settings.timeout_s):
-                status = await conn.request(self.raw)
+                raw = self.raws[self.sent % len(self.raws)]
+                self.sent += 1
+                status = await conn.request(raw)
         except (OSError, TimeoutError, ProtocolError) as error:
             conn.abort()
             self._count(time.perf_counter_ns(), None, error=_error_kind(error))

@@ -21,6 +21,10 @@ def split_settings(settings: LoadSettings, workers: int, index: int) -> LoadSett
     def share(total: int) -> int:
         return total // workers + (1 if index < total % workers else 0)
 
+    if settings.mix is not None:  # each worker its own draw of the same mix
+        settings = dataclasses.replace(
+            settings, mix=dataclasses.replace(settings.mix, seed=settings.mix.seed + index)
+        )
     if settings.mode == "closed":
         return dataclasses.replace(settings, users=max(1, share(settings.users)))
     assert settings.schedule is not None

@@ -1,0 +1,45 @@
+"""``lab serve``: the reference service, with each pattern switchable."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Annotated
+
+import typer
+
+__all__ = ["serve"]
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="0: any free port.")] = 8000,
+    cache: Annotated[bool, typer.Option(help="Redis cache-aside for profiles.")] = True,
+    pool: Annotated[bool, typer.Option(help="A connection pool (off: one per request).")] = True,
+    breaker: Annotated[bool, typer.Option(help="Circuit breaker on the followers call.")] = True,
+    limiter: Annotated[bool, typer.Option(help="Adaptive concurrency limit.")] = True,
+    pool_size: Annotated[int, typer.Option(min=1, max=500)] = 16,
+    followers_url: Annotated[str | None, typer.Option(
+        help="The followers service; default: a simulated one started beside.")] = None,
+    followers_latency_ms: Annotated[float, typer.Option(
+        min=0, help="Mean latency of the simulated followers service.")] = 5.0,
+    users: Annotated[int, typer.Option(min=1, help="Users to create if none exist.")] = 10_000,
+    posts: Annotated[int, typer.Option(min=0, help="Posts to create if none exist.")] = 100_000,
+) -> None:  # fmt: skip
+    """Serve the reference service until Ctrl-C. LAB_SERVE_NO_CACHE=1 (and _POOL,
+    _BREAKER, _LIMITER) switch patterns off too."""
+    from lab.harness.simulate import ServerModel
+    from lab.service import ServiceSettings
+    from lab.service.serve import serve as run
+
+    settings = ServiceSettings.from_env(pool_size=pool_size, followers_url=followers_url,
+                                        dataset_users=users, dataset_posts=posts)  # fmt: skip
+    off = {name: False for name, on in {"cache": cache, "pool": pool, "breaker": breaker,
+                                        "limiter": limiter}.items() if not on}  # fmt: skip
+    if off:
+        from dataclasses import replace
+
+        settings = replace(settings, **off)  # type: ignore[arg-type]
+    model = ServerModel(service_s=followers_latency_ms / 1000, distribution="lognormal")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run(settings, host=host, port=port, followers_model=model))

@@ -1,0 +1,147 @@
+"""The reference service's endpoints. Input is checked before anything runs: a bad id,
+page, page size, cursor or body gets a 4xx with a JSON error, never a 500."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from lab.service.followers import FollowersClient
+from lab.service.registrations import Registrations
+from lab.service.store import UserStore
+
+__all__ = ["Handlers", "json_error"]
+
+Profile = Callable[[int], Awaitable[dict[str, Any] | None]]
+MAX_ID = 2**63 - 1
+
+
+def json_response(data: Any, status: int = 200) -> web.Response:
+    return web.Response(body=orjson.dumps(data), status=status, content_type="application/json")
+
+
+def json_error(status: int, message: str) -> web.Response:
+    return json_response({"error": message}, status)
+
+
+class BadRequest(Exception):
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _user_id(request: web.Request) -> int:
+    raw = request.match_info["id"]
+    if not raw.isdigit() or not 0 < int(raw) <= MAX_ID:
+        raise BadRequest(f"user id must be a positive integer, not {raw[:40]!r}")
+    return int(raw)
+
+
+def _int_query(request: web.Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    if not raw.lstrip("-").isdigit():
+        raise BadRequest(f"{name} must be an integer, not {raw[:40]!r}")
+    value = int(raw)
+    if not low <= value <= high:
+        raise BadRequest(f"{name} must be between {low} and {high}, not {value}")
+    return value
+
+
+def encode_cursor(post: dict[str, Any]) -> str:
+    raw = f"{post['created_at']}|{post['id']}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        created, _, post_id = raw.partition("|")
+        return datetime.fromisoformat(created), int(post_id)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise BadRequest("after is not a cursor this service gave out") from None
+
+
+@dataclass
+class Handlers:
+    store: UserStore
+    profile: Profile
+    followers: FollowersClient
+    registrations: Registrations
+    max_per_page: int
+
+    async def user(self, request: web.Request) -> web.Response:
+        found = await self.profile(_user_id(request))
+        return json_response(found) if found else json_error(404, "no such user")
+
+    async def _posts_page(self, request: web.Request, user_id: int) -> dict[str, Any]:
+        per_page = _int_query(request, "per_page", 20, 1, self.max_per_page)
+        after = request.query.get("after")
+        if after is not None:
+            if "page" in request.query:
+                raise BadRequest("give page or after, not both")
+            posts = await self.store.posts_after(user_id, decode_cursor(after), per_page=per_page)
+            page: dict[str, Any] = {"after": after}
+        else:
+            number = _int_query(request, "page", 1, 1, 1_000_000)
+            posts = await self.store.posts(user_id, page=number, per_page=per_page)
+            page = {"page": number}
+        following = encode_cursor(posts[-1]) if len(posts) == per_page else None
+        return {"user_id": user_id, **page, "per_page": per_page, "posts": posts,
+                "next": following}  # fmt: skip
+
+    async def posts(self, request: web.Request) -> web.Response:
+        user_id = _user_id(request)
+        if not await self.profile(user_id):
+            return json_error(404, "no such user")
+        return json_response(await self._posts_page(request, user_id))
+
+    async def summary(self, request: web.Request) -> web.Response:
+        user_id = _user_id(request)
+        profile, posts, followers = await asyncio.gather(
+            self.profile(user_id),
+            self.store.posts(user_id, page=1, per_page=5),
+            self.followers.count(user_id),
+        )
+        if not profile:
+            return json_error(404, "no such user")
+        degraded = [] if followers is not None else ["followers"]
+        return json_response({"user": profile, "recent_posts": posts, "followers": followers,
+                              "degraded": degraded})  # fmt: skip
+
+    async def register(self, request: web.Request) -> web.Response:
+        try:
+            body = orjson.loads(await request.read())
+        except orjson.JSONDecodeError:
+            raise BadRequest("the body is not JSON") from None
+        if not isinstance(body, dict):
+            raise BadRequest("the body must be a JSON object with email and name")
+        email, name = body.get("email"), body.get("name")
+        if not isinstance(email, str) or "@" not in email or not 3 <= len(email) <= 254:
+            raise BadRequest("email must be an address like someone@example.com", 422)
+        if not isinstance(name, str) or not 1 <= len(name.strip()) <= 200:
+            raise BadRequest("name must be 1 to 200 characters", 422)
+        user = await self.registrations.register(email, name.strip())
+        return json_response(user, status=201)
+
+
+@web.middleware
+async def errors_as_json(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Every error answer is JSON: bad input (400/422), unknown routes and methods."""
+    try:
+        return await handler(request)  # type: ignore[no-any-return]
+    except BadRequest as error:
+        return json_error(error.status, str(error))
+    except web.HTTPException as error:
+        if error.status < 400:
+            raise
+        return json_error(error.status, error.reason)

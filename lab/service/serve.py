@@ -1,0 +1,63 @@
+"""Run the reference service until SIGINT or SIGTERM: the servers it needs are checked
+first (a missing one is named, with how to start it), and a simulated followers service
+is started beside it unless one is given."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Callable
+
+from aiohttp import web
+
+from lab.config import endpoints
+from lab.errors import ServiceUnavailableError
+from lab.harness.services.probes import PROBES
+from lab.harness.simulate import ServerModel
+from lab.service.app import build_app
+from lab.service.followers import followers_server
+from lab.service.settings import ServiceSettings
+
+__all__ = ["check_servers", "serve"]
+
+
+async def check_servers(settings: ServiceSettings) -> None:
+    """Raise ``ServiceUnavailableError`` for the first server the settings need that is down."""
+    needed = ["postgres", "kafka"] + (["redis"] if settings.cache else [])
+    found = endpoints()
+    for name in needed:
+        health = await PROBES[name](found, 3.0)
+        if not health.healthy:
+            raise ServiceUnavailableError(name, health.detail)
+
+
+async def serve(settings: ServiceSettings, *, host: str = "127.0.0.1", port: int = 8000,
+                followers_model: ServerModel | None = None,
+                ready: Callable[[str], None] = lambda line: print(line, flush=True)
+                ) -> None:  # fmt: skip
+    await check_servers(settings)
+    followers = None
+    followers_url = settings.followers_url
+    if followers_url is None:
+        followers = followers_server(followers_model)
+        await followers.start()
+        followers_url = followers.url
+    runner = web.AppRunner(build_app(settings, followers_url), access_log=None,
+                           handle_signals=False, shutdown_timeout=5.0)  # fmt: skip
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, host, port, backlog=4096)
+        await site.start()
+        bound = runner.addresses[0][1]
+        switches = ", ".join(f"{name} {'on' if on else 'OFF'}"
+                             for name, on in settings.enabled().items())  # fmt: skip
+        ready(f"serving http://{host}:{bound}/ ({switches}; followers at {followers_url})")
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+        if followers is not None:
+            await followers.stop()

@@ -1,0 +1,124 @@
+"""The service's data: users and posts in PostgreSQL, through a pool or (naive) a new
+connection per request, with every query built by the safe query builder and counted."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from lab.patterns.pool import DatabasePool
+from lab.patterns.query import build_select, keyset_page
+from lab.patterns.schema import SEED_INDEXES, create_dataset, ensure_index
+
+__all__ = ["StoreCounters", "UserStore"]
+
+_USER_FIELDS = ["id", "email", "name", "created_at"]
+_POST_FIELDS = ["id", "title", "status", "created_at"]
+_POST_ORDER: list[str | tuple[str, str]] = [("created_at", "DESC"), ("id", "DESC")]
+#: The service's own index: one user's posts, newest first (keyset pages walk it).
+SERVICE_INDEX = ("idx_posts_user_created", "posts", ("user_id", "created_at DESC", "id DESC"))
+
+
+@dataclass
+class StoreCounters:
+    queries: int = 0
+    connections_opened: int = 0  # by the naive path; the pool counts its own
+
+
+def _json_row(record: asyncpg.Record) -> dict[str, Any]:
+    return {key: value.isoformat() if isinstance(value, datetime) else value
+            for key, value in record.items()}  # fmt: skip
+
+
+class UserStore:
+    """``pool=None`` is the naive service: every call opens and closes a connection."""
+
+    def __init__(self, dsn: str, pool: DatabasePool | None) -> None:
+        self.dsn = dsn
+        self.pool = pool
+        self.counters = StoreCounters()
+
+    @asynccontextmanager
+    async def connection(self, counted: bool = True) -> AsyncIterator[asyncpg.Connection]:
+        """A connection from the pool, or a new one; ``counted=False`` for the service's
+        own bookkeeping (health, statistics), which is not request work."""
+        self.counters.queries += counted
+        if self.pool is not None:
+            async with self.pool.acquire() as connection:
+                yield connection
+            return
+        self.counters.connections_opened += 1
+        connection = await asyncpg.connect(self.dsn)
+        try:
+            yield connection
+        finally:
+            await connection.close()
+
+    @asynccontextmanager
+    async def _admin_pool(self) -> AsyncIterator[DatabasePool]:
+        if self.pool is not None:
+            yield self.pool
+            return
+        pool = await DatabasePool(self.dsn, min_size=1, max_size=2).open()
+        try:
+            yield pool
+        finally:
+            await pool.close()
+
+    async def prepare(self, users: int, posts: int) -> None:
+        """Create the dataset when its tables are missing, the seed's indexes and the
+        service's own, and the sequence new users take their ids from."""
+        async with self._admin_pool() as pool:
+            if not await pool.fetchval("SELECT to_regclass('public.posts') IS NOT NULL"):
+                await create_dataset(pool, users=users, posts=posts, seed=0)
+                for name, table, columns in SEED_INDEXES:
+                    await ensure_index(pool, name, table, columns)
+            await ensure_index(pool, *SERVICE_INDEX)
+            await pool.execute("CREATE SEQUENCE IF NOT EXISTS lab_service_user_ids")
+            await pool.execute(
+                "SELECT setval('lab_service_user_ids', GREATEST((SELECT coalesce(max(id), 0) "
+                "FROM users), (SELECT last_value FROM lab_service_user_ids)))"
+            )
+
+    async def user(self, user_id: int) -> dict[str, Any] | None:
+        sql, params = build_select("users", _USER_FIELDS, where={"id": user_id})
+        async with self.connection() as connection:
+            row = await connection.fetchrow(sql, *params)
+        return _json_row(row) if row is not None else None
+
+    async def posts(self, user_id: int, *, page: int, per_page: int) -> list[dict[str, Any]]:
+        sql, params = build_select("posts", _POST_FIELDS, where={"user_id": user_id},
+                                   order_by=_POST_ORDER, limit=per_page,
+                                   offset=(page - 1) * per_page)  # fmt: skip
+        async with self.connection() as connection:
+            return [_json_row(row) for row in await connection.fetch(sql, *params)]
+
+    async def posts_after(self, user_id: int, after: tuple[datetime, int] | None, *,
+                          per_page: int) -> list[dict[str, Any]]:  # fmt: skip
+        """A keyset page: the posts older than ``after`` (created_at, id)."""
+        sql, params = keyset_page("posts", order_by=_POST_ORDER, limit=per_page, after=after,
+                                  fields=_POST_FIELDS, where={"user_id": user_id})  # fmt: skip
+        async with self.connection() as connection:
+            return [_json_row(row) for row in await connection.fetch(sql, *params)]
+
+    async def connections_percent(self) -> float:
+        """PostgreSQL connections open, as a share of ``max_connections`` (the SLO's line)."""
+        async with self.connection(counted=False) as connection:
+            row = await connection.fetchrow(
+                "SELECT count(*) AS open, current_setting('max_connections')::int AS most "
+                "FROM pg_stat_activity WHERE backend_type = 'client backend'"
+            )
+        return 100.0 * float(row["open"]) / float(row["most"])
+
+    async def healthy(self) -> tuple[bool, str]:
+        try:
+            async with self.connection(counted=False) as connection:
+                await connection.fetchval("SELECT 1")
+        except (OSError, asyncpg.PostgresError) as error:
+            return False, f"postgres: {error}"
+        return True, "postgres: ok"

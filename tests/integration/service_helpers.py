@@ -1,0 +1,40 @@
+"""The reference service in a process of its own (``lab serve --port 0``), for tests."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import aiohttp
+
+from lab.harness.url_process import url_process
+
+
+@contextmanager
+def service_process(*flags: str) -> Iterator[str]:
+    argv = [sys.executable, "-m", "lab.cli", "serve", "--port", "0", "--users", "2000",
+            "--posts", "20000", *flags]  # fmt: skip
+    with url_process(argv, "lab serve", stop_timeout_s=30) as url:
+        yield url.rstrip("/")
+
+
+async def get_json(session: aiohttp.ClientSession, url: str) -> tuple[int, Any]:
+    async with session.get(url) as answer:
+        assert answer.content_type == "application/json", await answer.text()
+        return answer.status, await answer.json()
+
+
+async def stats(session: aiohttp.ClientSession, base: str) -> dict[str, Any]:
+    status, found = await get_json(session, f"{base}/api/_stats")
+    assert status == 200
+    return found  # type: ignore[no-any-return]
+
+
+async def until(predicate: Any, timeout_s: float = 60.0) -> None:
+    """Poll an async predicate until it holds (behaviour, not timing: a patient limit)."""
+    async with asyncio.timeout(timeout_s):
+        while not await predicate():  # noqa: ASYNC110 (polling another process)
+            await asyncio.sleep(0.2)

@@ -1,0 +1,60 @@
+"""Each off-switch really bypasses its pattern (the service's own counters prove it), and
+the breaker keeps calls away from a failing followers service where no breaker does not."""
+
+from __future__ import annotations
+
+import aiohttp
+
+from lab.harness.simulate import ServerModel
+from lab.service.followers import followers_server
+from tests.integration.service_helpers import get_json, service_process, stats
+
+
+async def test_the_naive_service_uses_no_pattern(all_up: None) -> None:
+    flags = ("--no-cache", "--no-pool", "--no-breaker", "--no-limiter")
+    with service_process(*flags) as base:
+        async with aiohttp.ClientSession() as session:
+            before = await stats(session, base)
+            for _ in range(4):
+                status, user = await get_json(session, f"{base}/api/users/9")
+                assert status == 200 and user["id"] == 9
+            after = await stats(session, base)
+            async with session.get(f"{base}/metrics") as answer:
+                metrics = await answer.text()
+    assert after["patterns"] == {"cache": False, "pool": False, "breaker": False,
+                                 "limiter": False}  # fmt: skip
+    assert after["db"]["queries"] - before["db"]["queries"] == 4  # every request reads
+    assert after["db"]["connections_opened"] - before["db"]["connections_opened"] == 4
+    assert after["db"]["pool"] is None and after["cache"] is None and after["limiter"] is None
+    assert after["followers"]["breaker"] is None
+    assert "lab_limiter_limit" not in metrics and "lab_cache_lookups" not in metrics
+    assert "lab_db_pool_connections" not in metrics and "http_requests_total" in metrics
+
+
+async def _summaries(flags: tuple[str, ...], calls: int) -> tuple[dict[str, int], int]:
+    """``calls`` summaries while the followers service answers every request with 500."""
+    down = followers_server(ServerModel(outage_start_s=0.0, outage_for_s=3600.0))
+    async with down:
+        with service_process("--followers-url", down.url, *flags) as base:
+            async with aiohttp.ClientSession() as session:
+                for _ in range(calls):
+                    status, summary = await get_json(session, f"{base}/api/users/4/summary")
+                    assert status == 200 and summary["followers"] is None
+                    assert summary["degraded"] == ["followers"] and summary["user"]["id"] == 4
+                found = await stats(session, base)
+        return found["followers"], down.counters.received
+
+
+async def test_the_breaker_stops_calls_to_a_failing_downstream(all_up: None) -> None:
+    followers, reached = await _summaries((), calls=20)
+    assert followers["breaker"] == "open"
+    assert followers["short_circuited"] > 0
+    assert reached < 20  # a retry per call at most, and none once the breaker opened
+    assert followers["asked"] == 20
+
+
+async def test_without_the_breaker_every_call_reaches_the_failing_downstream(all_up: None
+                                                                             ) -> None:  # fmt: skip
+    followers, reached = await _summaries(("--no-breaker",), calls=20)
+    assert followers["breaker"] is None and followers["short_circuited"] == 0
+    assert reached == 20 and followers["failed"] == 20
