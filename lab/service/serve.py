@@ -11,7 +11,7 @@ from collections.abc import Callable
 from aiohttp import web
 
 from lab.config import endpoints
-from lab.errors import ServiceUnavailableError
+from lab.errors import ConfigError, ServiceUnavailableError
 from lab.harness.services.probes import PROBES
 from lab.harness.simulate import ServerModel
 from lab.service.app import build_app
@@ -47,7 +47,10 @@ async def serve(settings: ServiceSettings, *, host: str = "127.0.0.1", port: int
     await runner.setup()
     try:
         site = web.TCPSite(runner, host, port, backlog=4096)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as error:
+            raise ConfigError(f"cannot listen on {host}:{port}: {error.strerror}") from None
         bound = runner.addresses[0][1]
         switches = ", ".join(f"{name} {'on' if on else 'OFF'}"
                              for name, on in settings.enabled().items())  # fmt: skip

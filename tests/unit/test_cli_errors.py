@@ -91,3 +91,10 @@ def test_serve_static_refuses_bad_options(run_lab: RunLab) -> None:
     _one_line_error(run_lab("serve-static", "--variant", "fast"), 2, "unknown variant 'fast'")
     _one_line_error(run_lab("serve-static", "--cdn-base-url", "https://cdn.example.com"), 2,
                     "must end with '/'")  # fmt: skip
+
+
+def test_serve_names_the_server_that_is_down(run_lab: RunLab) -> None:
+    done = run_lab("serve", "--port", "0", env={"LAB_POSTGRES_DSN":
+                                                "postgresql://lab@127.0.0.1:1/lab"})  # fmt: skip
+    _one_line_error(done, 1, "postgres is unavailable")
+    assert "lab services up" in done.stderr
