@@ -52,7 +52,7 @@ class UserStore:
             async with self.pool.acquire() as connection:
                 yield connection
             return
-        self.counters.connections_opened += 1
+        self.counters.connections_opened += counted
         connection = await asyncpg.connect(self.dsn)
         try:
             yield connection
