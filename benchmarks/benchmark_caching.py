@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import uuid
 
+import pandas as pd
+
 from benchmarks.common import Cells, index_rows, require, tracked
 from lab.config import endpoints
 from lab.experiments import caching
@@ -22,7 +24,10 @@ class CachingBehaviour:
 
     def setup_cache(self) -> dict[str, Cells]:
         require("redis")
-        frame = caching.run(quick=True)
+        return self.cells(caching.run(quick=True))
+
+    @staticmethod
+    def cells(frame: pd.DataFrame) -> dict[str, Cells]:
         return {
             "ratio": index_rows(caching.hit_ratio_summary(frame),
                                 ["distribution", "skew", "size_fraction", "ttl_s"]),

@@ -6,6 +6,8 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import pandas as pd
+
 from benchmarks.common import Cells, index_rows, tracked
 from lab.experiments import cdn, cdn_tables
 from lab.experiments.static_site import VARIANTS, build_site
@@ -27,7 +29,10 @@ class CdnBehaviour:
 
         if missing := browser_missing():
             raise NotImplementedError(missing)
-        frame = cdn.run(quick=True)
+        return self.cells(cdn.run(quick=True))
+
+    @staticmethod
+    def cells(frame: pd.DataFrame) -> Cells:
         cells = index_rows(cdn_tables.browser_summary(frame), ["profile", "variant", "visit"])
         cells.update(index_rows(cdn_tables.throughput_summary(frame), ["case", "server"]))
         return cells

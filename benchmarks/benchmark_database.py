@@ -4,6 +4,8 @@ IN-list costs) and the time of pooled queries. Thin wrappers over
 
 from __future__ import annotations
 
+import pandas as pd
+
 from benchmarks.common import Cells, index_rows, require, tracked
 from lab.config import endpoints
 from lab.experiments import database, database_tables
@@ -20,7 +22,10 @@ class DatabaseBehaviour:
 
     def setup_cache(self) -> dict[str, Cells]:
         require("postgres")
-        frame = database.run(quick=True)
+        return self.cells(database.run(quick=True))
+
+    @staticmethod
+    def cells(frame: pd.DataFrame) -> dict[str, Cells]:
         sizes = database.pool_size_summary(frame)
         best = sizes[sizes.measured_best].pool_size.iloc[0]
         recommended = sizes[sizes.recommended].pool_size.iloc[0]

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pandas as pd
+
 from benchmarks.common import Cells, index_rows, tracked
 from lab.experiments import load_control, load_control_tables
 from lab.harness.aio import new_runner
@@ -22,7 +24,10 @@ class LimiterBehaviour:
     repeat = 1
 
     def setup_cache(self) -> Cells:
-        frame = load_control.run(quick=True)
+        return self.cells(load_control.run(quick=True))
+
+    @staticmethod
+    def cells(frame: pd.DataFrame) -> Cells:
         cells = index_rows(load_control_tables.convergence_summary(frame), ["scenario", "variant"])
         cells.update(index_rows(load_control_tables.monitoring_summary(frame),
                                 ["stack", "variant"]))  # fmt: skip

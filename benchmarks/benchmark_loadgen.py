@@ -6,6 +6,8 @@ process. ``track_*`` values come from one quick run of the experiment (setup_cac
 
 from __future__ import annotations
 
+import pandas as pd
+
 from benchmarks.common import Cells, index_rows, tracked
 from lab.experiments import loadgen
 from lab.harness.aio import new_runner
@@ -21,7 +23,11 @@ class GeneratorComparison:
     repeat = 1
 
     def setup_cache(self) -> Cells:
-        return index_rows(loadgen.summary(loadgen.run(quick=True)), ["scenario", "tool"])
+        return self.cells(loadgen.run(quick=True))
+
+    @staticmethod
+    def cells(frame: pd.DataFrame) -> Cells:
+        return index_rows(loadgen.summary(frame), ["scenario", "tool"])
 
     def track_lab_rate_vs_wrk(self, cells: Cells) -> float:
         return tracked(cells, ("saturation", "lab-closed"), "rate_vs_wrk")

@@ -3,6 +3,8 @@ Thin wrappers over ``lab.experiments.messaging``; skipped when Kafka is down."""
 
 from __future__ import annotations
 
+import pandas as pd
+
 from benchmarks.common import Cells, index_rows, require, tracked
 from lab.experiments import messaging, messaging_tables
 
@@ -16,7 +18,10 @@ class MessagingBehaviour:
 
     def setup_cache(self) -> Cells:
         require("kafka")
-        frame = messaging.run(quick=True)
+        return self.cells(messaging.run(quick=True))
+
+    @staticmethod
+    def cells(frame: pd.DataFrame) -> Cells:
         cells = index_rows(messaging_tables.produce_summary(frame), ["case", "tool"])
         cells.update(index_rows(messaging_tables.consume_summary(frame), ["tool"]))
         cells.update(index_rows(messaging_tables.end_to_end_summary(frame), ["scenario"]))

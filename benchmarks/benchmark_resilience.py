@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import contextlib
 
+import pandas as pd
+
 from benchmarks.common import Cells, index_rows, tracked
 from lab.errors import CircuitOpenError
 from lab.experiments import resilience
@@ -26,7 +28,11 @@ class BreakerBehaviour:
     repeat = 1
 
     def setup_cache(self) -> Cells:
-        return index_rows(resilience.summary(resilience.run(quick=True)), ["scenario", "variant"])
+        return self.cells(resilience.run(quick=True))
+
+    @staticmethod
+    def cells(frame: pd.DataFrame) -> Cells:
+        return index_rows(resilience.summary(frame), ["scenario", "variant"])
 
     def track_outage_calls_reaching_downstream(self, cells: Cells) -> float:
         return tracked(cells, ("outage", "consecutive(5)"), "reached_during_fault")

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import pandas as pd
+
 from benchmarks.common import Cells, index_rows, require, tracked
 from lab.experiments import service, service_tables
 
@@ -17,7 +19,10 @@ class ServiceBehaviour:
     def setup_cache(self) -> Cells:
         for name in service.SERVICES:
             require(name)
-        frame = service.run(quick=True)
+        return self.cells(service.run(quick=True))
+
+    @staticmethod
+    def cells(frame: pd.DataFrame) -> Cells:
         cells = index_rows(service_tables.targets(frame), ["variant"])
         verdicts = service_tables.verdicts(frame)
         cells.update(index_rows(verdicts, ["variant", "metric"]))

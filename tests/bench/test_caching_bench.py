@@ -9,10 +9,12 @@ from typing import Any
 
 import pytest
 
+from benchmarks.benchmark_caching import CachingBehaviour
 from lab.config import endpoints
 from lab.experiments import caching
 from lab.harness.aio import new_runner
 from lab.patterns.caching import MemoryCache, RedisCache, TieredCache, cached
+from tests.bench.asv_tracks import tracked_values
 
 
 async def _value(x: int) -> dict[str, int]:
@@ -60,6 +62,7 @@ def test_1000_misses(benchmark: Any, function: tuple[Any, Any]) -> None:
 
 def test_caching_experiment(benchmark: Any, redis_up: None) -> None:
     frame = benchmark.pedantic(caching.run, kwargs={"quick": True}, rounds=1, iterations=1)
+    benchmark.extra_info["asv"] = tracked_values(CachingBehaviour, frame)
     cost = caching.cost_summary(frame)
     benchmark.extra_info["cost"] = cost[
         ["workload", "concurrency", "variant", "cost_vs_redis_py", "rate_vs_redis_benchmark"]

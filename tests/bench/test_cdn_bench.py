@@ -7,10 +7,12 @@ from typing import Any
 
 import pytest
 
+from benchmarks.benchmark_cdn import CdnBehaviour
 from lab.experiments import cdn, cdn_tables
 from lab.experiments.static_site import VARIANTS, build_site
 from lab.harness.browser import browser_missing
 from lab.patterns.cdn import Manifest, RewriteSettings, StaticFiles, rewrite_html
+from tests.bench.asv_tracks import tracked_values
 
 CHROME = {"accept-encoding": "gzip, deflate, br",
           "accept": "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8"}  # fmt: skip
@@ -41,6 +43,7 @@ def test_cdn_experiment(benchmark: Any) -> None:
     if browser_missing():
         pytest.skip(str(browser_missing()))
     frame = benchmark.pedantic(cdn.run, kwargs={"quick": True}, rounds=1, iterations=1)
+    benchmark.extra_info["asv"] = tracked_values(CdnBehaviour, frame)
     targets = cdn_tables.targets(frame)
     benchmark.extra_info["targets"] = targets.to_dict("records")
     assert len(targets) == 2

@@ -8,11 +8,13 @@ from typing import Any
 
 import pytest
 
+from benchmarks.benchmark_load_control import LimiterBehaviour
 from lab.experiments import load_control, load_control_tables
 from lab.harness.aio import new_runner
 from lab.patterns.limit_algorithms import AIMD, Gradient2
 from lab.patterns.limiter import AdaptiveLimiter
 from lab.patterns.monitoring import RequestMetrics
+from tests.bench.asv_tracks import tracked_values
 
 
 @pytest.mark.benchmark(group="limiter: 10,000 uncontended entries")
@@ -50,6 +52,7 @@ def test_10000_request_observations(benchmark: Any) -> None:
 
 def test_load_control_experiment(benchmark: Any) -> None:
     frame = benchmark.pedantic(load_control.run, kwargs={"quick": True}, rounds=1, iterations=1)
+    benchmark.extra_info["asv"] = tracked_values(LimiterBehaviour, frame)
     targets = load_control_tables.targets(frame)
     benchmark.extra_info["targets"] = targets.to_dict("records")
     assert len(targets) == 5

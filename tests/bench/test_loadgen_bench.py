@@ -7,10 +7,12 @@ from typing import Any
 
 import pytest
 
+from benchmarks.benchmark_loadgen import GeneratorComparison
 from lab.experiments import loadgen
 from lab.harness.aio import new_runner
 from lab.harness.loadgen import LoadSettings, Schedule, run_load
 from lab.harness.simulate import ServerModel, server_process
+from tests.bench.asv_tracks import tracked_values
 
 
 @pytest.fixture(scope="module")
@@ -28,6 +30,7 @@ def test_open_loop_2000_requests(benchmark: Any, url: str) -> None:
 
 def test_generator_comparison(benchmark: Any) -> None:
     frame = benchmark.pedantic(loadgen.run, kwargs={"quick": True}, rounds=1, iterations=1)
+    benchmark.extra_info["asv"] = tracked_values(GeneratorComparison, frame)
     table = loadgen.summary(frame)
     benchmark.extra_info["summary"] = table.fillna(-1).to_dict("records")
     assert set(table.scenario) == {"accuracy", "stall", "saturation"}
