@@ -1,10 +1,11 @@
 """Running the reference service for an experiment: the service and its followers
-service in processes of their own, and a sampler that reads the service's ``/api/_stats``
-once a second while the load runs (CPU, memory, pool, limiter, breaker, PostgreSQL
-connections), so each second of load has the server's side beside it."""
+service in processes of their own, and a sampler that records the machine and the
+service once a second while the load runs, so each second of load has the server's side
+beside it."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import sys
 import threading
@@ -14,8 +15,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import asyncpg
 import orjson
+import psutil
 
+from lab.config import endpoints
 from lab.harness.url_process import url_process
 
 __all__ = ["NAIVE_FLAGS", "Sampler", "followers_process", "free_port", "service_process"]
@@ -55,13 +59,22 @@ def read_stats(base: str, timeout_s: float = 2.0) -> dict[str, Any]:
         return orjson.loads(answer.read())  # type: ignore[no-any-return]
 
 
-class Sampler:
-    """``/api/_stats`` every ``every_s`` on a thread, from ``start()`` to ``stop()``;
-    ``samples`` holds (seconds since start, stats) and the process CPU % between samples."""
+_CONNECTIONS = (
+    "SELECT count(*)::float8 * 100 / current_setting('max_connections')::int "
+    "FROM pg_stat_activity WHERE backend_type = 'client backend'"
+)
 
-    def __init__(self, base: str, every_s: float = 1.0) -> None:
+
+class Sampler:
+    """Once every ``every_s`` on a thread, from ``start()`` to ``stop()``: the machine's CPU
+    and memory (psutil, here: the load generator shares the machine), PostgreSQL's
+    connections in use (a query of its own), and the service's ``/api/_stats`` when it
+    answers within 2 s (an overloaded service may not: those columns are then empty)."""
+
+    def __init__(self, base: str, every_s: float = 1.0, dsn: str | None = None) -> None:
         self.base = base
         self.every_s = every_s
+        self.dsn = dsn or endpoints().postgres_dsn
         self.samples: list[dict[str, Any]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="stats sampler", daemon=True)
@@ -69,6 +82,7 @@ class Sampler:
 
     def start(self) -> Sampler:
         self._began = time.monotonic()
+        psutil.cpu_percent(interval=None)  # the first call only starts the interval
         self._thread.start()
         return self
 
@@ -78,26 +92,37 @@ class Sampler:
         return self.samples
 
     def _loop(self) -> None:
+        loop = asyncio.new_event_loop()
+        connection = loop.run_until_complete(asyncpg.connect(self.dsn))
         last: tuple[float, float] | None = None
-        while not self._stop.wait(self.every_s):
-            try:
-                stats = read_stats(self.base)
-            except OSError:
-                continue  # the service too busy to answer is itself a finding; skip the point
-            now = time.monotonic() - self._began
-            cpu_s = stats["process"]["cpu_s"]
-            busy = 100.0 * (cpu_s - last[1]) / (now - last[0]) if last else float("nan")
-            last = (now, cpu_s)
-            limiter, pool = stats.get("limiter") or {}, stats["db"].get("pool") or {}
-            self.samples.append({
-                "t_s": now, "service_cpu_percent": busy,
-                "service_rss_mb": stats["process"]["rss_bytes"] / 2**20,
-                "cpu_percent": stats["system"]["cpu_percent"],
-                "memory_percent": stats["system"]["memory_percent"],
-                "db_connections_percent": stats["db"]["server_connections_percent"],
-                "pool_in_use": pool.get("in_use"), "pool_max": pool.get("max"),
-                "limit": limiter.get("limit"), "limiter_rejected": limiter.get("rejected"),
-                "breaker": stats["followers"]["breaker"],
-                "short_circuited": stats["followers"]["short_circuited"],
-                "cache_hits": (stats.get("cache") or {}).get("hits"),
-            })  # fmt: skip
+        try:
+            while not self._stop.wait(self.every_s):
+                now = time.monotonic() - self._began
+                sample: dict[str, Any] = {
+                    "t_s": now, "cpu_percent": psutil.cpu_percent(interval=None),
+                    "memory_percent": psutil.virtual_memory().percent,
+                    "db_connections_percent": loop.run_until_complete(
+                        connection.fetchval(_CONNECTIONS)),
+                }  # fmt: skip
+                try:
+                    stats = read_stats(self.base)
+                except OSError:
+                    self.samples.append(sample)
+                    continue
+                cpu_s = stats["process"]["cpu_s"]
+                if last is not None:
+                    sample["service_cpu_percent"] = 100.0 * (cpu_s - last[1]) / (now - last[0])
+                last = (now, cpu_s)
+                limiter, pool = stats.get("limiter") or {}, stats["db"].get("pool") or {}
+                sample.update({
+                    "service_rss_mb": stats["process"]["rss_bytes"] / 2**20,
+                    "pool_in_use": pool.get("in_use"), "pool_max": pool.get("max"),
+                    "limit": limiter.get("limit"), "limiter_rejected": limiter.get("rejected"),
+                    "breaker": stats["followers"]["breaker"],
+                    "short_circuited": stats["followers"]["short_circuited"],
+                    "cache_hits": (stats.get("cache") or {}).get("hits"),
+                })  # fmt: skip
+                self.samples.append(sample)
+        finally:
+            loop.run_until_complete(connection.close())
+            loop.close()

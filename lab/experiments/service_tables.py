@@ -37,20 +37,27 @@ def verdicts(frame: pd.DataFrame, part: str = "ramp") -> pd.DataFrame:
     rows = _rows(frame, part, "verdict")
     if rows.empty:
         return pd.DataFrame()
-    rows = rows.assign(passed=rows.passed.astype(bool), measured=rows.measured.astype(float))
+    measured = rows.measured.astype(float)
+    passed = rows.passed.map(lambda value: value in (True, "True"))  # NaN: not measured
+    rows = rows.assign(measured=measured, passed=passed, judged=measured.notna())
     table = spread_columns(rows, ["variant", "metric", "bound", "target"], ["measured"])
-    passed = rows.groupby(["variant", "metric"], sort=False).passed.sum().rename("passed_runs")
-    table = table.join(passed, on=["variant", "metric"])
+    counts = rows.groupby(["variant", "metric"], sort=False)
+    table = table.join(counts.passed.sum().rename("passed_runs"), on=["variant", "metric"])
+    table = table.join(counts.judged.sum().rename("judged_runs"), on=["variant", "metric"])
     table["margin"] = table.apply(
         lambda r: (r.target - r.measured) if r.bound == "below" else (r.measured - r.target),
         axis=1,
     )
-    table["verdict"] = table.apply(
-        lambda r: "pass" if r.passed_runs == r.runs else ("fail" if r.passed_runs == 0
-                                                          else f"{r.passed_runs}/{r.runs}"),
-        axis=1,
-    )  # fmt: skip
+    table["verdict"] = table.apply(_verdict, axis=1)
     return table
+
+
+def _verdict(row: pd.Series) -> str:
+    if row.judged_runs == 0:
+        return "not measured"
+    if row.passed_runs == row.runs:
+        return "pass"
+    return "fail" if row.passed_runs == 0 else f"passed {row.passed_runs} of {row.runs}"
 
 
 def search_summary(frame: pd.DataFrame) -> pd.DataFrame:

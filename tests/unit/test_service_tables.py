@@ -26,11 +26,14 @@ def test_verdicts_count_repeats_and_sign_the_margin() -> None:
         _verdict("optimized", 2, "throughput_rps", "above", 1000, 1020),
     ])  # fmt: skip
     table = service_tables.verdicts(frame).set_index("metric")
-    assert table.loc["latency_p99_ms", "verdict"] == "2/3"
+    assert table.loc["latency_p99_ms", "verdict"] == "passed 2 of 3"
     assert table.loc["latency_p99_ms", "measured"] == 300
     assert table.loc["latency_p99_ms", "margin"] == 700
     assert table.loc["throughput_rps", "verdict"] == "pass"
     assert table.loc["throughput_rps", "margin"] == 10
+    unmeasured = pd.DataFrame([{**_verdict("naive", 0, "cpu_percent", "below", 70, 1.0),
+                                "measured": float("nan"), "passed": None}])  # fmt: skip
+    assert service_tables.verdicts(unmeasured).verdict.tolist() == ["not measured"]
     targets = service_tables.targets(frame)
     assert targets.iloc[0].lines == 2 and targets.iloc[0].lines_passed_every_repeat == 1
     assert not targets.iloc[0].met
