@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import aiohttp
 
-from lab.harness.url_process import url_process
+from lab.experiments.service_run import service_process as run_service
 
 
 @contextmanager
 def service_process(*flags: str) -> Iterator[str]:
-    argv = [sys.executable, "-m", "lab.cli", "serve", "--port", "0", "--users", "2000",
-            "--posts", "20000", *flags]  # fmt: skip
-    with url_process(argv, "lab serve", stop_timeout_s=30) as url:
-        yield url.rstrip("/")
+    """``lab serve --port 0 FLAGS`` (tables created with 2,000 users when missing)."""
+    with run_service(*flags, users=2_000, posts=20_000) as url:
+        yield url
 
 
 async def get_json(session: aiohttp.ClientSession, url: str) -> tuple[int, Any]:
