@@ -17,7 +17,7 @@ from __future__ import annotations
 import tempfile
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +72,7 @@ class ServiceExperimentSettings:
     followers_outage_s: tuple[float, float] = (10.0, 10.0)  # start, length
     redis_down_s: tuple[float, float] = (25.0, 3.0)  # stop at, down for
     timeout_s: float = 5.0
-    slo_path: Path = Path("slo.yaml")
+    slo_path: Path = field(default_factory=lambda: default_slo_path())
     parts: tuple[str, ...] = ("ramp", "search", "fault")
 
     @classmethod
@@ -85,6 +85,12 @@ class ServiceExperimentSettings:
 
     def mix(self, seed: int) -> RequestMix:
         return RequestMix(MIX, ids=self.users, zipf_s=self.zipf_s, seed=seed)
+
+
+def default_slo_path() -> Path:
+    """``slo.yaml`` here, else the project's (a notebook runs in a folder of its own)."""
+    here = Path("slo.yaml")
+    return here if here.is_file() else Path(__file__).resolve().parents[2] / "slo.yaml"
 
 
 def _load(base: str, schedule: Schedule, s: ServiceExperimentSettings, seed: int

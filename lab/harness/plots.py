@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import warnings
 
 import matplotlib
 
@@ -22,6 +23,15 @@ __all__ = [
     "slo_timeline",
     "to_svg",
 ]
+
+
+def _tight(fig: Figure) -> None:
+    """``tight_layout``, without failing when long labels leave it no room (matplotlib then
+    warns and keeps the layout it has: a cosmetic matter, not an error)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Tight layout not applied")
+        fig.tight_layout()
+
 
 plt.rcParams.update({"svg.hashsalt": "lab", "svg.fonttype": "none", "figure.dpi": 100})
 
@@ -55,7 +65,7 @@ def ratio_bars(
     ax.set_title(title, loc="left", fontsize=11)
     for y, value in enumerate(values):
         ax.text(value, y, f" {value:.3g}", va="center", fontsize=8)
-    fig.tight_layout()
+    _tight(fig)
     return fig
 
 
@@ -81,7 +91,7 @@ def latency_bars(
     ax.set_xlabel("milliseconds (log scale)")
     ax.set_title(title, loc="left", fontsize=11)
     ax.legend(fontsize=8)
-    fig.tight_layout()
+    _tight(fig)
     return fig
 
 
@@ -106,7 +116,7 @@ def outcome_timeline(calls: pd.DataFrame, *, title: str = "") -> Figure:
     ax.set_xlabel("seconds since the start (send time)")
     ax.set_title(title, loc="left", fontsize=11)
     ax.legend(fontsize=8, loc="lower right", markerscale=3)
-    fig.tight_layout()
+    _tight(fig)
     return fig
 
 
@@ -130,7 +140,7 @@ def limit_timeline(points: pd.DataFrame, *, title: str = "") -> Figure:
     axes[0][0].set_ylabel("concurrency limit")
     axes[0][-1].legend(fontsize=7, loc="upper right")
     fig.suptitle(title, x=0.01, ha="left", fontsize=11)
-    fig.tight_layout()
+    _tight(fig)
     return fig
 
 
@@ -153,7 +163,7 @@ def slo_timeline(seconds: pd.DataFrame, *, lines: dict[str, float], title: str =
         ax.set_title(label, fontsize=10)
     axes[0][0].legend(fontsize=8)
     fig.suptitle(title, x=0.01, ha="left", fontsize=11)
-    fig.tight_layout()
+    _tight(fig)
     return fig
 
 
