@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from lab.experiments.tables import part_rows as _part
 from lab.experiments.tables import spread_columns
 
 __all__ = [
@@ -17,10 +18,6 @@ __all__ = [
     "targets",
     "throughput_summary",
 ]
-
-
-def _part(frame: pd.DataFrame, part: str) -> pd.DataFrame:
-    return frame[frame.part == part] if "part" in frame else frame.iloc[0:0]
 
 
 def _with_shares(rows: pd.DataFrame) -> pd.DataFrame:

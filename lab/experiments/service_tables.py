@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from lab.experiments.tables import spread_columns
+from lab.experiments.tables import part_rows, spread_columns
 
 __all__ = [
     "error_budget",
@@ -25,9 +25,7 @@ BUDGET_SHARE = 0.01
 
 
 def _rows(frame: pd.DataFrame, part: str, kind: str | None = None) -> pd.DataFrame:
-    if "part" not in frame:
-        return frame.iloc[0:0]
-    rows = frame[frame.part == part]
+    rows = part_rows(frame, part)
     return rows[rows.kind == kind] if kind is not None and "kind" in rows else rows
 
 

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["spread", "spread_columns"]
+__all__ = ["part_rows", "spread", "spread_columns"]
+
+
+def part_rows(frame: pd.DataFrame, part: str) -> pd.DataFrame:
+    """The rows of one part of an experiment's frame (none when the frame has no parts)."""
+    return frame[frame.part == part] if "part" in frame else frame.iloc[0:0]
 
 
 def spread(frame: pd.DataFrame, keys: list[str], column: str) -> pd.DataFrame:

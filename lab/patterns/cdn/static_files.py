@@ -134,10 +134,13 @@ class StaticFiles:
                 for fmt in ("avif", "webp"):
                     full = entry.full_width(fmt)
                     if full is not None and (self.root / full.path).is_file():
-                        file_ = self.root / full.path
-                        kind_ = f"image/{fmt}"
-                        images[fmt] = _representation(file_, full.path, None, kind_,
-                                                      self.memory_limit)  # fmt: skip
+                        images[fmt] = _representation(
+                            self.root / full.path,
+                            full.path,
+                            None,
+                            f"image/{fmt}",
+                            self.memory_limit,
+                        )
             immutable = entry is not None and entry.fingerprinted  # variants are hashed too
             assets[rel] = _Asset(identity, encoded, images, IMMUTABLE if immutable else REVALIDATE)
         self._assets = assets
