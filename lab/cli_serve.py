@@ -25,6 +25,9 @@ def serve(
         min=0, help="Mean latency of the simulated followers service.")] = 5.0,
     users: Annotated[int, typer.Option(min=1, help="Users to create if none exist.")] = 10_000,
     posts: Annotated[int, typer.Option(min=0, help="Posts to create if none exist.")] = 100_000,
+    workers: Annotated[int, typer.Option(
+        min=1, max=64, help="Processes sharing the port (SO_REUSEPORT); /metrics merges "
+        "them (Prometheus multiprocess mode).")] = 1,
 ) -> None:  # fmt: skip
     """Serve the reference service until Ctrl-C. LAB_SERVE_NO_CACHE=1 (and _POOL,
     _BREAKER, _LIMITER) switch patterns off too."""
@@ -40,6 +43,12 @@ def serve(
         from dataclasses import replace
 
         settings = replace(settings, **off)  # type: ignore[arg-type]
+    if workers > 1:
+        from lab.service.workers import serve_workers
+
+        serve_workers(settings, host=host, port=port, workers=workers,
+                      followers_latency_ms=followers_latency_ms)  # fmt: skip
+        return
     model = ServerModel(service_s=followers_latency_ms / 1000, distribution="lognormal")
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run(settings, host=host, port=port, followers_model=model))

@@ -377,6 +377,8 @@ class BreakerMetrics:
 
     Optional (a breaker without it pays nothing): ``CircuitBreaker(metrics=BreakerMetrics())``.
     Create one per registry and share it among breakers; they are told apart by name.
+    In prometheus_client's multiprocess mode each worker's state is a series of its own
+    (a ``pid`` label) that goes when the worker does.
     """
 
     def __init__(self, registry: Any | None = None) -> None:
@@ -385,7 +387,7 @@ class BreakerMetrics:
         where = registry if registry is not None else REGISTRY
         self.state = Gauge(
             "lab_circuit_breaker_state", "1 for the state the breaker is in, else 0",
-            ["name", "state"], registry=where,
+            ["name", "state"], registry=where, multiprocess_mode="liveall",
         )  # fmt: skip
         self.calls = Counter(
             "lab_circuit_breaker_calls", "Calls by outcome", ["name", "outcome"], registry=where

@@ -11,12 +11,12 @@ both stacks' middleware).
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from typing import Any
 
 import psutil
 from aiohttp import web
-from prometheus_client import generate_latest
 
 from lab.patterns.caching import CacheBackendError
 from lab.patterns.limit_algorithms import Gradient2
@@ -39,7 +39,10 @@ def _limiter() -> AdaptiveLimiter:
                            max_queue=2_000, queue_timeout_s=1.0, name="service")  # fmt: skip
 
 
-def build_app(settings: ServiceSettings, followers_url: str) -> web.Application:
+def build_app(settings: ServiceSettings, followers_url: str, *, multiprocess: bool = False
+              ) -> web.Application:  # fmt: skip
+    """``multiprocess``: this is one of several workers (``PROMETHEUS_MULTIPROC_DIR`` is
+    set); ``/metrics`` then merges every worker's figures."""
     metrics = RequestMetrics()
     limiter = _limiter() if settings.limiter else None
     middlewares: list[Any] = [errors_as_json, aiohttp_metrics_middleware(metrics)]
@@ -48,7 +51,8 @@ def build_app(settings: ServiceSettings, followers_url: str) -> web.Application:
     app = web.Application(middlewares=middlewares)
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
-        app[RESOURCES] = await open_resources(settings, followers_url, metrics, limiter)
+        app[RESOURCES] = await open_resources(settings, followers_url, metrics, limiter,
+                                              multiprocess=multiprocess)  # fmt: skip
         yield
         await app[RESOURCES].close()
 
@@ -72,7 +76,7 @@ def build_app(settings: ServiceSettings, followers_url: str) -> web.Application:
 
 
 async def _metrics(request: web.Request) -> web.Response:
-    body = generate_latest(request.app[RESOURCES].registry)
+    body = request.app[RESOURCES].metrics_text()
     return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4"})
 
 
@@ -99,6 +103,7 @@ async def _stats(request: web.Request) -> web.Response:
     process = psutil.Process()
     cpu = process.cpu_times()
     return json_response({
+        "pid": os.getpid(),
         "patterns": found.settings.enabled(),
         "process": {"cpu_s": cpu.user + cpu.system, "rss_bytes": process.memory_info().rss},
         "system": {"cpu_percent": psutil.cpu_percent(interval=None),

@@ -5,7 +5,7 @@ The user row and an outbox row are written in one transaction; after the commit 
 is published and its outbox row deleted. If publishing fails (Kafka down, timeout), the
 row stays, and the relay (every ``relay_interval_s``) publishes what is left, oldest
 first. Delivery is at least once, keyed by user id; the consumer (the lab's
-``KafkaBatchProcessor``, in this process or in ``lab worker``) must be idempotent.
+``KafkaBatchProcessor``, in this process) must be idempotent.
 """
 
 from __future__ import annotations
@@ -128,19 +128,23 @@ class Registrations:
             await connection.execute("DELETE FROM lab_service_outbox WHERE id = $1", outbox_id)
 
     async def relay_once(self, limit: int = 100) -> int:
-        """Publish what the outbox still holds, oldest first; stop at the first failure."""
-        async with self.store.connection() as connection:
+        """Publish what the outbox still holds, oldest first; stop at the first failure.
+        Rows are claimed with ``FOR UPDATE SKIP LOCKED``: the relays of several workers
+        (``lab serve --workers N``) never publish the same row at once."""
+        sent = 0
+        async with self.store.connection(counted=False) as connection, \
+                connection.transaction():  # fmt: skip
             rows = await connection.fetch(
                 "SELECT id, key, payload FROM lab_service_outbox WHERE topic = $1 "
-                "AND created_at < now() - interval '1 second' ORDER BY id LIMIT $2",
-                self.topic, limit,
+                "AND created_at < now() - interval '1 second' ORDER BY id LIMIT $2 "
+                "FOR UPDATE SKIP LOCKED", self.topic, limit,
             )  # fmt: skip
-        sent = 0
-        for row in rows:
-            if not await self._publish(row["key"], bytes(row["payload"])):
-                break
-            await self._delete(row["id"])
-            sent += 1
+            for row in rows:
+                if not await self._publish(row["key"], bytes(row["payload"])):
+                    break
+                await connection.execute("DELETE FROM lab_service_outbox WHERE id = $1",
+                                         row["id"])  # fmt: skip
+                sent += 1
         self.counters.relayed += sent
         return sent
 

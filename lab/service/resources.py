@@ -1,13 +1,17 @@
 """What the service holds open while it runs, each part present only when its pattern is
 on: the pool, the profile cache, the followers client, the Kafka publisher and consumer,
-and one Prometheus registry with every collector."""
+and one Prometheus registry with every collector. Under ``lab serve --workers N`` the
+collectors are also written to the multiprocess files, and a scrape merges the workers'."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
 from typing import Any
 
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.registry import Collector
 
 from lab.patterns.breaker import BreakerMetrics
 from lab.patterns.caching import CacheCollector, RedisCache, cached
@@ -15,8 +19,9 @@ from lab.patterns.limiter import AdaptiveLimiter
 from lab.patterns.limiter_middleware import LimiterCollector
 from lab.patterns.messaging.metrics import ProcessorCollector
 from lab.patterns.monitoring import RequestCollector, RequestMetrics
+from lab.patterns.monitoring_multiprocess import MultiprocessMetrics, scrape_registry
 from lab.patterns.pool import DatabasePool, PoolCollector
-from lab.patterns.system_metrics import metrics_registry
+from lab.patterns.system_metrics import SystemCollector
 from lab.service.followers import FollowersClient
 from lab.service.handlers import Handlers, Profile
 from lab.service.registrations import Registrations
@@ -38,12 +43,30 @@ class Resources:
     registrations: Registrations
     registry: CollectorRegistry
     handlers: Handlers
+    #: Set when this process is one of several workers: its figures go to the files.
+    multiprocess: MultiprocessMetrics | None = None
+    _flushing: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    def start_flushing(self, interval_s: float = 1.0) -> None:
+        if self.multiprocess is not None:
+            self._flushing = asyncio.create_task(self.multiprocess.run(interval_s))
+
+    def metrics_text(self) -> bytes:
+        """The exposition: this process's registry, or every worker's files merged."""
+        if self.multiprocess is None:
+            return generate_latest(self.registry)
+        self.multiprocess.flush()
+        return generate_latest(scrape_registry())
 
     @property
     def cache_stats(self) -> Any:
         return getattr(self.profile, "stats", None)
 
     async def close(self) -> None:
+        if self._flushing is not None:
+            self._flushing.cancel()  # its last flush runs as it ends
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flushing
         await self.registrations.stop()
         await self.followers.__aexit__(None, None, None)
         if self.cache is not None:
@@ -53,7 +76,8 @@ class Resources:
 
 
 async def open_resources(settings: ServiceSettings, followers_url: str, metrics: RequestMetrics,
-                         limiter: AdaptiveLimiter | None) -> Resources:  # fmt: skip
+                         limiter: AdaptiveLimiter | None, *, multiprocess: bool = False
+                         ) -> Resources:  # fmt: skip
     pool = None
     if settings.pool:
         pool = DatabasePool(settings.postgres_dsn, min_size=min(4, settings.pool_size),
@@ -61,14 +85,22 @@ async def open_resources(settings: ServiceSettings, followers_url: str, metrics:
         await pool.open()
     store = UserStore(settings.postgres_dsn, pool)
     await store.prepare(settings.dataset_users, settings.dataset_posts)
-    registry = metrics_registry(RequestCollector(metrics))
+    registry = CollectorRegistry()
+    own: list[Collector] = []
+
+    def register(collector: Collector) -> None:
+        own.append(collector)
+        registry.register(collector)
+
+    register(SystemCollector())
+    register(RequestCollector(metrics))
     cache, profile = None, store.user
     if settings.cache:
         cache = RedisCache(settings.redis_url, name="profiles")
         cache_profile = cached(cache, ttl_s=settings.cache_ttl_s, negative_ttl_s=5.0,
                                name="profile", key=lambda user_id: f"user:{user_id}")  # fmt: skip
         profile = cache_profile(store.user)
-        registry.register(CacheCollector([profile.stats]))
+        register(CacheCollector([profile.stats]))
     followers = FollowersClient(followers_url, breaker=settings.breaker,
                                 timeout_s=settings.followers_timeout_s,
                                 metrics=BreakerMetrics(registry))  # fmt: skip
@@ -77,11 +109,17 @@ async def open_resources(settings: ServiceSettings, followers_url: str, metrics:
                                   consume=settings.consume)  # fmt: skip
     await registrations.start()
     if pool is not None:
-        registry.register(PoolCollector([pool]))
+        register(PoolCollector([pool]))
     if limiter is not None:
-        registry.register(LimiterCollector([limiter]))
+        register(LimiterCollector([limiter]))
     if registrations.processor is not None:
-        registry.register(ProcessorCollector([registrations.processor]))
+        register(ProcessorCollector([registrations.processor]))
     handlers = Handlers(store, profile, followers, registrations, settings.max_per_page)
-    return Resources(settings, limiter, pool, store, cache, profile, followers, registrations,
-                     registry, handlers)  # fmt: skip
+    found = Resources(settings, limiter, pool, store, cache, profile, followers, registrations,
+                      registry, handlers)  # fmt: skip
+    if multiprocess:
+        # The breaker's metrics are prometheus_client's own: in a worker they already
+        # write to the files, so only the scrape-time collectors are copied there.
+        found.multiprocess = MultiprocessMetrics(own)
+        found.start_flushing()
+    return found

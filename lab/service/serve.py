@@ -33,8 +33,10 @@ async def check_servers(settings: ServiceSettings) -> None:
 
 async def serve(settings: ServiceSettings, *, host: str = "127.0.0.1", port: int = 8000,
                 followers_model: ServerModel | None = None,
-                ready: Callable[[str], None] = lambda line: print(line, flush=True)
-                ) -> None:  # fmt: skip
+                ready: Callable[[str], None] = lambda line: print(line, flush=True),
+                reuse_port: bool = False, multiprocess: bool = False) -> None:  # fmt: skip
+    """``reuse_port`` and ``multiprocess``: this is one of ``lab serve --workers N``
+    (:mod:`lab.service.workers`), which share the port and the metrics."""
     await check_servers(settings)
     followers = None
     followers_url = settings.followers_url
@@ -42,11 +44,12 @@ async def serve(settings: ServiceSettings, *, host: str = "127.0.0.1", port: int
         followers = followers_server(followers_model)
         await followers.start()
         followers_url = followers.url
-    runner = web.AppRunner(build_app(settings, followers_url), access_log=None,
+    app = build_app(settings, followers_url, multiprocess=multiprocess)
+    runner = web.AppRunner(app, access_log=None,
                            handle_signals=False, shutdown_timeout=5.0)  # fmt: skip
     await runner.setup()
     try:
-        site = web.TCPSite(runner, host, port, backlog=4096)
+        site = web.TCPSite(runner, host, port, backlog=4096, reuse_port=reuse_port or None)
         try:
             await site.start()
         except OSError as error:

@@ -39,7 +39,7 @@ class ServiceSettings:
     followers_url: str | None = None
     followers_timeout_s: float = 0.5
     registrations_topic: str = "user.registered"
-    #: Handle ``user.registered`` in this process (off when ``lab worker`` does it).
+    #: Handle ``user.registered`` in this process (off: another consumer does).
     consume: bool = True
     #: Users and posts to create when the tables are missing.
     dataset_users: int = 10_000
