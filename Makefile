@@ -5,11 +5,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: lab test install tools services services-down lint bench asv clean
+.PHONY: lab test install tools services services-down lint bench asv notebooks clean
 
+# The report is written even when an experiment could not run (it says why); the exit
+# status is then lab run's.
 lab: services
-	$(BIN)/lab run --quick
-	$(BIN)/lab report
+	$(BIN)/lab run --quick; status=$$?; $(BIN)/lab report && exit $$status
 
 test: services
 	$(BIN)/ruff check .
@@ -48,8 +49,13 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# pytest-benchmark saves its JSON under .benchmarks/ (pyproject's addopts); `lab report`
+# shows the file of the run's commit.
 bench: services
 	$(BIN)/pytest --benchmark-only --benchmark-enable tests/bench
+
+notebooks: services
+	$(BIN)/jupyter lab notebooks/
 
 asv: services
 	$(BIN)/asv machine --yes >/dev/null

@@ -77,64 +77,6 @@ def services_status(only: Only = None) -> None:
         raise typer.Exit(1)
 
 
-Quick = Annotated[bool, typer.Option("--quick", help="Short durations and fewer repeats.")]
-Results = Annotated[Path, typer.Option("--results", help="Folder holding one folder per run.")]
-SloFile = Annotated[Path, typer.Option("--slo", help="SLO targets to evaluate.")]
-
-
-@app.command("run")
-def run(
-    experiments: Annotated[list[str] | None, typer.Argument(help="Names; all when none.")] = None,
-    quick: Quick = False,
-    results: Results = Path("results"),
-    slo: SloFile = Path("slo.yaml"),
-) -> None:
-    """Run experiments and store one CSV per experiment under results/<time>-<sha>/."""
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    from lab.harness.slo import load_slo
-    from lab.suite import resolve_names, run_suite
-
-    load_slo(slo)  # a malformed SLO file should stop us before minutes of measuring
-    names = resolve_names(experiments or [])
-    with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err
-    ) as bar:
-        task = bar.add_task("starting", total=len(names))
-        stored = run_suite(
-            names,
-            quick=quick,
-            results_root=results,
-            progress=lambda line: bar.update(task, description=line),
-            on_done=lambda name: bar.advance(task),
-        )
-    console.print(f"results: {stored.path}")
-
-
-@app.command("report")
-def report(
-    results: Results = Path("results"),
-    run_dir: Annotated[
-        Path | None, typer.Option("--run", help="A run folder; the latest when omitted.")
-    ] = None,
-    out: Annotated[Path, typer.Option("--out", help="Where to write the HTML.")] = Path(
-        "report/index.html"
-    ),
-    slo: SloFile = Path("slo.yaml"),
-) -> None:
-    """Render a stored run into one self-contained HTML file and print the SLO verdict."""
-    from lab.harness.results import Run, latest_run
-    from lab.harness.slo import verdict_line
-    from lab.suite import build_report
-
-    if run_dir is not None and not run_dir.is_dir():
-        raise ConfigError(f"--run {run_dir} is not a folder of results")
-    stored = Run(run_dir) if run_dir is not None else latest_run(results)
-    path, verdicts = build_report(stored, slo_path=slo, out=out)
-    console.print(f"report: {path.resolve()}")
-    console.print(verdict_line(verdicts))
-
-
 @app.command("slo")
 def slo_check(
     path: Annotated[Path, typer.Argument(help="The SLO file.")] = Path("slo.yaml"),
@@ -158,6 +100,11 @@ def _register_loadtest() -> None:
     from lab.cli_serve import serve
 
     app.command("serve")(serve)
+    from lab.cli_suite import headlines_command, report, run
+
+    app.command("run")(run)
+    app.command("report")(report)
+    app.command("headlines")(headlines_command)
 
 
 _register_loadtest()

@@ -1,25 +1,49 @@
-"""Run experiments into the result store, and turn a stored run into the HTML report."""
+"""Run experiments into the result store, each timed, one failing for a missing server
+recorded (with why) while the others go on; and how long each is expected to take."""
 
 from __future__ import annotations
 
+import json
 import shlex
 import sys
+import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from lab.errors import ConfigError
+from lab.errors import ConfigError, LabError
 from lab.experiments import EXPERIMENTS
 from lab.harness.aio import loop_name
 from lab.harness.machine import machine_facts
-from lab.harness.plots import to_svg
-from lab.harness.report import Section, render_report, write_report
-from lab.harness.results import Run, git_short_sha, new_run
+from lab.harness.results import Run, git_commit, git_short_sha, new_run
 from lab.harness.services import status
-from lab.harness.slo import Verdict, evaluate, load_slo
 
-__all__ = ["build_report", "resolve_names", "run_suite"]
+__all__ = ["estimate_seconds", "resolve_names", "run_suite"]
+
+#: Rough durations on the 2-core machine the lab was built on, for a first estimate
+#: before this folder has runs of its own (seconds; quick, full).
+FIRST_ESTIMATE_S = {
+    "service": (70, 1470), "baseline": (31, 120), "loadgen": (48, 150),
+    "caching": (62, 280), "cdn": (27, 460), "database": (57, 330),
+    "load_control": (52, 390), "messaging": (25, 390), "resilience": (46, 120),
+}  # fmt: skip
+
+
+def estimate_seconds(name: str, *, quick: bool, results_root: Path) -> float:
+    """How long ``name`` took in the newest stored run with the same ``quick`` setting,
+    else :data:`FIRST_ESTIMATE_S`."""
+    runs = sorted(results_root.glob("*/meta.json"), reverse=True) if results_root.is_dir() else []
+    for path in runs:
+        try:
+            meta = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        took = meta.get("durations_s", {}).get(name)
+        skipped = name in meta.get("skipped", {})
+        if meta.get("quick") == quick and took is not None and not skipped:
+            return float(took)
+    return float(FIRST_ESTIMATE_S.get(name, (60, 300))[0 if quick else 1])
 
 
 def resolve_names(names: Sequence[str]) -> list[str]:
@@ -49,9 +73,11 @@ def run_suite(
     quick: bool,
     results_root: Path,
     progress: Callable[[str], None] = lambda _: None,
-    on_done: Callable[[str], None] = lambda _: None,
+    on_done: Callable[[str, float, str | None], None] = lambda name, seconds, error: None,
 ) -> Run:
-    """Run each experiment and store its frame as soon as it finishes."""
+    """Run each experiment and store its frame as soon as it finishes. One that raises a
+    LabError (a server down, a tool missing) is recorded under ``skipped`` with the error,
+    and the suite goes on; ``on_done(name, seconds, error)`` follows each."""
     chosen = resolve_names(names)
     run = new_run(results_root)
     meta: dict[str, Any] = {
@@ -60,43 +86,29 @@ def run_suite(
         "quick": quick,
         "started_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "git_sha": git_short_sha(),
+        "git_sha_full": git_commit(),
         "event_loop": loop_name(),
         "machine": machine_facts(),
         "servers": _servers(chosen),
         "finished": [],
+        "skipped": {},
+        "durations_s": {},
     }
     run.write_meta(meta)
     for name in chosen:
-        frame = EXPERIMENTS[name].run(quick=quick, progress=progress)
-        run.write_frame(name, frame)
-        meta["finished"].append(name)
+        started = time.perf_counter()
+        error = None
+        try:
+            frame = EXPERIMENTS[name].run(quick=quick, progress=progress)
+        except LabError as failed:
+            error = str(failed)
+            meta["skipped"][name] = error
+        else:
+            run.write_frame(name, frame)
+            meta["finished"].append(name)
+        took = time.perf_counter() - started
+        meta["durations_s"][name] = round(took, 1)
         meta["finished_utc"] = datetime.now(UTC).isoformat(timespec="seconds")
         run.write_meta(meta)
-        on_done(name)
+        on_done(name, took, error)
     return run
-
-
-def build_report(run: Run, *, slo_path: Path, out: Path) -> tuple[Path, list[Verdict]]:
-    targets = load_slo(slo_path)
-    meta = run.meta()
-    meta["slo_file"] = str(slo_path)
-    sections = []
-    measured: dict[str, float] = {}
-    for name, frame in run.frames().items():
-        experiment = EXPERIMENTS.get(name)
-        if experiment is None:
-            continue
-        measured.update(experiment.slo_metrics(frame))
-        sections.append(
-            Section(
-                name=name,
-                title=experiment.title,
-                question=experiment.question,
-                tables=experiment.tables(frame),
-                figures_svg=[to_svg(figure) for figure in experiment.figures(frame)],
-                rows_measured=len(frame),
-            )
-        )
-    verdicts = evaluate(targets, measured)
-    html = render_report(run_id=run.path.name, meta=meta, sections=sections, verdicts=verdicts)
-    return write_report(out, html), verdicts

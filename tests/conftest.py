@@ -73,3 +73,15 @@ def kafka_up() -> None:
 @pytest.fixture(scope="session")
 def all_up(redis_up: None, postgres_up: None, kafka_up: None) -> None:
     """All three servers answer."""
+
+
+@pytest.fixture(scope="session")
+def chromium() -> None:
+    """Headless Chromium through Playwright (missing: a skip, or a failure in CI)."""
+    from lab.harness.browser import browser_missing
+
+    missing = browser_missing()
+    if missing and REQUIRED:
+        pytest.fail(missing)
+    if missing:
+        pytest.skip(missing)

@@ -28,6 +28,11 @@ class Section:
     tables: list[tuple[str, pd.DataFrame]]  # (caption, table)
     figures_svg: list[str] = field(default_factory=list)
     rows_measured: int = 0
+    reading: str = ""
+    headlines: list[Any] = field(default_factory=list)  # lab.experiments.headlines.Headline
+    repeats: int | None = None
+    seconds: float | None = None  # how long the experiment took in this run
+    missing: str | None = None  # why the run has no results for it
 
 
 def _cell(value: Any) -> str:
@@ -59,8 +64,17 @@ def _environment() -> jinja2.Environment:
 
 
 def render_report(
-    *, run_id: str, meta: dict[str, Any], sections: list[Section], verdicts: list[Verdict]
+    *,
+    run_id: str,
+    meta: dict[str, Any],
+    sections: list[Section],
+    verdicts: list[Verdict],
+    headlines: list[Any] | None = None,
+    comparison: Any = None,
+    bench: dict[str, tuple[list[Any], str]] | None = None,
 ) -> str:
+    """The HTML; ``headlines``, ``comparison`` (:class:`lab.reporting.Comparison`) and
+    ``bench`` (rows and source per tool) are optional parts."""
     template = _environment().get_template("report.html.j2")
     return template.render(
         run_id=run_id,
@@ -69,6 +83,10 @@ def render_report(
         verdicts=verdicts,
         verdict_line=verdict_line(verdicts),
         format_table=format_table,
+        number=_cell,
+        headlines=headlines or [],
+        comparison=comparison,
+        bench=bench or {},
     )
 
 

@@ -19,7 +19,7 @@ import pandas as pd
 
 from lab.errors import ConfigError
 
-__all__ = ["Run", "git_short_sha", "latest_run", "new_run", "write_atomic"]
+__all__ = ["Run", "git_commit", "git_short_sha", "latest_run", "new_run", "write_atomic"]
 
 META = "meta.json"
 
@@ -43,9 +43,15 @@ def write_atomic(path: Path, text: str) -> None:
 
 
 def git_short_sha(cwd: Path | None = None) -> str:
+    return git_commit("HEAD", cwd=cwd, short=True)
+
+
+def git_commit(revision: str = "HEAD", *, cwd: Path | None = None, short: bool = False) -> str:
+    """The commit a revision names (full, or git's short form), or ``nogit``."""
     try:
         done = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
+            ["git", "rev-parse", *(["--short"] if short else []), "--verify", "--quiet",
+             f"{revision}^{{commit}}"],
             capture_output=True, text=True, cwd=cwd, check=False, timeout=10,
         )  # fmt: skip
     except (OSError, subprocess.TimeoutExpired):
@@ -92,8 +98,18 @@ def new_run(root: Path, now: datetime | None = None) -> Run:
     return Run(path)
 
 
+def _skipped_any(folder: Path) -> bool:
+    try:
+        return bool(json.loads((folder / META).read_text()).get("skipped"))
+    except (OSError, ValueError):
+        return False
+
+
 def latest_run(root: Path) -> Run:
-    runs = sorted(p for p in root.glob("*") if p.is_dir() and any(p.glob("*.csv")))
+    """The newest run that has something to report: a result, or an experiment that could
+    not run (a run interrupted before either is passed over)."""
+    runs = sorted(p for p in root.glob("*") if p.is_dir() and (any(p.glob("*.csv"))
+                                                                or _skipped_any(p)))  # fmt: skip
     if not runs:
         raise ConfigError(f"no results under {root}/; run `lab run --quick` first")
     return Run(runs[-1])

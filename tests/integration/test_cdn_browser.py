@@ -5,7 +5,6 @@ IntersectionObserver loader; the page logs no error."""
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 
 import pytest
@@ -13,20 +12,11 @@ from aiohttp import web
 
 from lab.experiments.cdn import served
 from lab.experiments.static_site import VARIANTS, build_site
-from lab.harness.browser import PROFILES, browser_missing, launch_chromium, opened, scroll_to_bottom
+from lab.harness.browser import PROFILES, launch_chromium, opened, scroll_to_bottom
 from lab.patterns.cdn import Manifest, RewriteSettings, StaticFiles, add_static_route, rewrite_html
 
 IMAGES = 16
-REQUIRED = bool(os.environ.get("CI") or os.environ.get("LAB_REQUIRE_SERVICES"))
-
-
-@pytest.fixture(scope="module", autouse=True)
-def chromium() -> None:
-    missing = browser_missing()
-    if missing and REQUIRED:
-        pytest.fail(missing)
-    if missing:
-        pytest.skip(missing)
+pytestmark = pytest.mark.usefixtures("chromium")
 
 
 def _photos(urls: list[str]) -> set[int]:

@@ -22,6 +22,8 @@ def test_run_stores_results_and_report_renders_them(
     assert sorted(p.name for p in run.iterdir()) == ["baseline.csv", "meta.json"]
     meta = json.loads((run / "meta.json").read_text())
     assert meta["finished"] == ["baseline"] and meta["quick"] is True
+    assert meta["durations_s"]["baseline"] > 0 and meta["skipped"] == {}
+    assert "baseline took" in done.stderr
     assert meta["machine"]["cores"] >= 1
     assert set(meta["servers"]) == {"redis", "postgres", "kafka"}
 
@@ -33,3 +35,33 @@ def test_run_stores_results_and_report_renders_them(
     html = out.read_text()
     assert html.count("<svg") == 2 and not EXTERNAL.search(html)
     assert "redis-benchmark" in html and "pgbench" in html
+    # checked in Chromium (no console error, no broken image), its top pictured beside it
+    assert "checked in Chromium" in report.stdout
+    assert out.with_suffix(".png").read_bytes().startswith(b"\x89PNG")
+    assert "No results: not part of this run: `lab run caching` measures it." in html
+    assert html.index("Service-level objectives") < html.index("Headline figures")
+    assert "redis-py GET, 32 concurrent / redis-benchmark" in html  # a headline, with peer
+
+    again = run_lab("report", "--results", str(results), "--out", str(out), "--compare",
+                    run.name, "--no-screenshot", "--fail-on-regression")  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert re.search(r"0 regression, 0 improvement, 0 changed, (\d+) within noise",
+                     again.stdout.replace("\n", " "))  # fmt: skip
+
+
+def test_an_experiment_whose_server_is_down_is_recorded_and_the_run_goes_on(
+    run_lab: RunLab, tmp_path: Path
+) -> None:
+    results = tmp_path / "results"
+    done = run_lab("run", "baseline", "--quick", "--results", str(results),
+                   env={"LAB_REDIS_URL": "redis://127.0.0.1:1/0"})  # fmt: skip
+    assert done.returncode == 1
+    assert "1 of 1 experiments did not run: baseline" in done.stderr
+    assert "Traceback" not in done.stderr
+    (run,) = list(results.iterdir())
+    meta = json.loads((run / "meta.json").read_text())
+    assert meta["finished"] == [] and "redis is unavailable" in meta["skipped"]["baseline"]
+    out = tmp_path / "index.html"
+    report = run_lab("report", "--results", str(results), "--out", str(out), "--no-screenshot")
+    assert report.returncode == 0, report.stderr
+    assert "No results: did not run: redis is unavailable" in out.read_text()

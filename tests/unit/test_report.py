@@ -48,3 +48,38 @@ def test_report_shows_verdicts_sections_and_machine() -> None:
 def test_format_table_rounds_for_reading() -> None:
     html = format_table(pd.DataFrame({"x": [12345.678, 0.012345, float("nan")]}))
     assert "12,346" in html and "0.0123" in html and "–" in html
+
+
+def test_a_missing_experiment_says_why() -> None:
+    from lab.reporting import missing_reason
+
+    meta = {"experiments": ["baseline", "caching"], "skipped": {"baseline": "redis is down"}}
+    assert missing_reason("baseline", meta) == "did not run: redis is down"
+    assert missing_reason("caching", meta).startswith("started but did not finish")
+    assert missing_reason("cdn", meta) == "not part of this run: `lab run cdn` measures it"
+    html = render_report(
+        run_id="r",
+        meta={},
+        verdicts=[],
+        sections=[
+            Section("cdn", "Static assets", "Does it pay?", [], missing=missing_reason("cdn", {}))
+        ],
+    )
+    assert "No results: not part of this run: <code>" not in html  # escaped, not markup
+    assert "No results: not part of this run: `lab run cdn` measures it." in html
+
+
+def test_headlines_and_peers_are_listed_with_their_spread() -> None:
+    from lab.experiments.headlines import headlines
+
+    cost = pd.DataFrame({
+        "workload": ["hit", "hit"], "concurrency": [50, 50],
+        "variant": ["lab redis", "cashews redis"], "runs": [3, 3],
+        "cost_vs_redis_py": [1.15, 2.9], "cost_vs_redis_py_min": [1.1, 2.8],
+        "cost_vs_redis_py_max": [1.2, 3.0],
+    })  # fmt: skip
+    found = headlines("caching", [("Cost of a hit", cost)])
+    html = render_report(run_id="r", meta={}, verdicts=[], sections=[], headlines=found)
+    assert html.count("1.15 [1.1-1.2], 3 runs") == 1  # in the headlines only
+    assert html.count("2.9 [2.8-3], 3 runs") == 2  # and among the peers
+    assert "<td>cashews</td>" in html
