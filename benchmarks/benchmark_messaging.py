@@ -7,6 +7,7 @@ import pandas as pd
 
 from benchmarks.common import Cells, index_rows, require, tracked
 from lab.experiments import messaging, messaging_tables
+from lab.patterns.messaging.offsets import PartitionOffsets
 
 
 class MessagingBehaviour:
@@ -52,3 +53,20 @@ class MessagingBehaviour:
         return tracked(cells, (2,), "vs_one")
 
     track_two_workers_vs_one.unit = "ratio"  # type: ignore[attr-defined]
+
+
+class OffsetsCost:
+    """The processor's bookkeeping: 10,000 offsets fetched, finished out of order in
+    batches of 500, and a commit point asked after each batch."""
+
+    def setup(self) -> None:
+        self.order = [base + (i * 7) % 500 for base in range(0, 10_000, 500) for i in range(500)]
+
+    def time_10000_offsets_tracked(self) -> None:
+        offsets = PartitionOffsets()
+        for offset in range(10_000):
+            offsets.fetched(offset)
+        for index, offset in enumerate(self.order, start=1):
+            offsets.finished(offset)
+            if index % 500 == 0:
+                offsets.commit_point()

@@ -14,6 +14,7 @@ from lab.errors import CircuitOpenError
 from lab.experiments import resilience
 from lab.harness.aio import new_runner
 from lab.patterns.breaker import CircuitBreaker
+from lab.patterns.concurrency import bounded_map
 
 
 async def _noop() -> int:
@@ -43,6 +44,12 @@ class BreakerBehaviour:
         return tracked(cells, ("outage", "consecutive(5)"), "time_to_open_s")
 
     track_outage_time_to_open.unit = "seconds"  # type: ignore[attr-defined]
+
+    def track_outage_time_to_recover(self, cells: Cells) -> float:
+        """From the downstream's recovery to the breaker's first successful call."""
+        return tracked(cells, ("outage", "consecutive(5)"), "time_to_recover_s")
+
+    track_outage_time_to_recover.unit = "seconds"  # type: ignore[attr-defined]
 
     def track_closed_overhead_ns(self, cells: Cells) -> float:
         return tracked(cells, ("overhead", "lab CLOSED"), "overhead_ns")
@@ -76,3 +83,25 @@ class BreakerCost:
                     await self.opened.call(_noop)
 
         self.runner.run(calls())
+
+
+async def _echo(item: int) -> int:
+    return item
+
+
+class BoundedCost:
+    """Peak memory of bounded_map over 50,000 items with 100 in flight (the experiment
+    compares it with gathering one task per item)."""
+
+    def setup(self) -> None:
+        self.runner = new_runner()
+
+    def teardown(self) -> None:
+        self.runner.close()
+
+    def peakmem_bounded_map_50000_items(self) -> None:
+        async def drain() -> None:
+            async for _ in bounded_map(_echo, range(50_000), limit=100):
+                pass
+
+        self.runner.run(drain())

@@ -3,10 +3,16 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+
 import pandas as pd
 
 from benchmarks.common import Cells, index_rows, require, tracked
 from lab.experiments import service, service_tables
+from lab.patterns.monitoring import RequestCollector, RequestMetrics
+from lab.patterns.monitoring_multiprocess import MultiprocessMetrics
 
 
 class ServiceBehaviour:
@@ -42,3 +48,30 @@ class ServiceBehaviour:
         return tracked(cells, ("optimized", "latency_p99_ms"), "measured")
 
     track_optimized_p99_ms.unit = "ms"  # type: ignore[attr-defined]
+
+
+class MultiprocessMetricsCost:
+    """What ``lab serve --workers N`` pays every second and before a scrape: one worker's
+    request metrics (20 routes x 3 status classes) written to the multiprocess files."""
+
+    def setup(self) -> None:
+        self.folder = tempfile.mkdtemp(prefix="lab-asv-metrics-")
+        self.previous = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = self.folder
+        metrics = RequestMetrics()
+        for route in range(20):
+            for status in (200, 404, 500):
+                method = metrics.started("GET")
+                metrics.observe(method, f"/r{route}", status, 0.003)
+        self.files = MultiprocessMetrics([RequestCollector(metrics)], process_id=1)
+        self.files.flush()  # the files and their slots exist, as in a running worker
+
+    def teardown(self) -> None:
+        if self.previous is None:
+            os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        else:
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = self.previous
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def time_flush(self) -> None:
+        self.files.flush()
