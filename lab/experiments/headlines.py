@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pandas as pd
@@ -28,6 +28,9 @@ class HeadlineSpec:
     where: Mapping[str, Any]
     column: str
     peer: str | None = None
+    #: The row to divide by (same table and column): the headline is then a ratio of two
+    #: medians of the same repeats, its range the extremes divided (wider than either's).
+    over: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -53,8 +56,8 @@ def _number(value: float) -> str:
 
 
 def _spec(label: str, caption: str, column: str, peer: str | None = None,
-          **where: Any) -> HeadlineSpec:  # fmt: skip
-    return HeadlineSpec(label, caption, where, column, peer)
+          over: Mapping[str, Any] | None = None, **where: Any) -> HeadlineSpec:  # fmt: skip
+    return HeadlineSpec(label, caption, where, column, peer, over)
 
 
 # fmt: off
@@ -97,10 +100,12 @@ HEADLINES: dict[str, list[HeadlineSpec]] = {
               variant="consecutive(5)"),
         _spec("lab breaker overhead per call (ns)", "Cost per call", "overhead_ns",
               variant="lab CLOSED"),
-        _spec("pybreaker overhead per call (ns)", "Cost per call", "overhead_ns", "pybreaker",
-              variant="pybreaker CLOSED"),
-        _spec("purgatory overhead per call (ns)", "Cost per call", "overhead_ns", "purgatory",
-              variant="purgatory CLOSED"),
+        _spec("pybreaker's overhead per call / the lab breaker's", "Cost per call",
+              "overhead_ns", "pybreaker", variant="pybreaker CLOSED",
+              over={"variant": "lab CLOSED"}),
+        _spec("purgatory's overhead per call / the lab breaker's", "Cost per call",
+              "overhead_ns", "purgatory", variant="purgatory CLOSED",
+              over={"variant": "lab CLOSED"}),
     ],
     "caching": [
         _spec("LRU hit ratio, 10 % of keys, Zipf 1.0", "LRU hit ratio", "hit_ratio",
@@ -111,12 +116,14 @@ HEADLINES: dict[str, list[HeadlineSpec]] = {
               "origin_calls", callers=1000, mode="none", wave="after expiry"),
         _spec("lab Redis hit, 50 callers: cost / redis-py GET", "Cost of a hit",
               "cost_vs_redis_py", workload="hit", concurrency=50, variant="lab redis"),
-        _spec("cashews Redis hit, 50 callers: cost / redis-py GET", "Cost of a hit",
+        _spec("cashews' Redis hit, 50 callers: cost / the lab's", "Cost of a hit",
               "cost_vs_redis_py", "cashews", workload="hit", concurrency=50,
-              variant="cashews redis"),
-        _spec("aiocache Redis hit, 50 callers: cost / redis-py GET", "Cost of a hit",
+              variant="cashews redis", over={"workload": "hit", "concurrency": 50,
+                                             "variant": "lab redis"}),
+        _spec("aiocache's Redis hit, 50 callers: cost / the lab's", "Cost of a hit",
               "cost_vs_redis_py", "aiocache", workload="hit", concurrency=50,
-              variant="aiocache redis"),
+              variant="aiocache redis", over={"workload": "hit", "concurrency": 50,
+                                              "variant": "lab redis"}),
     ],
     "database": [
         _spec("pool of 16 / a connection per request, 64 clients (requests/s)", "Throughput",
@@ -194,15 +201,32 @@ def _plain_cell(experiment: str, spec: HeadlineSpec, tables: list[tuple[str, pd.
     return None
 
 
+def _find(experiment: str, spec: HeadlineSpec, found: list[Cell],
+          tables: list[tuple[str, pd.DataFrame]]) -> Cell | None:  # fmt: skip
+    match = next((cell for cell in found if _matches(spec, cell)), None)
+    if match is None:
+        repeats = max((cell.runs for cell in found), default=1)
+        match = _plain_cell(experiment, spec, tables, repeats)
+    return match
+
+
+def _ratio(top: Cell, bottom: Cell) -> Cell | None:
+    if not bottom.value or not bottom.low:
+        return None
+    return Cell(top.experiment, top.caption, top.row, f"{top.column} ratio",
+                top.value / bottom.value, top.low / bottom.high if bottom.high else math.nan,
+                top.high / bottom.low, min(top.runs, bottom.runs))  # fmt: skip
+
+
 def headlines(experiment: str, tables: list[tuple[str, pd.DataFrame]]) -> list[Headline]:
     """The experiment's headlines found in these tables (a quick run may lack some)."""
     found = cells(experiment, tables)
     picked = []
     for spec in HEADLINES.get(experiment, []):
-        match = next((cell for cell in found if _matches(spec, cell)), None)
-        if match is None:
-            repeats = max((cell.runs for cell in found), default=1)
-            match = _plain_cell(experiment, spec, tables, repeats)
+        match = _find(experiment, spec, found, tables)
+        if match is not None and spec.over is not None:
+            bottom = _find(experiment, replace(spec, where=spec.over, over=None), found, tables)
+            match = _ratio(match, bottom) if bottom is not None else None
         if match is not None:
             picked.append(Headline(experiment, spec.label, match, spec.peer))
     return picked

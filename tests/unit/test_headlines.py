@@ -36,11 +36,16 @@ def test_a_figure_stated_without_spread_says_so() -> None:
     assert found["seconds to open, consecutive(5)"].text() == "0.055, 2 runs"
 
 
-def test_peers_are_named() -> None:
+def test_a_peer_is_compared_as_a_ratio_whose_range_divides_the_extremes() -> None:
     cost = pd.DataFrame({
-        "workload": ["hit"], "concurrency": [50], "variant": ["cashews redis"],
-        "runs": [3], "cost_vs_redis_py": [2.9], "cost_vs_redis_py_min": [2.8],
-        "cost_vs_redis_py_max": [3.0],
+        "workload": ["hit", "hit"], "concurrency": [50, 50],
+        "variant": ["cashews redis", "lab redis"], "runs": [3, 3],
+        "cost_vs_redis_py": [2.9, 1.16], "cost_vs_redis_py_min": [2.8, 1.12],
+        "cost_vs_redis_py_max": [3.0, 1.2],
     })  # fmt: skip
-    (found,) = headlines("caching", [("Cost of a hit and a miss", cost)])
-    assert found.peer == "cashews" and found.text() == "2.9 [2.8-3], 3 runs"
+    (found,) = [h for h in headlines("caching", [("Cost of a hit and a miss", cost)]) if h.peer]
+    assert found.peer == "cashews"
+    assert (found.cell.value, found.cell.low, found.cell.high) == (2.5, 2.8 / 1.2, 3.0 / 1.12)
+    assert found.text() == "2.5 [2.33-2.68], 3 runs"
+    without_ours = cost[cost.variant != "lab redis"]
+    assert not [h for h in headlines("caching", [("Cost of a hit", without_ours)]) if h.peer]

@@ -75,11 +75,11 @@ def test_headlines_and_peers_are_listed_with_their_spread() -> None:
     cost = pd.DataFrame({
         "workload": ["hit", "hit"], "concurrency": [50, 50],
         "variant": ["lab redis", "cashews redis"], "runs": [3, 3],
-        "cost_vs_redis_py": [1.15, 2.9], "cost_vs_redis_py_min": [1.1, 2.8],
+        "cost_vs_redis_py": [1.16, 2.9], "cost_vs_redis_py_min": [1.12, 2.8],
         "cost_vs_redis_py_max": [1.2, 3.0],
     })  # fmt: skip
     found = headlines("caching", [("Cost of a hit", cost)])
     html = render_report(run_id="r", meta={}, verdicts=[], sections=[], headlines=found)
-    assert html.count("1.15 [1.1-1.2], 3 runs") == 1  # in the headlines only
-    assert html.count("2.9 [2.8-3], 3 runs") == 2  # and among the peers
+    assert html.count("1.16 [1.12-1.2], 3 runs") == 1  # in the headlines only
+    assert html.count("2.5 [2.33-2.68], 3 runs") == 2  # and among the peers
     assert "<td>cashews</td>" in html
