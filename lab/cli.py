@@ -125,11 +125,12 @@ def main() -> None:
         err.print("lab: aborted")
         sys.exit(130)
     except Exception as error:
-        import click
-
-        if isinstance(error, click.ClickException):
-            error.show()
-            sys.exit(error.exit_code)
+        # Usage errors (an unknown option, a value out of range) are click's exceptions,
+        # which typer may vendor: recognised by what they carry, shown as one line.
+        code, message = getattr(error, "exit_code", None), getattr(error, "format_message", None)
+        if isinstance(code, int) and callable(message):
+            err.print(f"lab: {message()}", markup=False, highlight=False, soft_wrap=True)
+            sys.exit(code)
         raise
 
 

@@ -174,7 +174,6 @@ def serve_workers(settings: ServiceSettings, *, host: str, port: int, workers: i
     """Run ``workers`` worker processes until SIGINT or SIGTERM."""
     if workers < 2:
         raise ConfigError(f"serve_workers needs at least 2 workers, not {workers}")
-    asyncio.run(_prepare(settings))
     stop = False
 
     def stopping() -> bool:
@@ -187,21 +186,27 @@ def serve_workers(settings: ServiceSettings, *, host: str, port: int, workers: i
     metrics_dir = tempfile.mkdtemp(prefix="lab-serve-metrics-")
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        with _reserved_port(host, port) as bound, \
-                _followers(settings, followers_latency_ms) as followers_url:  # fmt: skip
-            os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
-            group = _Workers(replace(settings, followers_url=followers_url), host, bound,
-                             workers)  # fmt: skip
-            try:
-                line = group.wait_ready([group.start_one() for _ in range(workers)], stopping)
-                if line:
-                    ready(f"{line} [{workers} workers; metrics merged in {metrics_dir}]")
-                group.supervise(stopping, lambda text: print(text, file=sys.stderr,
-                                                             flush=True))  # fmt: skip
-            finally:
-                group.stop()
+        with _reserved_port(host, port) as bound:
+            asyncio.run(_prepare(settings))
+            _serve(settings, host, bound, workers, followers_latency_ms, metrics_dir, stopping,
+                   ready)  # fmt: skip
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
         shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _serve(settings: ServiceSettings, host: str, port: int, workers: int, latency_ms: float,
+           metrics_dir: str, stopping: Callable[[], bool], ready: Callable[[str], None]
+           ) -> None:  # fmt: skip
+    with _followers(settings, latency_ms) as followers_url:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+        group = _Workers(replace(settings, followers_url=followers_url), host, port, workers)
+        try:
+            line = group.wait_ready([group.start_one() for _ in range(workers)], stopping)
+            if line:
+                ready(f"{line} [{workers} workers; metrics merged in {metrics_dir}]")
+            group.supervise(stopping, lambda text: print(text, file=sys.stderr, flush=True))
+        finally:
+            group.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from pathlib import Path
 from subprocess import CompletedProcess
@@ -45,7 +46,7 @@ def test_run_refuses_a_malformed_slo_before_measuring(run_lab: RunLab, tmp_path:
         (("run", "no-such-experiment"), "unknown experiment no-such-experiment"),
         (("services", "up", "--only", "mysql"), "--only takes"),
         (("report", "--results", "/nonexistent/results"), "no results under"),
-        (("report", "--run", "/nonexistent/run"), "is not a folder"),
+        (("report", "--run", "/nonexistent/run"), "is not a run folder"),
     ],
 )
 def test_usage_errors(run_lab: RunLab, args: tuple[str, ...], words: str) -> None:
@@ -98,3 +99,19 @@ def test_serve_names_the_server_that_is_down(run_lab: RunLab) -> None:
                                                 "postgresql://lab@127.0.0.1:1/lab"})  # fmt: skip
     _one_line_error(done, 1, "postgres is unavailable")
     assert "lab services up" in done.stderr
+
+
+def test_serve_with_workers_refuses_a_port_in_use(run_lab: RunLab) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        done = run_lab("serve", "--workers", "2", "--port", port)
+    _one_line_error(done, 2, f"cannot listen on 127.0.0.1:{port}")
+    _one_line_error(run_lab("serve", "--workers", "0"), 2, "--workers")
+
+
+def test_usage_errors_are_one_line(run_lab: RunLab) -> None:
+    _one_line_error(run_lab("run", "--bogus"), 2, "No such option: --bogus")
+    _one_line_error(run_lab("serve", "--pool-size", "0"), 2, "--pool-size")
+    _one_line_error(run_lab("report", "--compare"), 2, "--compare")
