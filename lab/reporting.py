@@ -80,7 +80,8 @@ def _sections(run: Run, meta: dict[str, Any]) -> tuple[list[Section], dict[str, 
                                     missing=missing_reason(name, meta)))  # fmt: skip
             continue
         tables = experiment.tables(frame)
-        measured.update(experiment.slo_metrics(frame))
+        for metric, value in experiment.slo_metrics(frame).items():
+            measured.setdefault(metric, value)  # the reference service (first) has its say
         found = headlines(name, tables)
         picked.extend(found)
         every.extend(cells(name, tables))
@@ -111,6 +112,17 @@ def _bench(meta: dict[str, Any], sources: BenchSources) -> dict[str, tuple[list[
             "asv": asv_rows(sources.asv_results, full)}  # fmt: skip
 
 
+def _slo_spread(every: list[Cell]) -> dict[str, str]:
+    """``metric -> "[min-max], N repeats"`` of the optimized service's SLO lines."""
+    found = {}
+    for cell in every:
+        row = dict(cell.row)
+        if (cell.experiment == "service" and cell.caption.startswith("Every slo.yaml line")
+                and row.get("variant") == "optimized" and cell.column == "measured"):  # fmt: skip
+            found[str(row["metric"])] = f"[{cell.low:.4g}-{cell.high:.4g}], {cell.runs} repeats"
+    return found
+
+
 def build_report(run: Run, *, slo_path: Path, out: Path, compare_to: Run | None = None,
                  bench: BenchSources | None = None) -> ReportBuilt:  # fmt: skip
     targets = load_slo(slo_path)
@@ -123,6 +135,6 @@ def build_report(run: Run, *, slo_path: Path, out: Path, compare_to: Run | None 
         changes, only_new, only_old = compare(_all_cells(compare_to), every)
         comparison = Comparison(compare_to.path.name, changes, only_new, only_old)
     html = render_report(run_id=run.path.name, meta=meta, sections=sections, verdicts=verdicts,
-                         headlines=picked, comparison=comparison,
+                         headlines=picked, comparison=comparison, slo_spread=_slo_spread(every),
                          bench=_bench(meta, bench or BenchSources()))  # fmt: skip
     return ReportBuilt(write_report(out, html), verdicts, comparison, picked)

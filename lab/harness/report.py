@@ -72,9 +72,11 @@ def render_report(
     headlines: list[Any] | None = None,
     comparison: Any = None,
     bench: dict[str, tuple[list[Any], str]] | None = None,
+    slo_spread: dict[str, str] | None = None,
 ) -> str:
     """The HTML; ``headlines``, ``comparison`` (:class:`lab.reporting.Comparison`) and
-    ``bench`` (rows and source per tool) are optional parts."""
+    ``bench`` (rows and source per tool) are optional parts; ``slo_spread`` gives each
+    SLO metric's range over the repeats."""
     template = _environment().get_template("report.html.j2")
     return template.render(
         run_id=run_id,
@@ -87,6 +89,7 @@ def render_report(
         headlines=headlines or [],
         comparison=comparison,
         bench=bench or {},
+        slo_spread=slo_spread or {},
     )
 
 
