@@ -72,7 +72,10 @@ def _repeats(frame: pd.DataFrame) -> int | None:
 def _sections(run: Run, meta: dict[str, Any]) -> tuple[list[Section], dict[str, float],
                                                         list[Headline], list[Cell]]:  # fmt: skip
     frames = run.frames()
-    sections, measured, picked, every = [], {}, [], []
+    sections: list[Section] = []
+    measured: dict[str, float] = {}
+    picked: list[Headline] = []
+    every: list[Cell] = []
     for name, experiment in EXPERIMENTS.items():
         frame = frames.get(name)
         if frame is None:
