@@ -83,3 +83,9 @@ def test_headlines_and_peers_are_listed_with_their_spread() -> None:
     assert html.count("1.16 [1.12-1.2], 3 runs") == 1  # in the headlines only
     assert html.count("2.5 [2.33-2.68], 3 runs") == 2  # and among the peers
     assert "<td>cashews</td>" in html
+
+
+def test_a_quick_run_says_its_slo_lines_are_no_verdict() -> None:
+    quick = render_report(run_id="r", meta={"quick": True}, sections=[], verdicts=[])
+    full = render_report(run_id="r", meta={"quick": False}, sections=[], verdicts=[])
+    assert "This is a quick run" in quick and "This is a quick run" not in full
