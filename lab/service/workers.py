@@ -104,12 +104,11 @@ def _worker(settings: ServiceSettings, host: str, port: int, events: Any) -> Non
 
 
 class _Workers:
-    def __init__(self, settings: ServiceSettings, host: str, port: int, count: int) -> None:
+    def __init__(self, settings: ServiceSettings, host: str, port: int) -> None:
         self.context = multiprocessing.get_context("spawn")
         self.events = self.context.Queue()
-        self.settings, self.host, self.port, self.count = settings, host, port, count
+        self.settings, self.host, self.port = settings, host, port
         self.running: dict[int, Any] = {}  # sentinel -> process
-        self.restarts = 0
 
     def start_one(self) -> Any:
         process = self.context.Process(
@@ -162,7 +161,6 @@ class _Workers:
                 mark_process_dead(dead.pid)
                 if stopping():
                     break
-                self.restarts += 1
                 say(f"worker {dead.pid} exited with {dead.exitcode}; starting another")
                 self.wait_ready([self.start_one()], stopping)
 
@@ -202,7 +200,7 @@ def _serve(settings: ServiceSettings, host: str, port: int, workers: int, latenc
            ) -> None:  # fmt: skip
     with _followers(settings, latency_ms) as followers_url:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
-        group = _Workers(replace(settings, followers_url=followers_url), host, port, workers)
+        group = _Workers(replace(settings, followers_url=followers_url), host, port)
         try:
             line = group.wait_ready([group.start_one() for _ in range(workers)], stopping)
             if line:
