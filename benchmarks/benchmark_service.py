@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from pathlib import Path
 
 import pandas as pd
 
@@ -25,7 +26,9 @@ class ServiceBehaviour:
     def setup_cache(self) -> Cells:
         for name in service.SERVICES:
             require(name)
-        return self.cells(service.run(quick=True))
+        # asv installs the package without the project's files: the SLO is the checkout's.
+        slo = Path(__file__).resolve().parents[1] / "slo.yaml"
+        return self.cells(service.run(settings=service.quick_settings(slo_path=slo)))
 
     @staticmethod
     def cells(frame: pd.DataFrame) -> Cells:
