@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from lab.errors import ConfigError
 from lab.experiments import EXPERIMENTS
 from lab.experiments.headlines import Headline, headlines
-from lab.harness.results import Run
+from lab.harness.results import stored_runs
 
 __all__ = ["headline_markdown", "newest_headlines"]
 
@@ -19,14 +18,13 @@ def newest_headlines(results: Path, *, quick: bool) -> list[tuple[str, list[Head
     if not results.is_dir():
         raise ConfigError(f"{results} is not a folder of results: run `lab run` first")
     found = []
-    folders = sorted((p for p in results.iterdir() if (p / "meta.json").is_file()), reverse=True)
+    runs = stored_runs(results)
     for name, experiment in EXPERIMENTS.items():
-        for folder in folders:
-            meta = json.loads((folder / "meta.json").read_text())
-            if bool(meta.get("quick")) != quick or not (folder / f"{name}.csv").is_file():
+        for run in runs:
+            if bool(run.meta().get("quick")) != quick or not (run.path / f"{name}.csv").is_file():
                 continue
-            frame = Run(folder).frames()[name]
-            found.append((folder.name, headlines(name, experiment.tables(frame))))
+            frame = run.read_frame(name)
+            found.append((run.path.name, headlines(name, experiment.tables(frame))))
             break
     return found
 

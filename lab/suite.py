@@ -3,7 +3,6 @@ recorded (with why) while the others go on; and how long each is expected to tak
 
 from __future__ import annotations
 
-import json
 import shlex
 import sys
 import time
@@ -16,7 +15,7 @@ from lab.errors import ConfigError, LabError
 from lab.experiments import EXPERIMENTS
 from lab.harness.aio import loop_name
 from lab.harness.machine import machine_facts
-from lab.harness.results import Run, git_commit, git_short_sha, new_run
+from lab.harness.results import Run, git_commit, git_short_sha, new_run, stored_runs
 from lab.harness.services import status
 
 __all__ = ["estimate_seconds", "resolve_names", "run_suite"]
@@ -33,12 +32,8 @@ FIRST_ESTIMATE_S = {
 def estimate_seconds(name: str, *, quick: bool, results_root: Path) -> float:
     """How long ``name`` took in the newest stored run with the same ``quick`` setting,
     else :data:`FIRST_ESTIMATE_S`."""
-    runs = sorted(results_root.glob("*/meta.json"), reverse=True) if results_root.is_dir() else []
-    for path in runs:
-        try:
-            meta = json.loads(path.read_text())
-        except (OSError, ValueError):
-            continue
+    for run in stored_runs(results_root):
+        meta = run.meta()
         took = meta.get("durations_s", {}).get(name)
         skipped = name in meta.get("skipped", {})
         if meta.get("quick") == quick and took is not None and not skipped:

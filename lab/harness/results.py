@@ -19,7 +19,15 @@ import pandas as pd
 
 from lab.errors import ConfigError
 
-__all__ = ["Run", "git_commit", "git_short_sha", "latest_run", "new_run", "write_atomic"]
+__all__ = [
+    "Run",
+    "git_commit",
+    "git_short_sha",
+    "latest_run",
+    "new_run",
+    "stored_runs",
+    "write_atomic",
+]
 
 META = "meta.json"
 
@@ -80,11 +88,20 @@ class Run:
         write_atomic(self.path / META, json.dumps(meta, indent=2, sort_keys=True, default=str))
 
     def meta(self) -> dict[str, Any]:
+        """``meta.json``; ``{}`` when it is missing or unreadable (a run cut short)."""
         try:
             loaded: dict[str, Any] = json.loads((self.path / META).read_text())
-        except FileNotFoundError:
+        except (OSError, ValueError):
             return {}
         return loaded
+
+
+def stored_runs(root: Path) -> list[Run]:
+    """The run folders under ``root`` (with ``meta.json`` or a result), newest first."""
+    if not root.is_dir():
+        return []
+    return [Run(p) for p in sorted(root.iterdir(), reverse=True)
+            if p.is_dir() and ((p / META).is_file() or any(p.glob("*.csv")))]  # fmt: skip
 
 
 def new_run(root: Path, now: datetime | None = None) -> Run:
@@ -98,18 +115,10 @@ def new_run(root: Path, now: datetime | None = None) -> Run:
     return Run(path)
 
 
-def _skipped_any(folder: Path) -> bool:
-    try:
-        return bool(json.loads((folder / META).read_text()).get("skipped"))
-    except (OSError, ValueError):
-        return False
-
-
 def latest_run(root: Path) -> Run:
     """The newest run that has something to report: a result, or an experiment that could
     not run (a run interrupted before either is passed over)."""
-    runs = sorted(p for p in root.glob("*") if p.is_dir() and (any(p.glob("*.csv"))
-                                                                or _skipped_any(p)))  # fmt: skip
-    if not runs:
-        raise ConfigError(f"no results under {root}/; run `lab run --quick` first")
-    return Run(runs[-1])
+    for run in stored_runs(root):
+        if any(run.path.glob("*.csv")) or run.meta().get("skipped"):
+            return run
+    raise ConfigError(f"no results under {root}/; run `lab run --quick` first")
