@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from benchmarks.common import Cells, index_rows, require, tracked
 from lab.errors import ServiceUnavailableError
-from lab.experiments import baseline
+from lab.experiments.baseline import measure, tables
 from lab.harness.aio import new_runner
 
 CELLS = [
     f"{service} {operation}"
-    for service, operations in baseline.OPERATIONS.items()
+    for service, operations in measure.OPERATIONS.items()
     for operation in operations
 ]
 CONCURRENCIES = [1, 32]
@@ -31,10 +31,10 @@ class PythonVsNative:
 
     def setup_cache(self) -> Cells | None:
         try:
-            frame = baseline.run(quick=True)
+            frame = measure.run(quick=True)
         except ServiceUnavailableError:
             return None
-        return index_rows(baseline.ratios(frame), ["service", "operation", "concurrency"])
+        return index_rows(tables.ratios(frame), ["service", "operation", "concurrency"])
 
     def setup(self, cells: Cells | None, cell: str, concurrency: int) -> None:
         if cells is None:
@@ -71,9 +71,9 @@ class RoundTrips:
         service, self.operation = cell.split()
         require(service)
         self.runner = new_runner()
-        self.session = baseline.session(service, concurrency)
+        self.session = measure.session(service, concurrency)
         if service == "postgres":
-            baseline.ensure_pgbench_tables(self.session.ep)
+            measure.ensure_pgbench_tables(self.session.ep)
         self.runner.run(self.session.open())
         self.concurrency = concurrency
 
@@ -83,4 +83,4 @@ class RoundTrips:
 
     def time_200_round_trips(self, cell: str, concurrency: int) -> None:
         operation = self.session.ops[self.operation]
-        self.runner.run(baseline.run_batch(operation, 200, self.concurrency))
+        self.runner.run(measure.run_batch(operation, 200, self.concurrency))

@@ -10,7 +10,7 @@ import pandas as pd
 
 from benchmarks.common import Cells, index_rows, require, tracked
 from lab.config import endpoints
-from lab.experiments import caching
+from lab.experiments.caching import measure, tables
 from lab.harness.aio import new_runner
 from lab.patterns.caching import MemoryCache, RedisCache, cached
 
@@ -24,15 +24,15 @@ class CachingBehaviour:
 
     def setup_cache(self) -> dict[str, Cells]:
         require("redis")
-        return self.cells(caching.run(quick=True))
+        return self.cells(measure.run(quick=True))
 
     @staticmethod
     def cells(frame: pd.DataFrame) -> dict[str, Cells]:
         return {
-            "ratio": index_rows(caching.hit_ratio_summary(frame),
+            "ratio": index_rows(tables.hit_ratio_summary(frame),
                                 ["distribution", "skew", "size_fraction", "ttl_s"]),
-            "stampede": index_rows(caching.stampede_totals(frame), ["mode", "callers"]),
-            "cost": index_rows(caching.cost_summary(frame),
+            "stampede": index_rows(tables.stampede_totals(frame), ["mode", "callers"]),
+            "cost": index_rows(tables.cost_summary(frame),
                                ["workload", "concurrency", "variant"]),
         }  # fmt: skip
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 
 from benchmarks.common import Cells, index_rows, tracked
-from lab.experiments import cdn, cdn_tables
-from lab.experiments.static_site import VARIANTS, build_site
+from lab.experiments.cdn import measure, tables
+from lab.experiments.cdn.site import VARIANTS, build_site
 from lab.patterns.cdn import Manifest, RewriteSettings, StaticFiles, rewrite_html
 
 CHROME = {"accept-encoding": "gzip, deflate, br",
@@ -29,12 +29,12 @@ class CdnBehaviour:
 
         if missing := browser_missing():
             raise NotImplementedError(missing)
-        return self.cells(cdn.run(quick=True))
+        return self.cells(measure.run(quick=True))
 
     @staticmethod
     def cells(frame: pd.DataFrame) -> Cells:
-        cells = index_rows(cdn_tables.browser_summary(frame), ["profile", "variant", "visit"])
-        cells.update(index_rows(cdn_tables.throughput_summary(frame), ["case", "server"]))
+        cells = index_rows(tables.browser_summary(frame), ["profile", "variant", "visit"])
+        cells.update(index_rows(tables.throughput_summary(frame), ["case", "server"]))
         return cells
 
     def track_repeat_visit_share(self, cells: Cells) -> float:

@@ -8,7 +8,7 @@ import pandas as pd
 
 from benchmarks.common import Cells, index_rows, require, tracked
 from lab.config import endpoints
-from lab.experiments import database, database_tables
+from lab.experiments.database import measure, tables
 from lab.harness.aio import new_runner
 from lab.patterns.pool import DatabasePool
 
@@ -22,17 +22,17 @@ class DatabaseBehaviour:
 
     def setup_cache(self) -> dict[str, Cells]:
         require("postgres")
-        return self.cells(database.run(quick=True))
+        return self.cells(measure.run(quick=True))
 
     @staticmethod
     def cells(frame: pd.DataFrame) -> dict[str, Cells]:
-        sizes = database.pool_size_summary(frame)
+        sizes = tables.pool_size_summary(frame)
         best = sizes[sizes.measured_best].pool_size.iloc[0]
         recommended = sizes[sizes.recommended].pool_size.iloc[0]
         return {
             "pool": {("optimum",): {"measured": best, "recommended": recommended}},
-            "pgbench": index_rows(database_tables.vs_pgbench(frame), ["variant"]),
-            "pages": index_rows(database_tables.pagination_summary(frame), ["page", "method"]),
+            "pgbench": index_rows(tables.vs_pgbench(frame), ["variant"]),
+            "pages": index_rows(tables.pagination_summary(frame), ["page", "method"]),
         }
 
     def track_pool_optimum(self, cells: dict[str, Cells]) -> float:

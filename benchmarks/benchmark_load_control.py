@@ -9,7 +9,7 @@ import asyncio
 import pandas as pd
 
 from benchmarks.common import Cells, index_rows, tracked
-from lab.experiments import load_control, load_control_tables
+from lab.experiments.load_control import measure, tables
 from lab.harness.aio import new_runner
 from lab.patterns.limit_algorithms import Gradient2
 from lab.patterns.limiter import AdaptiveLimiter
@@ -24,12 +24,12 @@ class LimiterBehaviour:
     repeat = 1
 
     def setup_cache(self) -> Cells:
-        return self.cells(load_control.run(quick=True))
+        return self.cells(measure.run(quick=True))
 
     @staticmethod
     def cells(frame: pd.DataFrame) -> Cells:
-        cells = index_rows(load_control_tables.convergence_summary(frame), ["scenario", "variant"])
-        cells.update(index_rows(load_control_tables.monitoring_summary(frame),
+        cells = index_rows(tables.convergence_summary(frame), ["scenario", "variant"])
+        cells.update(index_rows(tables.monitoring_summary(frame),
                                 ["stack", "variant"]))  # fmt: skip
         return cells
 

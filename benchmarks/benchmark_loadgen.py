@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from benchmarks.common import Cells, index_rows, tracked
-from lab.experiments import loadgen
+from lab.experiments.loadgen import measure, tables
 from lab.harness.aio import new_runner
 from lab.harness.loadgen import LoadSettings, Schedule, run_load
 from lab.harness.simulate import ServerModel, server_process
@@ -23,11 +23,11 @@ class GeneratorComparison:
     repeat = 1
 
     def setup_cache(self) -> Cells:
-        return self.cells(loadgen.run(quick=True))
+        return self.cells(measure.run(quick=True))
 
     @staticmethod
     def cells(frame: pd.DataFrame) -> Cells:
-        return index_rows(loadgen.summary(frame), ["scenario", "tool"])
+        return index_rows(tables.summary(frame), ["scenario", "tool"])
 
     def track_lab_rate_vs_wrk(self, cells: Cells) -> float:
         return tracked(cells, ("saturation", "lab-closed"), "rate_vs_wrk")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from benchmarks.common import Cells, index_rows, require, tracked
-from lab.experiments import messaging, messaging_tables
+from lab.experiments.messaging import measure, tables
 from lab.patterns.messaging.offsets import PartitionOffsets
 
 
@@ -19,14 +19,14 @@ class MessagingBehaviour:
 
     def setup_cache(self) -> Cells:
         require("kafka")
-        return self.cells(messaging.run(quick=True))
+        return self.cells(measure.run(quick=True))
 
     @staticmethod
     def cells(frame: pd.DataFrame) -> Cells:
-        cells = index_rows(messaging_tables.produce_summary(frame), ["case", "tool"])
-        cells.update(index_rows(messaging_tables.consume_summary(frame), ["tool"]))
-        cells.update(index_rows(messaging_tables.end_to_end_summary(frame), ["scenario"]))
-        cells.update(index_rows(messaging_tables.scale_summary(frame), ["workers"]))
+        cells = index_rows(tables.produce_summary(frame), ["case", "tool"])
+        cells.update(index_rows(tables.consume_summary(frame), ["tool"]))
+        cells.update(index_rows(tables.end_to_end_summary(frame), ["scenario"]))
+        cells.update(index_rows(tables.scale_summary(frame), ["workers"]))
         return cells
 
     def track_producer_vs_java(self, cells: Cells) -> float:

@@ -11,7 +11,7 @@ import pandas as pd
 
 from benchmarks.common import Cells, index_rows, tracked
 from lab.errors import CircuitOpenError
-from lab.experiments import resilience
+from lab.experiments.resilience import measure, tables
 from lab.harness.aio import new_runner
 from lab.patterns.breaker import CircuitBreaker
 from lab.patterns.concurrency import bounded_map
@@ -29,11 +29,11 @@ class BreakerBehaviour:
     repeat = 1
 
     def setup_cache(self) -> Cells:
-        return self.cells(resilience.run(quick=True))
+        return self.cells(measure.run(quick=True))
 
     @staticmethod
     def cells(frame: pd.DataFrame) -> Cells:
-        return index_rows(resilience.summary(frame), ["scenario", "variant"])
+        return index_rows(tables.summary(frame), ["scenario", "variant"])
 
     def track_outage_calls_reaching_downstream(self, cells: Cells) -> float:
         return tracked(cells, ("outage", "consecutive(5)"), "reached_during_fault")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from benchmarks.common import Cells, index_rows, require, tracked
-from lab.experiments import service, service_tables
+from lab.experiments.service import measure, tables
 from lab.patterns.monitoring import RequestCollector, RequestMetrics
 from lab.patterns.monitoring_multiprocess import MultiprocessMetrics
 
@@ -24,16 +24,16 @@ class ServiceBehaviour:
     repeat = 1
 
     def setup_cache(self) -> Cells:
-        for name in service.SERVICES:
+        for name in measure.SERVICES:
             require(name)
         # asv installs the package without the project's files: the SLO is the checkout's.
         slo = Path(__file__).resolve().parents[1] / "slo.yaml"
-        return self.cells(service.run(settings=service.quick_settings(slo_path=slo)))
+        return self.cells(measure.run(settings=measure.quick_settings(slo_path=slo)))
 
     @staticmethod
     def cells(frame: pd.DataFrame) -> Cells:
-        cells = index_rows(service_tables.targets(frame), ["variant"])
-        verdicts = service_tables.verdicts(frame)
+        cells = index_rows(tables.targets(frame), ["variant"])
+        verdicts = tables.verdicts(frame)
         cells.update(index_rows(verdicts, ["variant", "metric"]))
         return cells
 

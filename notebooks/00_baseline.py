@@ -33,10 +33,11 @@ quick = False
 
 # %%
 # %matplotlib inline
-from lab.experiments import EXPERIMENTS, baseline
+from lab.experiments import EXPERIMENTS
+from lab.experiments.baseline import measure, tables
 
-frame = baseline.run(quick=quick)
-table = baseline.ratios(frame)
+frame = measure.run(quick=quick)
+table = tables.ratios(frame)
 table
 
 # %% [markdown]

@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -32,10 +34,11 @@ quick = False
 
 # %%
 # %matplotlib inline
-from lab.experiments import EXPERIMENTS, loadgen
+from lab.experiments import EXPERIMENTS
+from lab.experiments.loadgen import measure, tables
 
-frame = loadgen.run(quick=quick)
-table = loadgen.summary(frame)
+frame = measure.run(quick=quick)
+table = tables.summary(frame)
 table
 
 # %% [markdown]

@@ -29,9 +29,10 @@ quick = False
 
 # %%
 # %matplotlib inline
-from lab.experiments import EXPERIMENTS, caching
+from lab.experiments import EXPERIMENTS
+from lab.experiments.caching import measure, tables
 
-frame = caching.run(quick=quick)
+frame = measure.run(quick=quick)
 cost_figure, stampede_figure = EXPERIMENTS["caching"].figures(frame)
 
 # %% [markdown]
@@ -47,7 +48,7 @@ cost_figure, stampede_figure = EXPERIMENTS["caching"].figures(frame)
 cost_figure
 
 # %%
-caching.cost_summary(frame)[
+tables.cost_summary(frame)[
     [
         "workload",
         "concurrency",
@@ -74,7 +75,7 @@ caching.cost_summary(frame)[
 stampede_figure
 
 # %%
-caching.stampede_summary(frame)
+tables.stampede_summary(frame)
 
 # %% [markdown]
 # ## Hit ratio under skew
@@ -84,7 +85,7 @@ caching.stampede_summary(frame)
 # do better than its share of the key space.
 
 # %%
-caching.hit_ratio_summary(frame)
+tables.hit_ratio_summary(frame)
 
 # %% [markdown]
 # ## Redis stopped and started again
@@ -94,4 +95,4 @@ caching.hit_ratio_summary(frame)
 # it returns, the store is retried once `retry_after_s` has passed.
 
 # %%
-caching.outage_summary(frame)
+tables.outage_summary(frame)

@@ -31,9 +31,10 @@ quick = False
 
 # %%
 # %matplotlib inline
-from lab.experiments import EXPERIMENTS, database, database_tables
+from lab.experiments import EXPERIMENTS
+from lab.experiments.database import measure, tables
 
-frame = database.run(quick=quick)
+frame = measure.run(quick=quick)
 sizes_figure, pgbench_figure = EXPERIMENTS["database"].figures(frame)
 
 # %% [markdown]
@@ -48,7 +49,7 @@ sizes_figure, pgbench_figure = EXPERIMENTS["database"].figures(frame)
 sizes_figure
 
 # %%
-database.pool_size_summary(frame)
+tables.pool_size_summary(frame)
 
 # %% [markdown]
 # ## The pool against pgbench
@@ -63,10 +64,10 @@ database.pool_size_summary(frame)
 pgbench_figure
 
 # %%
-database_tables.vs_pgbench(frame)
+tables.vs_pgbench(frame)
 
 # %%
-database_tables.acquire_summary(frame)
+tables.acquire_summary(frame)
 
 # %% [markdown]
 # ## Pages, IN lists and indexes
@@ -76,10 +77,10 @@ database_tables.acquire_summary(frame)
 # `= ANY($1)` is one.
 
 # %%
-database_tables.pagination_summary(frame)
+tables.pagination_summary(frame)
 
 # %%
-database_tables.in_list_summary(frame)
+tables.in_list_summary(frame)
 
 # %%
-database_tables.index_summary(frame)
+tables.index_summary(frame)

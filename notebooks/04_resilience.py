@@ -36,10 +36,11 @@ quick = False
 
 # %%
 # %matplotlib inline
-from lab.experiments import EXPERIMENTS, resilience
+from lab.experiments import EXPERIMENTS
+from lab.experiments.resilience import measure, tables
 
-frame = resilience.run(quick=quick)
-resilience.breaker_summary(frame)
+frame = measure.run(quick=quick)
+tables.breaker_summary(frame)
 
 # %% [markdown]
 # ## Calls by outcome over time
@@ -56,7 +57,7 @@ timeline
 # The lab breakers' transitions, in order (seconds from the start):
 
 # %%
-timeline_table = resilience.state_timeline(frame)
+timeline_table = tables.state_timeline(frame)
 timeline_table[timeline_table.repeat == 0]
 
 # %%
@@ -72,7 +73,7 @@ reached
 overhead
 
 # %%
-resilience.overhead_summary(frame)
+tables.overhead_summary(frame)
 
 # %% [markdown]
 # ## Bounded processing
@@ -83,5 +84,5 @@ resilience.overhead_summary(frame)
 # task per item.
 
 # %%
-summary = resilience.summary(frame)
+summary = tables.summary(frame)
 summary[summary.scenario.isin(["bounded", "memory"])].dropna(axis=1, how="all")

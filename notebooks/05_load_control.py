@@ -36,10 +36,11 @@ quick = False
 
 # %%
 # %matplotlib inline
-from lab.experiments import EXPERIMENTS, load_control, load_control_tables
+from lab.experiments import EXPERIMENTS
+from lab.experiments.load_control import measure, tables
 
-frame = load_control.run(quick=quick)
-load_control_tables.targets(frame)
+frame = measure.run(quick=quick)
+tables.targets(frame)
 
 # %% [markdown]
 # ## Where each limit settles
@@ -65,7 +66,7 @@ columns = [
     "rejected_share",
     "timed_out_share",
 ]
-load_control_tables.convergence_summary(frame)[columns]
+tables.convergence_summary(frame)[columns]
 
 # %% [markdown]
 # ## What callers wait under overload
@@ -84,7 +85,7 @@ p99
 # limiter as aiohttp middleware, driven from light load into 2x overload.
 
 # %%
-load_control_tables.overload_summary(frame)
+tables.overload_summary(frame)
 
 # %% [markdown]
 # ## What it costs
@@ -96,13 +97,13 @@ load_control_tables.overload_summary(frame)
 # charges for any middleware at all.
 
 # %%
-load_control_tables.overhead_summary(frame)
+tables.overhead_summary(frame)
 
 # %%
 middleware
 
 # %%
-load_control_tables.monitoring_summary(frame)
+tables.monitoring_summary(frame)
 
 # %% [markdown]
 # ## Percentiles from Prometheus buckets
@@ -113,4 +114,4 @@ load_control_tables.monitoring_summary(frame)
 # figure is off by the share shown.
 
 # %%
-load_control_tables.quantile_summary(frame)
+tables.quantile_summary(frame)

@@ -30,10 +30,11 @@ quick = False
 
 # %%
 # %matplotlib inline
-from lab.experiments import EXPERIMENTS, messaging, messaging_tables
+from lab.experiments import EXPERIMENTS
+from lab.experiments.messaging import measure, tables
 
-frame = messaging.run(quick=quick)
-messaging_tables.targets(frame)
+frame = measure.run(quick=quick)
+tables.targets(frame)
 
 # %% [markdown]
 # ## Producing
@@ -47,7 +48,7 @@ figures = EXPERIMENTS["messaging"].figures(frame)
 figures[0]
 
 # %%
-messaging_tables.produce_summary(frame)
+tables.produce_summary(frame)
 
 # %% [markdown]
 # ## Consuming
@@ -60,7 +61,7 @@ messaging_tables.produce_summary(frame)
 figures[1]
 
 # %%
-messaging_tables.consume_summary(frame)
+tables.consume_summary(frame)
 
 # %% [markdown]
 # ## Poison, failures, slow handlers, crashes
@@ -71,13 +72,13 @@ messaging_tables.consume_summary(frame)
 # had handled since its last commit.
 
 # %%
-messaging_tables.end_to_end_summary(frame)
+tables.end_to_end_summary(frame)
 
 # %%
-messaging_tables.crash_summary(frame)
+tables.crash_summary(frame)
 
 # %%
-lag = messaging_tables.lag_timeline(frame)
+lag = tables.lag_timeline(frame)
 lag[lag.repeat == 0].plot(
     x="t_s",
     y=["lag", "handled"],
@@ -95,4 +96,4 @@ lag[lag.repeat == 0].plot(
 figures[-1]
 
 # %%
-messaging_tables.scale_summary(frame)
+tables.scale_summary(frame)

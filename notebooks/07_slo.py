@@ -33,10 +33,11 @@ quick = False
 
 # %%
 # %matplotlib inline
-from lab.experiments import EXPERIMENTS, service, service_tables
+from lab.experiments import EXPERIMENTS
+from lab.experiments.service import measure, tables
 
-frame = service.run(quick=quick)
-service_tables.targets(frame)
+frame = measure.run(quick=quick)
+tables.targets(frame)
 
 # %% [markdown]
 # ## Every SLO line, optimized and naive
@@ -45,7 +46,7 @@ service_tables.targets(frame)
 # is inside), and how many repeats passed.
 
 # %%
-service_tables.verdicts(frame)
+tables.verdicts(frame)
 
 # %%
 figures = EXPERIMENTS["service"].figures(frame)
@@ -58,7 +59,7 @@ figures[0]
 # error and resource line still holds.
 
 # %%
-service_tables.search_summary(frame)
+tables.search_summary(frame)
 
 # %% [markdown]
 # ## A failing downstream and a Redis restart
@@ -72,7 +73,7 @@ service_tables.search_summary(frame)
 figures[1] if len(figures) > 1 else None
 
 # %%
-service_tables.verdicts(frame, "fault")
+tables.verdicts(frame, "fault")
 
 # %%
-service_tables.error_budget(frame)
+tables.error_budget(frame)

@@ -31,10 +31,11 @@ quick = False
 
 # %%
 # %matplotlib inline
-from lab.experiments import EXPERIMENTS, cdn, cdn_tables
+from lab.experiments import EXPERIMENTS
+from lab.experiments.cdn import measure, tables
 
-frame = cdn.run(quick=quick)
-cdn_tables.targets(frame)
+frame = measure.run(quick=quick)
+tables.targets(frame)
 
 # %% [markdown]
 # ## First visit
@@ -48,7 +49,7 @@ figures = EXPERIMENTS["cdn"].figures(frame)
 figures[0]
 
 # %%
-browser = cdn_tables.browser_summary(frame)
+browser = tables.browser_summary(frame)
 browser[
     [
         "profile",
@@ -95,7 +96,7 @@ figures[2]
 # content: measure your own with `lab assets build SRC OUT`.
 
 # %%
-cdn_tables.savings_summary(frame)
+tables.savings_summary(frame)
 
 # %% [markdown]
 # ## The handler against aiohttp's static route
@@ -108,4 +109,4 @@ cdn_tables.savings_summary(frame)
 figures[3] if len(figures) > 3 else None
 
 # %%
-cdn_tables.throughput_summary(frame)
+tables.throughput_summary(frame)

@@ -14,9 +14,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from lab.config import endpoints
 from lab.harness.services import probe
+
+# A shared, 2-core machine makes example run times vary tenfold: a deadline would fail a
+# correct test. Behaviour, not speed, is what a test asserts.
+settings.register_profile("lab", deadline=None)
+settings.load_profile("lab")
 
 ROOT = Path(__file__).resolve().parents[1]
 LAB = [sys.executable, "-m", "lab.cli"]

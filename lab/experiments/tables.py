@@ -2,9 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
 import pandas as pd
 
-__all__ = ["part_rows", "spread", "spread_columns"]
+__all__ = ["ReportTable", "part_rows", "report_tables", "spread", "spread_columns"]
+
+
+@dataclass(frozen=True)
+class ReportTable:
+    """One table of an experiment's report: its caption and how to make it from the frame.
+    With ``part``, it is made only when the frame has rows of that part."""
+
+    caption: str
+    make: Callable[[pd.DataFrame], pd.DataFrame]
+    part: str | None = None
+
+
+def report_tables(
+    frame: pd.DataFrame, declared: Sequence[ReportTable]
+) -> list[tuple[str, pd.DataFrame]]:
+    """The declared tables that have rows, captioned, in their declared order."""
+    made = []
+    for table in declared:
+        if table.part is not None and part_rows(frame, table.part).empty:
+            continue
+        rows = table.make(frame)
+        if len(rows):
+            made.append((table.caption, rows))
+    return made
 
 
 def part_rows(frame: pd.DataFrame, part: str) -> pd.DataFrame:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from lab.experiments import baseline
+from lab.experiments.baseline import measure, tables
 from lab.harness.aio import new_runner
 
 
@@ -25,20 +25,20 @@ def runner(all_up: None) -> Iterator[Any]:
 @pytest.mark.parametrize("cell", ["redis get", "postgres pk_lookup", "kafka produce"])
 def test_200_round_trips(benchmark: Any, runner: Any, cell: str, concurrency: int) -> None:
     service, operation = cell.split()
-    session = baseline.session(service, concurrency)
+    session = measure.session(service, concurrency)
     if service == "postgres":
-        baseline.ensure_pgbench_tables(session.ep)
+        measure.ensure_pgbench_tables(session.ep)
     runner.run(session.open())
     try:
         op = session.ops[operation]
-        benchmark(lambda: runner.run(baseline.run_batch(op, 200, concurrency)))
+        benchmark(lambda: runner.run(measure.run_batch(op, 200, concurrency)))
     finally:
         runner.run(session.close())
 
 
 def test_python_to_native_ratios(benchmark: Any, all_up: None) -> None:
-    frame = benchmark.pedantic(baseline.run, kwargs={"quick": True}, rounds=1, iterations=1)
-    table = baseline.ratios(frame)
+    frame = benchmark.pedantic(measure.run, kwargs={"quick": True}, rounds=1, iterations=1)
+    table = tables.ratios(frame)
     benchmark.extra_info["ratios"] = table[
         ["service", "operation", "concurrency", "ratio", "ratio_min", "ratio_max", "runs"]
     ].to_dict("records")

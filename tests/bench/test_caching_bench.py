@@ -11,7 +11,7 @@ import pytest
 
 from benchmarks.benchmark_caching import CachingBehaviour
 from lab.config import endpoints
-from lab.experiments import caching
+from lab.experiments.caching import measure, tables
 from lab.harness.aio import new_runner
 from lab.patterns.caching import MemoryCache, RedisCache, TieredCache, cached
 from tests.bench.asv_tracks import tracked_values
@@ -61,12 +61,12 @@ def test_1000_misses(benchmark: Any, function: tuple[Any, Any]) -> None:
 
 
 def test_caching_experiment(benchmark: Any, redis_up: None) -> None:
-    frame = benchmark.pedantic(caching.run, kwargs={"quick": True}, rounds=1, iterations=1)
+    frame = benchmark.pedantic(measure.run, kwargs={"quick": True}, rounds=1, iterations=1)
     benchmark.extra_info["asv"] = tracked_values(CachingBehaviour, frame)
-    cost = caching.cost_summary(frame)
+    cost = tables.cost_summary(frame)
     benchmark.extra_info["cost"] = cost[
         ["workload", "concurrency", "variant", "cost_vs_redis_py", "rate_vs_redis_benchmark"]
     ].to_dict("records")
-    totals = caching.stampede_totals(frame).set_index(["mode", "callers"])
+    totals = tables.stampede_totals(frame).set_index(["mode", "callers"])
     assert totals.loc[("single-flight", 1000), "origin_calls_max"] == 1
     assert totals.loc[("single-flight", 1000), "origin_calls_min"] == 1

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from benchmarks.benchmark_cdn import CdnBehaviour
-from lab.experiments import cdn, cdn_tables
-from lab.experiments.static_site import VARIANTS, build_site
+from lab.experiments.cdn import measure, tables
+from lab.experiments.cdn.site import VARIANTS, build_site
 from lab.harness.browser import browser_missing
 from lab.patterns.cdn import Manifest, RewriteSettings, StaticFiles, rewrite_html
 from tests.bench.asv_tracks import tracked_values
@@ -42,9 +42,9 @@ def test_rewrite_the_gallery_page(benchmark: Any, site: Path) -> None:
 def test_cdn_experiment(benchmark: Any) -> None:
     if browser_missing():
         pytest.skip(str(browser_missing()))
-    frame = benchmark.pedantic(cdn.run, kwargs={"quick": True}, rounds=1, iterations=1)
+    frame = benchmark.pedantic(measure.run, kwargs={"quick": True}, rounds=1, iterations=1)
     benchmark.extra_info["asv"] = tracked_values(CdnBehaviour, frame)
-    targets = cdn_tables.targets(frame)
+    targets = tables.targets(frame)
     benchmark.extra_info["targets"] = targets.to_dict("records")
     assert len(targets) == 2
     assert {"browser", "savings", "throughput"} <= set(frame.part)

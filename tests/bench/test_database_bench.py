@@ -9,7 +9,7 @@ import pytest
 
 from benchmarks.benchmark_database import DatabaseBehaviour
 from lab.config import endpoints
-from lab.experiments import database
+from lab.experiments.database import measure, tables
 from lab.harness.aio import new_runner
 from lab.patterns.pool import DatabasePool
 from tests.bench.asv_tracks import tracked_values
@@ -39,9 +39,9 @@ def test_1000_pooled_queries(benchmark: Any, pool: tuple[Any, DatabasePool]) -> 
 
 
 def test_database_experiment(benchmark: Any, postgres_up: None) -> None:
-    frame = benchmark.pedantic(database.run, kwargs={"quick": True}, rounds=1, iterations=1)
+    frame = benchmark.pedantic(measure.run, kwargs={"quick": True}, rounds=1, iterations=1)
     benchmark.extra_info["asv"] = tracked_values(DatabaseBehaviour, frame)
-    sizes = database.pool_size_summary(frame)
+    sizes = tables.pool_size_summary(frame)
     benchmark.extra_info["pool_sizes"] = sizes[["clients", "pool_size", "rps", "p99_ms"]].to_dict(
         "records"
     )

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from benchmarks.benchmark_load_control import LimiterBehaviour
-from lab.experiments import load_control, load_control_tables
+from lab.experiments.load_control import measure, tables
 from lab.harness.aio import new_runner
 from lab.patterns.limit_algorithms import AIMD, Gradient2
 from lab.patterns.limiter import AdaptiveLimiter
@@ -51,9 +51,9 @@ def test_10000_request_observations(benchmark: Any) -> None:
 
 
 def test_load_control_experiment(benchmark: Any) -> None:
-    frame = benchmark.pedantic(load_control.run, kwargs={"quick": True}, rounds=1, iterations=1)
+    frame = benchmark.pedantic(measure.run, kwargs={"quick": True}, rounds=1, iterations=1)
     benchmark.extra_info["asv"] = tracked_values(LimiterBehaviour, frame)
-    targets = load_control_tables.targets(frame)
+    targets = tables.targets(frame)
     benchmark.extra_info["targets"] = targets.to_dict("records")
     assert len(targets) == 5
     assert {"convergence", "overload", "overhead", "monitoring", "quantiles"} <= set(frame.part)

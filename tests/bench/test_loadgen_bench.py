@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from benchmarks.benchmark_loadgen import GeneratorComparison
-from lab.experiments import loadgen
+from lab.experiments.loadgen import measure, tables
 from lab.harness.aio import new_runner
 from lab.harness.loadgen import LoadSettings, Schedule, run_load
 from lab.harness.simulate import ServerModel, server_process
@@ -29,9 +29,9 @@ def test_open_loop_2000_requests(benchmark: Any, url: str) -> None:
 
 
 def test_generator_comparison(benchmark: Any) -> None:
-    frame = benchmark.pedantic(loadgen.run, kwargs={"quick": True}, rounds=1, iterations=1)
+    frame = benchmark.pedantic(measure.run, kwargs={"quick": True}, rounds=1, iterations=1)
     benchmark.extra_info["asv"] = tracked_values(GeneratorComparison, frame)
-    table = loadgen.summary(frame)
+    table = tables.summary(frame)
     benchmark.extra_info["summary"] = table.fillna(-1).to_dict("records")
     assert set(table.scenario) == {"accuracy", "stall", "saturation"}
     assert (frame.requests > 0).all()

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from benchmarks.benchmark_messaging import MessagingBehaviour
-from lab.experiments import messaging, messaging_tables
+from lab.experiments.messaging import measure, tables
 from lab.patterns.messaging import PartitionOffsets
 from tests.bench.asv_tracks import tracked_values
 
@@ -26,11 +26,11 @@ def test_10000_offsets_tracked_and_committed(benchmark: Any) -> None:
 
 
 def test_messaging_experiment(benchmark: Any, kafka_up: None) -> None:
-    frame = benchmark.pedantic(messaging.run, kwargs={"quick": True}, rounds=1, iterations=1)
+    frame = benchmark.pedantic(measure.run, kwargs={"quick": True}, rounds=1, iterations=1)
     benchmark.extra_info["asv"] = tracked_values(MessagingBehaviour, frame)
-    targets = messaging_tables.targets(frame)
+    targets = tables.targets(frame)
     benchmark.extra_info["targets"] = targets.to_dict("records")
-    end_to_end = messaging_tables.end_to_end_summary(frame).iloc[0]
+    end_to_end = tables.end_to_end_summary(frame).iloc[0]
     assert end_to_end.handled == end_to_end.expected_handled
     assert end_to_end.dead_lettered == end_to_end.expected_dead_lettered
     assert {"produce", "consume", "end_to_end", "scale_out"} <= set(frame.part)

@@ -7,7 +7,7 @@ from typing import Any
 
 from benchmarks.benchmark_resilience import BreakerBehaviour
 from lab.errors import CircuitOpenError
-from lab.experiments import resilience
+from lab.experiments.resilience import measure, tables
 from lab.harness.aio import new_runner
 from lab.patterns.breaker import CircuitBreaker, CircuitState
 from tests.bench.asv_tracks import tracked_values
@@ -44,9 +44,9 @@ def test_10000_rejections(benchmark: Any) -> None:
 
 
 def test_resilience_experiment(benchmark: Any) -> None:
-    frame = benchmark.pedantic(resilience.run, kwargs={"quick": True}, rounds=1, iterations=1)
+    frame = benchmark.pedantic(measure.run, kwargs={"quick": True}, rounds=1, iterations=1)
     benchmark.extra_info["asv"] = tracked_values(BreakerBehaviour, frame)
-    table = resilience.summary(frame)
+    table = tables.summary(frame)
     benchmark.extra_info["summary"] = (
         table.astype(object).where(table.notna(), None).to_dict("records")
     )

@@ -11,16 +11,16 @@ from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from benchmarks.benchmark_service import ServiceBehaviour
-from lab.experiments import service, service_tables
+from lab.experiments.service import measure, tables
 from lab.patterns.monitoring import RequestCollector, RequestMetrics
 from lab.patterns.monitoring_multiprocess import MultiprocessMetrics, scrape_registry
 from tests.bench.asv_tracks import tracked_values
 
 
 def test_service_experiment(benchmark: Any, all_up: None) -> None:
-    frame = benchmark.pedantic(service.run, kwargs={"quick": True}, rounds=1, iterations=1)
+    frame = benchmark.pedantic(measure.run, kwargs={"quick": True}, rounds=1, iterations=1)
     benchmark.extra_info["asv"] = tracked_values(ServiceBehaviour, frame)
-    targets = service_tables.targets(frame)
+    targets = tables.targets(frame)
     benchmark.extra_info["targets"] = targets.to_dict("records")
     assert set(targets.variant) == {"optimized", "naive"}
     assert {"ramp", "search", "fault"} <= set(frame.part)

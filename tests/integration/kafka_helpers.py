@@ -11,7 +11,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
 from lab.config import endpoints
-from lab.experiments import messaging
+from lab.experiments.messaging import measure
 from lab.patterns.messaging import KafkaBatchProcessor
 
 
@@ -20,7 +20,7 @@ def bootstrap() -> str:
 
 
 async def new_topic(partitions: int = 1, prefix: str = "test") -> str:
-    return await messaging.new_topic(bootstrap(), partitions, prefix)
+    return await measure.new_topic(bootstrap(), partitions, prefix)
 
 
 async def produce(topic: str, records: Sequence[tuple[bytes | None, bytes]],

@@ -9,7 +9,7 @@ from typing import Any
 
 import aiohttp
 
-from lab.experiments.service_run import service_process as run_service
+from lab.experiments.service.process import service_process as run_service
 
 
 @contextmanager

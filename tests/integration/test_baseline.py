@@ -7,22 +7,22 @@ import math
 import pandas as pd
 import pytest
 
-from lab.experiments import baseline
+from lab.experiments.baseline import measure, tables
 
 
 @pytest.fixture(scope="module")
 def frame(all_up: None) -> pd.DataFrame:
-    settings = baseline.quick_settings(
+    settings = measure.quick_settings(
         duration_s=0.2, repeats=1, concurrencies=(2,),
         redis_native_requests=2000, kafka_native_records=5000,
     )  # fmt: skip
-    return baseline.run(settings=settings)
+    return measure.run(settings=settings)
 
 
 def test_every_cell_has_a_python_measurement(frame: pd.DataFrame) -> None:
     python = frame[frame.client == "python"]
     cells = {(row.service, row.operation) for row in python.itertuples()}
-    expected = {(s, op) for s, ops in baseline.OPERATIONS.items() for op in ops}
+    expected = {(s, op) for s, ops in measure.OPERATIONS.items() for op in ops}
     assert cells == expected
     assert (python.ops > 0).all()
     assert (python.latency_ms_p50 <= python.latency_ms_p99).all()
@@ -35,18 +35,18 @@ def test_native_tools_ran_beside_python(frame: pd.DataFrame) -> None:
 
 
 def test_ratios_are_finite_where_a_native_tool_exists(frame: pd.DataFrame) -> None:
-    table = baseline.ratios(frame)
+    table = tables.ratios(frame)
     compared = table[table.native_tool != "(none)"]
     assert len(compared) == 5
     assert all(math.isfinite(r) and r > 0 for r in compared.ratio)
 
 
 def test_postgres_connections_are_measured(frame: pd.DataFrame) -> None:
-    assert 0 < baseline.slo_metrics(frame)["db_connections_percent"] < 100
+    assert 0 < tables.slo_metrics(frame)["db_connections_percent"] < 100
 
 
 async def test_kafka_roundtrip_waits_for_its_own_message(kafka_up: None) -> None:
-    async with baseline.session("kafka", 4) as opened:
-        assert isinstance(opened, baseline.KafkaSession)
-        await baseline.run_batch(opened.ops["roundtrip"], 40, 4)
+    async with measure.session("kafka", 4) as opened:
+        assert isinstance(opened, measure.KafkaSession)
+        await measure.run_batch(opened.ops["roundtrip"], 40, 4)
         assert opened.waiting == {}  # every message produced was consumed

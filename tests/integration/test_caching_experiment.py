@@ -5,22 +5,22 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from lab.experiments import caching
+from lab.experiments.caching import measure, tables
 
 
 @pytest.fixture(scope="module")
 def frame(redis_up: None) -> pd.DataFrame:
-    settings = caching.quick_settings(
+    settings = measure.quick_settings(
         repeats=1, keyspace=500, requests=5_000, skews=(1.0,), size_fractions=(0.1,),
         callers=(10, 200), stampede_ttl_s=1.0, hit_ops=200, memory_ops=1_000, rounds=2,
         native_requests=5_000, outage_rate=100, outage_s=(0.4, 0.5, 0.6),
     )  # fmt: skip
-    return caching.run(settings=settings)
+    return measure.run(settings=settings)
 
 
 def test_stampede_origin_calls_per_mode(frame: pd.DataFrame) -> None:
     """One expiry falls in the window both waves cover, whichever wave meets it."""
-    totals = caching.stampede_totals(frame).set_index(["mode", "callers"])
+    totals = tables.stampede_totals(frame).set_index(["mode", "callers"])
     for callers in (10, 200):
         assert totals.loc[("none", callers), "origin_calls_min"] > 1
         for mode in ("single-flight", "lock"):
@@ -31,14 +31,14 @@ def test_stampede_origin_calls_per_mode(frame: pd.DataFrame) -> None:
 
 
 def test_lru_never_beats_the_best_possible_ratio(frame: pd.DataFrame) -> None:
-    table = caching.hit_ratio_summary(frame)
+    table = tables.hit_ratio_summary(frame)
     assert (table.hit_ratio <= table.best_ratio + 0.02).all()
     zipf, uniform = table[table.distribution == "zipf"], table[table.distribution == "uniform"]
     assert zipf.hit_ratio.min() > uniform.hit_ratio.max()
 
 
 def test_cost_has_every_variant_and_the_native_ceiling(frame: pd.DataFrame) -> None:
-    table = caching.cost_summary(frame)
+    table = tables.cost_summary(frame)
     variants = set(table.variant)
     assert {"redis-py GET", "lab redis", "lab redis coalesced", "lab tiered", "lab memory",
             "redis-benchmark -P 1"} <= variants  # fmt: skip
@@ -51,6 +51,6 @@ def test_callers_never_see_a_redis_exception_during_the_outage(frame: pd.DataFra
     calls = frame[frame.part == "outage"]
     assert len(calls) == int(1.5 * 100)  # every scheduled call has an outcome
     assert not calls.outcome.str.startswith("raised").any()
-    table = caching.outage_summary(frame)
+    table = tables.outage_summary(frame)
     down = table[table.phase == "redis down"]
     assert "served (fail-open)" in set(down.outcome)

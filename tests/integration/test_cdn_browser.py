@@ -10,8 +10,8 @@ import re
 import pytest
 from aiohttp import web
 
-from lab.experiments.cdn import served
-from lab.experiments.static_site import VARIANTS, build_site
+from lab.experiments.cdn.measure import served
+from lab.experiments.cdn.site import VARIANTS, build_site
 from lab.harness.browser import PROFILES, launch_chromium, opened, scroll_to_bottom
 from lab.patterns.cdn import Manifest, RewriteSettings, StaticFiles, add_static_route, rewrite_html
 

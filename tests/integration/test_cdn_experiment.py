@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from lab.experiments import cdn, cdn_tables
+from lab.experiments.cdn import measure, tables
 from lab.harness.browser import browser_missing
 
 
@@ -14,8 +14,8 @@ from lab.harness.browser import browser_missing
 def frame() -> pd.DataFrame:
     if browser_missing():
         pytest.skip(str(browser_missing()))
-    settings = cdn.quick_settings(variants=("none", "all"), images=8, round_s=0.3)
-    return cdn.run(settings=settings)
+    settings = measure.quick_settings(variants=("none", "all"), images=8, round_s=0.3)
+    return measure.run(settings=settings)
 
 
 def _visit(frame: pd.DataFrame, variant: str, visit: str) -> pd.Series:
@@ -36,7 +36,7 @@ def test_optimized_repeat_visit_takes_assets_from_the_cache(frame: pd.DataFrame)
     assert 0 < first.images_requested < 8  # lazy: the rest are below the fold
     assert repeat.from_cache == repeat.requests - 1  # all but the page itself
     assert repeat.not_modified == 1  # the page, revalidated
-    targets = cdn_tables.targets(frame)
+    targets = tables.targets(frame)
     assert set(targets.target) == {
         "repeat visit / first visit, optimized page",
         "first visit, lazy + WebP/AVIF / unoptimized first visit",
@@ -45,7 +45,7 @@ def test_optimized_repeat_visit_takes_assets_from_the_cache(frame: pd.DataFrame)
 
 
 def test_every_variant_and_twin_is_smaller_than_its_original(frame: pd.DataFrame) -> None:
-    savings = cdn_tables.savings_summary(frame)
+    savings = tables.savings_summary(frame)
     smaller = savings[~savings.representation.str.startswith("original")]
     assert len(smaller) and (smaller.vs_original < 1).all()
     assert {"br", "gzip"} <= set(savings.representation)
@@ -53,7 +53,7 @@ def test_every_variant_and_twin_is_smaller_than_its_original(frame: pd.DataFrame
 
 
 def test_both_handlers_answered_every_request(frame: pd.DataFrame) -> None:
-    rates = cdn_tables.throughput_summary(frame)
-    assert len(rates) == len(cdn.THROUGHPUT_CASES) * 3
+    rates = tables.throughput_summary(frame)
+    assert len(rates) == len(measure.THROUGHPUT_CASES) * 3
     assert (rates.errors == 0).all() and (rates.rps > 0).all()
     assert not (frame.part == "skipped").any()

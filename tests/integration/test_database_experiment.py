@@ -5,28 +5,28 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from lab.experiments import database, database_tables
+from lab.experiments.database import measure, tables
 
 
 @pytest.fixture(scope="module")
 def frame(postgres_up: None) -> pd.DataFrame:
-    settings = database.quick_settings(
+    settings = measure.quick_settings(
         repeats=1, users=2_000, posts=20_000, pool_sizes=(1, 4, 16), load_s=0.5, pgbench_s=1,
         clients=(8, 32),
         acquire_ops=500, page_depths=(1, 50), in_lengths=(1, 50), in_queries=30,
     )  # fmt: skip
-    return database.run(settings=settings)
+    return measure.run(settings=settings)
 
 
 def test_the_seed_indexes_change_the_plans(frame: pd.DataFrame) -> None:
-    table = database_tables.index_summary(frame).set_index(["query", "phase"])
+    table = tables.index_summary(frame).set_index(["query", "phase"])
     for query in ("user by email", "posts of a user, newest first", "latest posts"):
         assert not table.loc[(query, "before"), "uses_index"]
         assert table.loc[(query, "after"), "uses_index"]
 
 
 def test_every_pool_size_and_the_naive_service_answered(frame: pd.DataFrame) -> None:
-    table = database.pool_size_summary(frame)
+    table = tables.pool_size_summary(frame)
     assert list(table.pool_size) == [0, 1, 4, 16] * 2
     assert list(table.clients) == [8] * 4 + [32] * 4
     assert (table.rps > 0).all()
@@ -38,13 +38,13 @@ def test_every_pool_size_and_the_naive_service_answered(frame: pd.DataFrame) -> 
 
 
 def test_in_list_forms_differ_in_statements_not_rows(frame: pd.DataFrame) -> None:
-    table = database_tables.in_list_summary(frame).set_index(["max_length", "form"])
+    table = tables.in_list_summary(frame).set_index(["max_length", "form"])
     assert table.loc[(50, "= ANY"), "distinct_statements"] == 1
     assert table.loc[(50, "expanded IN"), "distinct_statements"] > 1
 
 
 def test_every_variant_ran_against_pgbench(frame: pd.DataFrame) -> None:
-    variants = set(database_tables.vs_pgbench(frame).variant)
+    variants = set(tables.vs_pgbench(frame).variant)
     assert {"pgbench -S -M simple", "DatabasePool lean reset=none",
             "DatabasePool asyncpg reset=full"} <= variants  # fmt: skip
 
@@ -53,6 +53,6 @@ def test_usl_fit_finds_a_known_peak() -> None:
     sizes = [1, 2, 4, 8, 16, 32, 64]
     sigma, kappa, lam = 0.05, 0.002, 1000.0
     rates = [lam * n / (1 + sigma * (n - 1) + kappa * n * (n - 1)) for n in sizes]
-    fit = database.usl_fit(sizes, rates)
+    fit = tables.usl_fit(sizes, rates)
     assert abs(fit["sigma"] - sigma) < 1e-6 and abs(fit["kappa"] - kappa) < 1e-6
     assert abs(fit["peak_n"] - ((1 - sigma) / kappa) ** 0.5) < 1e-3

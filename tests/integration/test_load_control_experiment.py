@@ -9,25 +9,26 @@ import pandas as pd
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from lab.experiments import EXPERIMENTS, load_control, load_control_tables
-from lab.experiments.load_control_sim import SimSettings
-from lab.experiments.monitoring_endpoint import STACKS, endpoint_process
+from lab.experiments import EXPERIMENTS
+from lab.experiments.load_control import measure, tables
+from lab.experiments.load_control.monitoring_endpoint import STACKS, endpoint_process
+from lab.experiments.load_control.simulation import SimSettings
 from lab.harness.loadgen import LoadSettings, run_load
 
 
 @pytest.fixture(scope="module")
 def frame() -> pd.DataFrame:
-    settings = load_control.quick_settings(
+    settings = measure.quick_settings(
         repeats=1, sim=SimSettings(capacity=10, before_s=2.0, after_s=6.0),
         scenarios=("step",), sim_variants=("no limiter", "fixed(C)", "vegas"),
         http_light_s=0.5, http_heavy_s=2.0, http_variants=("no limiter", "vegas"),
         overhead_ops=2_000, monitoring_s=0.3, monitoring_rounds=1,
     )  # fmt: skip
-    return load_control.run(settings=settings)
+    return measure.run(settings=settings)
 
 
 def test_limiters_shed_where_the_unprotected_server_times_out(frame: pd.DataFrame) -> None:
-    table = load_control_tables.convergence_summary(frame).set_index("variant")
+    table = tables.convergence_summary(frame).set_index("variant")
     assert table.loc["no limiter", "timed_out_share"] > 0.5
     for variant in ("fixed(C)", "vegas"):
         assert table.loc[variant, "timed_out_share"] == 0
@@ -35,7 +36,7 @@ def test_limiters_shed_where_the_unprotected_server_times_out(frame: pd.DataFram
 
 
 def test_over_http_the_limiter_answers_503_and_no_limiter_never_does(frame: pd.DataFrame) -> None:
-    table = load_control_tables.overload_summary(frame).set_index("variant")
+    table = tables.overload_summary(frame).set_index("variant")
     assert table.loc["no limiter", "rejected_share"] == 0
     assert table.loc["vegas", "rejected_share"] > 0
     assert table.loc["vegas", "goodput_rps"] > 0
@@ -44,15 +45,15 @@ def test_over_http_the_limiter_answers_503_and_no_limiter_never_does(frame: pd.D
 
 
 def test_every_part_leaves_its_rows(frame: pd.DataFrame) -> None:
-    quantiles = load_control_tables.quantile_summary(frame)
+    quantiles = tables.quantile_summary(frame)
     assert set(quantiles.q) == {0.5, 0.95, 0.99}
     assert (quantiles.hdr_ms > 0).all() and (quantiles.prometheus_ms > 0).all()
-    overhead = load_control_tables.overhead_summary(frame)
+    overhead = tables.overhead_summary(frame)
     assert "asyncio.Semaphore" in set(overhead.variant) and len(overhead) == 5
-    monitoring = load_control_tables.monitoring_summary(frame)
+    monitoring = tables.monitoring_summary(frame)
     assert set(monitoring["stack"]) == set(STACKS)
     assert (monitoring.cpu_us_per_request > 0).all()
-    assert len(load_control_tables.targets(frame)) == 5
+    assert len(tables.targets(frame)) == 5
     experiment = EXPERIMENTS["load_control"]
     assert len(experiment.figures(frame)) == 3
     assert next(caption for caption, _ in experiment.tables(frame)).startswith("The issue's")

@@ -5,20 +5,21 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from lab.experiments import EXPERIMENTS, messaging, messaging_tables
+from lab.experiments import EXPERIMENTS
+from lab.experiments.messaging import measure, tables
 
 
 @pytest.fixture(scope="module")
 def frame(kafka_up: None) -> pd.DataFrame:
-    settings = messaging.quick_settings(
-        repeats=1, producer_cases=messaging.DEFAULT_CASES[:1], produce_records=3_000,
+    settings = measure.quick_settings(
+        repeats=1, producer_cases=measure.DEFAULT_CASES[:1], produce_records=3_000,
         consume_records=3_000, end_to_end_records=400, scale_workers=(1, 2), scale_records=400,
     )  # fmt: skip
-    return messaging.run(settings=settings)
+    return measure.run(settings=settings)
 
 
 def test_end_to_end_counts_every_message_once(frame: pd.DataFrame) -> None:
-    row = messaging_tables.end_to_end_summary(frame).iloc[0]
+    row = tables.end_to_end_summary(frame).iloc[0]
     assert row.handled == row.expected_handled > 0
     assert row.dead_lettered == row.expected_dead_lettered
     assert row.duplicates == 0  # nothing crashed
@@ -26,18 +27,18 @@ def test_end_to_end_counts_every_message_once(frame: pd.DataFrame) -> None:
 
 
 def test_each_python_rate_sits_beside_the_java_tool(frame: pd.DataFrame) -> None:
-    produce = messaging_tables.produce_summary(frame)
+    produce = tables.produce_summary(frame)
     assert set(produce.tool) == {"aiokafka", "java"}
     assert (produce[produce.tool == "java"].vs_java == 1.0).all()
-    consume = messaging_tables.consume_summary(frame)
+    consume = tables.consume_summary(frame)
     assert consume.tool.iloc[0].startswith("ConsumerPerformance")
     assert (consume.msgs_s > 0).all() and len(consume) == 3
 
 
 def test_scale_out_and_the_channels(frame: pd.DataFrame) -> None:
-    scale = messaging_tables.scale_summary(frame)
+    scale = tables.scale_summary(frame)
     assert list(scale.workers) == [1, 2] and (scale.msgs_s > 0).all()
-    assert len(messaging_tables.targets(frame)) == 3  # no crash part in this run
+    assert len(tables.targets(frame)) == 3  # no crash part in this run
     experiment = EXPERIMENTS["messaging"]
     assert len(experiment.figures(frame)) == 3
-    assert len(messaging_tables.lag_timeline(frame)) > 0
+    assert len(tables.lag_timeline(frame)) > 0

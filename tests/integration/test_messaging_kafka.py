@@ -11,7 +11,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from lab.experiments.messaging_crash import crash_run
+from lab.experiments.messaging.crash import crash_run
 from lab.patterns.messaging import ERROR_HEADERS, KafkaBatchProcessor, Message, RetryPolicy
 from lab.patterns.messaging.dead_letter import header_dict
 from tests.integration.kafka_helpers import (

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lab.harness.page_check import check_page
+from lab.report.page_check import check_page
 
 pytestmark = pytest.mark.usefixtures("chromium")
 

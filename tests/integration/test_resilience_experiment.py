@@ -7,21 +7,21 @@ from itertools import pairwise
 import pandas as pd
 import pytest
 
-from lab.experiments import resilience
+from lab.experiments.resilience import measure, tables
 
 
 @pytest.fixture(scope="module")
 def frame() -> pd.DataFrame:
-    settings = resilience.quick_settings(
+    settings = measure.quick_settings(
         repeats=1, rate_per_s=60, healthy_s=1.0, fault_s=1.5, after_s=1.5, recovery_s=0.3,
         overhead_calls=2_000, bounded_items=100, bounded_limits=(1, 10),
         memory_items=(5_000, 40_000), scenarios=("outage", "slowdown"),
     )  # fmt: skip
-    return resilience.run(settings=settings)
+    return measure.run(settings=settings)
 
 
 def test_breakers_keep_calls_off_the_failing_downstream(frame: pd.DataFrame) -> None:
-    table = resilience.breaker_summary(frame).set_index(["scenario", "variant"])
+    table = tables.breaker_summary(frame).set_index(["scenario", "variant"])
     unguarded = table.loc[("outage", "no breaker")]
     assert unguarded.reached_during_fault == 90  # 60 calls/s for 1.5 s: every one
     assert pd.isna(unguarded.time_to_open_s)
@@ -32,7 +32,7 @@ def test_breakers_keep_calls_off_the_failing_downstream(frame: pd.DataFrame) -> 
 
 
 def test_the_slow_call_policy_trips_on_a_slowdown(frame: pd.DataFrame) -> None:
-    table = resilience.breaker_summary(frame).set_index(["scenario", "variant"])
+    table = tables.breaker_summary(frame).set_index(["scenario", "variant"])
     slow = table.loc[("slowdown", "slow calls 50% of 20 (>100 ms)")]
     assert slow.reached_during_fault < table.loc[("slowdown", "no breaker")].reached_during_fault
     assert pd.isna(table.loc[("slowdown", "consecutive(5)")].time_to_open_s)  # no errors
@@ -60,10 +60,10 @@ def test_bounded_processing_completes_every_item(frame: pd.DataFrame) -> None:
 
 
 def test_lab_breakers_record_their_state_transitions(frame: pd.DataFrame) -> None:
-    timeline = resilience.state_timeline(frame)
+    timeline = tables.state_timeline(frame)
     consecutive = timeline[(timeline.part == "outage") & (timeline.variant == "consecutive(5)")]
     states = list(consecutive.state)
     assert states[0] == "open" and states[-1] == "closed"
     assert all(a != b for a, b in pairwise(states))
-    table = resilience.breaker_summary(frame).set_index(["scenario", "variant"])
+    table = tables.breaker_summary(frame).set_index(["scenario", "variant"])
     assert table.loc[("outage", "consecutive(5)")].transitions == len(states)

@@ -7,18 +7,18 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from lab.experiments import service, service_tables
+from lab.experiments.service import measure, tables
 from lab.harness.slo import load_slo
 
 
 @pytest.fixture(scope="module")
 def frame(all_up: None) -> pd.DataFrame:
-    return service.run(quick=True)
+    return measure.run(quick=True)
 
 
 def test_every_slo_line_is_judged_for_both_variants(frame: pd.DataFrame) -> None:
-    verdicts = service_tables.verdicts(frame)
-    lines = {target.metric for target in load_slo(service.ServiceExperimentSettings().slo_path)}
+    verdicts = tables.verdicts(frame)
+    lines = {target.metric for target in load_slo(measure.ServiceExperimentSettings().slo_path)}
     for variant in ("optimized", "naive"):
         judged = verdicts[verdicts.variant == variant]
         assert set(judged.metric) == lines
@@ -27,7 +27,7 @@ def test_every_slo_line_is_judged_for_both_variants(frame: pd.DataFrame) -> None
 
 
 def test_the_naive_service_holds_no_pool_or_limiter(frame: pd.DataFrame) -> None:
-    seconds = service_tables.timeline(frame)
+    seconds = tables.timeline(frame)
     naive, optimized = seconds[seconds.variant == "naive"], seconds[seconds.variant == "optimized"]
     assert naive.pool_max.isna().all() and naive.limit.isna().all()
     assert optimized.pool_max.notna().any() and optimized.limit.notna().any()
@@ -35,14 +35,14 @@ def test_the_naive_service_holds_no_pool_or_limiter(frame: pd.DataFrame) -> None
 
 
 def test_the_search_reports_a_rate_per_variant(frame: pd.DataFrame) -> None:
-    search = service_tables.search_summary(frame)
+    search = tables.search_summary(frame)
     assert set(search.variant) == {"optimized", "naive"}
     assert (search.max_rate_meeting_slo >= 0).all()
 
 
 def test_the_breaker_opens_while_the_followers_service_is_down(frame: pd.DataFrame) -> None:
-    seconds = service_tables.timeline(frame, "fault")
+    seconds = tables.timeline(frame, "fault")
     assert "open" in set(seconds.breaker.dropna())
     assert seconds.short_circuited.max() > 0
-    budget = service_tables.error_budget(frame)
+    budget = tables.error_budget(frame)
     assert len(budget) == 1 and budget.requests.iloc[0] > 0

@@ -4,7 +4,7 @@ import math
 
 import pandas as pd
 
-from lab.experiments.baseline import ratios, slo_metrics
+from lab.experiments.baseline.tables import ratios, slo_metrics
 
 
 def _row(service: str, op: str, c: int, repeat: int, client: str, rate: float) -> dict[str, object]:

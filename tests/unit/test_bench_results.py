@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from lab.harness.bench_results import asv_rows, pytest_benchmark_rows
+from lab.report.bench_results import asv_rows, pytest_benchmark_rows
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 

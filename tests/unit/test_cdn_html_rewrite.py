@@ -143,7 +143,7 @@ def test_nothing_to_defer_adds_no_script(manifest: Manifest) -> None:
 
 
 def test_the_demo_page_rewrites_to_well_formed_html(tmp_path: Path, manifest: Manifest) -> None:
-    from lab.experiments.static_site import make_source
+    from lab.experiments.cdn.site import make_source
 
     make_source(tmp_path, images=2)
     page = (tmp_path / "page.html").read_text()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from lab.experiments.headlines import headlines
+from lab.report.headlines import headlines
 
 
 def stampede(origin_calls: list[float]) -> list[tuple[str, pd.DataFrame]]:

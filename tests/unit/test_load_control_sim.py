@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from lab.experiments.load_control import variants
-from lab.experiments.load_control_sim import SCENARIOS, SimSettings, simulate
+from lab.experiments.load_control.measure import variants
+from lab.experiments.load_control.simulation import SCENARIOS, SimSettings, simulate
 
 SMALL = SimSettings(capacity=10, service_s=0.1, before_s=2.0, after_s=6.0)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from lab.harness.metric_cells import cells, compare, direction
+from lab.report.cells import cells, compare, direction
 
 
 def pool_table(rps: list[float], low: list[float], high: list[float]) -> pd.DataFrame:

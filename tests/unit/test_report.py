@@ -5,8 +5,8 @@ import re
 import pandas as pd
 
 from lab.harness import plots
-from lab.harness.report import Section, format_table, render_report
 from lab.harness.slo import Target, evaluate
+from lab.report.html import Section, format_table, render_report
 
 EXTERNAL = re.compile(r"""(src|href)\s*=\s*["']?(https?:)?//|url\(\s*["']?(https?:)?//""")
 
@@ -51,7 +51,7 @@ def test_format_table_rounds_for_reading() -> None:
 
 
 def test_a_missing_experiment_says_why() -> None:
-    from lab.reporting import missing_reason
+    from lab.report.build import missing_reason
 
     meta = {"experiments": ["baseline", "caching"], "skipped": {"baseline": "redis is down"}}
     assert missing_reason("baseline", meta) == "did not run: redis is down"
@@ -70,7 +70,7 @@ def test_a_missing_experiment_says_why() -> None:
 
 
 def test_headlines_and_peers_are_listed_with_their_spread() -> None:
-    from lab.experiments.headlines import headlines
+    from lab.report.headlines import headlines
 
     cost = pd.DataFrame({
         "workload": ["hit", "hit"], "concurrency": [50, 50],

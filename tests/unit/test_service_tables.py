@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from lab.experiments import service_tables
+from lab.experiments.service import tables
 
 
 def _verdict(variant: str, repeat: int, metric: str, bound: str, target: float,
@@ -25,7 +25,7 @@ def test_verdicts_count_repeats_and_sign_the_margin() -> None:
         _verdict("optimized", 1, "throughput_rps", "above", 1000, 1005),
         _verdict("optimized", 2, "throughput_rps", "above", 1000, 1020),
     ])  # fmt: skip
-    table = service_tables.verdicts(frame).set_index("metric")
+    table = tables.verdicts(frame).set_index("metric")
     assert table.loc["latency_p99_ms", "verdict"] == "passed 2 of 3"
     assert table.loc["latency_p99_ms", "measured"] == 300
     assert table.loc["latency_p99_ms", "margin"] == 700
@@ -33,18 +33,18 @@ def test_verdicts_count_repeats_and_sign_the_margin() -> None:
     assert table.loc["throughput_rps", "margin"] == 10
     unmeasured = pd.DataFrame([{**_verdict("naive", 0, "cpu_percent", "below", 70, 1.0),
                                 "measured": float("nan"), "passed": None}])  # fmt: skip
-    assert service_tables.verdicts(unmeasured).verdict.tolist() == ["not measured"]
-    targets = service_tables.targets(frame)
+    assert tables.verdicts(unmeasured).verdict.tolist() == ["not measured"]
+    targets = tables.targets(frame)
     assert targets.iloc[0].lines == 2 and targets.iloc[0].lines_passed_every_repeat == 1
     assert not targets.iloc[0].met
-    assert service_tables.slo_metrics(frame) == {"latency_p99_ms": 300.0, "throughput_rps": 1010.0}
+    assert tables.slo_metrics(frame) == {"latency_p99_ms": 300.0, "throughput_rps": 1010.0}
 
 
 def test_search_takes_the_largest_rate_met_and_zero_when_none() -> None:
     rows = [{"part": "search", "variant": "optimized", "repeat": 0, "rate": r, "met": m}
             for r, m in ((100, True), (1550, False), (825, True), (1187.5, True))]  # fmt: skip
     rows += [{"part": "search", "variant": "naive", "repeat": 0, "rate": 100, "met": False}]
-    table = service_tables.search_summary(pd.DataFrame(rows)).set_index("variant")
+    table = tables.search_summary(pd.DataFrame(rows)).set_index("variant")
     assert table.loc["optimized", "max_rate_meeting_slo"] == 1187.5
     assert table.loc["naive", "max_rate_meeting_slo"] == 0
 
@@ -53,6 +53,6 @@ def test_error_budget_counts_errors_and_slow_answers() -> None:
     seconds = [{"part": "fault", "kind": "second", "repeat": 0, "t_s": t, "rps": 100,
                 "errors": 1 if t == 3 else 0, "over_1s": 2 if t == 4 else 0, "p99_ms": 5.0}
                for t in range(10)]  # fmt: skip
-    budget = service_tables.error_budget(pd.DataFrame(seconds)).iloc[0]
+    budget = tables.error_budget(pd.DataFrame(seconds)).iloc[0]
     assert budget.requests == 1000 and budget.errors == 1 and budget.over_1s == 2
     assert budget.budget_spent == 3 / 10  # 3 of the 10 requests the 1 % allows

@@ -1,0 +1,138 @@
+"""The ``lab`` command. It catches LabError, prints its sentence and exits non-zero."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from lab.errors import ConfigError, LabError
+
+if TYPE_CHECKING:
+    from lab.harness.services import ServiceStatus
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+services_app = typer.Typer(
+    no_args_is_help=True, help="Start, stop and check Redis, PostgreSQL, Kafka."
+)
+app.add_typer(services_app, name="services")
+console = Console()
+err = Console(stderr=True)
+
+Only = Annotated[
+    str | None, typer.Option("--only", help="Comma-separated subset: redis,postgres,kafka.")
+]
+
+
+def _services_table(rows: list[ServiceStatus]) -> Table:
+    table = Table("service", "endpoint", "started by", "pid", "health", "version")
+    for row in rows:
+        health = (
+            "[green]healthy[/]" if row.health.healthy else f"[red]down[/] ({row.health.detail})"
+        )
+        table.add_row(
+            row.service, row.endpoint, row.started_by, str(row.pid or "-"), health, row.version
+        )
+    return table
+
+
+@services_app.command("up")
+def services_up(only: Only = None) -> None:
+    """Reuse healthy servers; start the missing ones natively (or with Docker)."""
+    from lab.harness.services import parse_only, up
+
+    rows = up(parse_only(only), on_progress=lambda line: err.print(line))
+    console.print(_services_table(rows))
+
+
+@services_app.command("down")
+def services_down(only: Only = None) -> None:
+    """Stop the servers that `lab services up` started; external ones are left alone."""
+    from lab.harness.services import down, parse_only
+
+    stopped = down(parse_only(only))
+    console.print(f"stopped: {', '.join(stopped) if stopped else 'nothing of ours was running'}")
+
+
+@services_app.command("status")
+def services_status(only: Only = None) -> None:
+    """One row per service; exits 1 when any is not healthy."""
+    from lab.harness.services import parse_only, status
+    from lab.harness.services.manager import HOW_TO_POINT
+
+    rows = status(parse_only(only))
+    console.print(_services_table(rows))
+    unhealthy = [row for row in rows if not row.health.healthy]
+    for row in unhealthy:
+        err.print(
+            f"{row.service} is not answering at {row.endpoint} ({row.health.detail}); "
+            f"start it with `lab services up --only {row.service}` "
+            f"or point {HOW_TO_POINT[row.service]} at a running server"
+        )
+    if unhealthy:
+        raise typer.Exit(1)
+
+
+@app.command("slo")
+def slo_check(
+    path: Annotated[Path, typer.Argument(help="The SLO file.")] = Path("slo.yaml"),
+) -> None:
+    """Validate an SLO file and list its targets."""
+    from lab.harness.slo import load_slo
+
+    for target in load_slo(path):
+        console.print(str(target))
+
+
+def _register_loadtest() -> None:
+    from lab.cli.loadtest import loadtest, simulate
+
+    app.command("loadtest")(loadtest)
+    app.command("simulate")(simulate)
+    from lab.cli.static import assets_app, serve_static
+
+    app.add_typer(assets_app, name="assets")
+    app.command("serve-static")(serve_static)
+    from lab.cli.serve import serve
+
+    app.command("serve")(serve)
+    from lab.cli.suite import headlines_command, report, run
+
+    app.command("run")(run)
+    app.command("report")(report)
+    app.command("headlines")(headlines_command)
+
+
+_register_loadtest()
+
+
+def main() -> None:
+    """Entry point: LabError becomes one line on stderr and exit 1 (2 for usage errors)."""
+    try:
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
+    except LabError as error:
+        err.print(f"lab: {error}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(2 if isinstance(error, ConfigError) else 1)
+    except typer.Exit as done:
+        sys.exit(done.exit_code)
+    except typer.Abort:
+        err.print("lab: aborted")
+        sys.exit(130)
+    except Exception as error:
+        # Usage errors (an unknown option, a value out of range) are click's exceptions,
+        # which typer may vendor: recognised by what they carry, shown as one line.
+        code, message = getattr(error, "exit_code", None), getattr(error, "format_message", None)
+        if isinstance(code, int) and callable(message):
+            err.print(f"lab: {message()}", markup=False, highlight=False, soft_wrap=True)
+            sys.exit(code)
+        raise
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,155 @@
+"""``lab run``, ``lab report`` and ``lab headlines``: the suite, its report, its figures."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from lab.errors import ConfigError
+
+__all__ = ["headlines_command", "report", "run"]
+
+console = Console()
+err = Console(stderr=True)
+
+Quick = Annotated[bool, typer.Option("--quick", help="Short durations and fewer repeats.")]
+Results = Annotated[Path, typer.Option("--results", help="Folder holding one folder per run.")]
+SloFile = Annotated[Path, typer.Option("--slo", help="SLO targets to evaluate.")]
+
+
+def _minutes(seconds: float) -> str:
+    seconds = max(0.0, seconds)
+    return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
+
+
+def run(
+    experiments: Annotated[list[str] | None, typer.Argument(help="Names; all when none.")] = None,
+    quick: Quick = False,
+    results: Results = Path("results"),
+    slo: SloFile = Path("slo.yaml"),
+) -> None:
+    """Run experiments and store one CSV per experiment under results/<time>-<sha>/.
+    A progress bar estimates what is left from earlier runs; each experiment's time is
+    printed as it ends. Exits 1 if an experiment could not run (the others still do)."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from lab.experiments.suite import estimate_seconds, resolve_names, run_suite
+    from lab.harness.slo import load_slo
+
+    load_slo(slo)  # a malformed SLO file should stop us before minutes of measuring
+    names = resolve_names(experiments or [])
+    estimates = {name: estimate_seconds(name, quick=quick, results_root=results)
+                 for name in names}  # fmt: skip
+    total = sum(estimates.values())
+    done_s, current, started, suite_started = 0.0, [names[0]], [time.monotonic()], time.monotonic()
+    columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err) as bar:
+        task = bar.add_task("starting", total=total)
+
+        def progress(line: str) -> None:
+            name, elapsed = current[0], time.monotonic() - started[0]
+            here = min(elapsed, estimates[name])
+            left = total - done_s - here
+            position = f"{names.index(name) + 1}/{len(names)} {name}"
+            bar.update(task, completed=done_s + here,
+                       description=f"{position} (~{_minutes(left)} left): {line[:60]}")  # fmt: skip
+
+        def on_done(name: str, seconds: float, error: str | None) -> None:
+            nonlocal done_s
+            done_s += estimates[name]
+            outcome = f"did not run: {error}" if error else f"took {_minutes(seconds)}"
+            bar.console.print(f"{name} {outcome} (estimate {_minutes(estimates[name])})",
+                              markup=False, highlight=False)  # fmt: skip
+            index = names.index(name) + 1
+            if index < len(names):
+                current[0], started[0] = names[index], time.monotonic()
+            bar.update(task, completed=done_s)
+
+        stored = run_suite(names, quick=quick, results_root=results, progress=progress,
+                           on_done=on_done)  # fmt: skip
+    meta = stored.meta()
+    console.print(f"results: {stored.path} ({_minutes(time.monotonic() - suite_started)})")
+    if meta.get("skipped"):
+        err.print(f"lab: {len(meta['skipped'])} of {len(names)} experiments did not run: "
+                  f"{', '.join(meta['skipped'])}", markup=False)  # fmt: skip
+        raise typer.Exit(1)
+
+
+def _run_folder(value: str, results: Path) -> Path:
+    for candidate in (Path(value), results / value):
+        if (candidate / "meta.json").is_file():
+            return candidate
+    raise ConfigError(f"{value} is not a run folder (a folder with meta.json, or its name "
+                      f"under {results})")  # fmt: skip
+
+
+def report(
+    results: Results = Path("results"),
+    run_dir: Annotated[str | None, typer.Option(
+        "--run", help="A run folder or its name; the latest when omitted.")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Where to write the HTML.")] = Path(
+        "report/index.html"),
+    slo: SloFile = Path("slo.yaml"),
+    compare: Annotated[str | None, typer.Option(
+        "--compare", help="An earlier run (folder or name): the change of every figure.")
+    ] = None,
+    fail_on_regression: Annotated[bool, typer.Option(
+        help="With --compare: exit 1 when a figure regressed beyond noise.")] = False,
+    benchmark_json: Annotated[list[Path] | None, typer.Option(
+        help="pytest-benchmark JSON files or folders (default: .benchmarks).")] = None,
+    asv_results: Annotated[Path, typer.Option(help="asv's results folder.")] = Path(
+        ".asv/results"),
+    screenshot: Annotated[bool, typer.Option(
+        help="Check the report in headless Chromium and save its top as a PNG beside it.")
+    ] = True,
+) -> None:  # fmt: skip
+    """Render a stored run into one self-contained HTML file and print the SLO verdict."""
+    from lab.harness.results import Run, latest_run
+    from lab.harness.slo import verdict_line
+    from lab.report.build import BenchSources, build_report
+
+    stored = Run(_run_folder(run_dir, results)) if run_dir else latest_run(results)
+    earlier = Run(_run_folder(compare, results)) if compare else None
+    sources = BenchSources(benchmark_json or [Path(".benchmarks")], asv_results)
+    built = build_report(stored, slo_path=slo, out=out, compare_to=earlier, bench=sources)
+    console.print(f"report: {built.path.resolve()}")
+    console.print(verdict_line(built.verdicts))
+    if screenshot:
+        _check_in_browser(built.path)
+    if built.comparison is not None:
+        console.print(f"change {built.comparison.line()}")
+        if fail_on_regression and built.comparison.count("regression"):
+            raise typer.Exit(1)
+
+
+def _check_in_browser(html: Path) -> None:
+    from lab.harness.browser import browser_missing
+    from lab.report.page_check import check_page
+
+    missing = browser_missing()
+    if missing:
+        err.print(f"not checked in a browser: {missing}", markup=False)
+        return
+    picture = html.with_suffix(".png")
+    checked = check_page(html, picture)
+    for problem in checked.problems:
+        err.print(f"lab: the report has a problem: {problem}", markup=False)
+    if checked.problems:
+        raise typer.Exit(1)
+    console.print(f"checked in Chromium ({checked.svg_figures} figures); its top: {picture}")
+
+
+def headlines_command(
+    results: Results = Path("results"),
+    quick: Annotated[bool, typer.Option(help="From quick runs instead of full ones.")] = False,
+) -> None:
+    """Each experiment's headline figures from its newest run (full, unless --quick), as a
+    Markdown table naming the run each came from: what the README's table is made of."""
+    from lab.report.headline_table import headline_markdown
+
+    console.print(headline_markdown(results, quick=quick), markup=False, highlight=False,
+                  soft_wrap=True)  # fmt: skip

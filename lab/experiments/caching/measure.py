@@ -1,0 +1,357 @@
+"""Caching: hit ratio under skew, origin calls in a stampede, the cost of a hit and a
+miss beside redis-py, cashews and aiocache, and what callers see while Redis restarts.
+
+Parts (the ``part`` column of the frame):
+
+``hit_ratio``  an LRU of several sizes under Zipf keys (skew 0.6 to 1.2) and uniform keys,
+               with and without a TTL, in virtual time, next to the best ratio any cache of
+               that size can reach (the top-k popularity mass);
+``stampede``   one hot key on Redis: N callers arrive just before and just after expiry,
+               for each stampede mode; origin calls and caller latency per wave;
+``cost``       hits and misses per second, each variant in the same repeat as a bare
+               redis-py GET (+ orjson) and, at concurrency 50, as ``redis-benchmark``;
+``outage``     callers at a fixed rate while a scratch Redis is stopped and started again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import tempfile
+import time
+import uuid
+import warnings
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+import pandas as pd
+import redis.asyncio
+
+from lab.config import endpoints
+from lab.experiments.caching.peers import peers
+from lab.harness import native
+from lab.harness.aio import new_runner, outside_event_loop
+from lab.harness.services import probe
+from lab.harness.services.redis_scratch import ScratchRedis
+from lab.patterns.caching import MemoryCache, RedisCache, TieredCache, cached
+
+__all__ = ["SERVICES", "CachingSettings", "quick_settings", "run"]
+
+SERVICES = ("redis",)
+Row = dict[str, Any]
+Call = Callable[[int], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class CachingSettings:
+    repeats: int = 3
+    keyspace: int = 10_000
+    requests: int = 200_000
+    skews: tuple[float, ...] = (0.6, 0.8, 1.0, 1.2)
+    size_fractions: tuple[float, ...] = (0.01, 0.05, 0.1, 0.2)
+    ttl_s: tuple[float, ...] = (float("inf"), 5.0)  # virtual seconds, 1000 requests/s
+    callers: tuple[int, ...] = (10, 100, 1000)
+    stampede_ttl_s: float = 2.0
+    early_beta: float = 5.0  # XFetch's beta: > 1 refreshes earlier, see _stampede
+    origin_s: float = 0.05
+    hit_ops: int = 5_000
+    memory_ops: int = 50_000
+    rounds: int = 5  # cost: variants take turns this many times per repeat
+    concurrencies: tuple[int, ...] = (1, 50)
+    native_requests: int = 100_000
+    outage_rate: float = 300.0
+    outage_s: tuple[float, float, float] = (1.0, 1.0, 1.5)  # before, down, after restart
+    parts: tuple[str, ...] = ("hit_ratio", "stampede", "cost", "outage")
+
+    @classmethod
+    def quick(cls) -> CachingSettings:
+        return cls(
+            repeats=2, keyspace=2_000, requests=40_000, skews=(0.6, 1.0, 1.2),
+            size_fractions=(0.01, 0.1), hit_ops=1_500, memory_ops=20_000,
+            native_requests=20_000, outage_s=(0.5, 0.7, 0.8), stampede_ttl_s=1.0,
+            callers=(10, 1000),
+        )  # fmt: skip
+
+
+# --- hit ratio: pure LRU simulation in virtual time --------------------------------------
+
+
+def _popularity(keyspace: int, skew: float | None) -> np.ndarray:
+    if skew is None:
+        return np.full(keyspace, 1.0 / keyspace)
+    weights = 1.0 / np.arange(1, keyspace + 1) ** skew
+    return weights / weights.sum()  # type: ignore[no-any-return]
+
+
+def _hit_ratio(s: CachingSettings, repeat: int) -> list[Row]:
+    rows = []
+    for skew in (*s.skews, None):
+        probabilities = _popularity(s.keyspace, skew)
+        draws = np.random.default_rng(repeat).choice(s.keyspace, s.requests, p=probabilities)
+        keys = [str(k) for k in draws]
+        best_mass = np.cumsum(np.sort(probabilities)[::-1])
+        for fraction in s.size_fractions:
+            size = max(1, int(s.keyspace * fraction))
+            for ttl in s.ttl_s:
+                now = [0.0]
+                cache = MemoryCache(size, clock=lambda now=now: now[0])  # type: ignore[misc]
+                hits, warm = 0, len(keys) // 5  # the first fifth warms the cache
+                for i, key in enumerate(keys):
+                    now[0] = i / 1000.0
+                    if cache.get_sync(key) is not None:
+                        hits += i >= warm
+                    else:
+                        cache.set_sync(key, b"1", ttl)
+                rows.append({"part": "hit_ratio", "repeat": repeat,
+                             "distribution": "uniform" if skew is None else "zipf",
+                             "skew": skew, "size_fraction": fraction, "cache_size": size,
+                             "ttl_s": ttl,
+                             "hit_ratio": hits / (len(keys) - warm),
+                             "best_ratio": float(best_mass[size - 1])})  # fmt: skip
+    return rows
+
+
+# --- stampede: waves of callers around one expiry ----------------------------------------
+
+
+async def _stampede(s: CachingSettings, repeat: int, url: str) -> list[Row]:
+    rows: list[Row] = []
+    modes = ("none", "single-flight", "lock", "early-refresh")
+    for callers in s.callers:
+        for mode in modes:
+            store = RedisCache(url, max_connections=64, pool_timeout_s=10.0)
+            namespace = f"stampede-{uuid.uuid4().hex}"
+
+            @cached(store, ttl_s=s.stampede_ttl_s, ttl_jitter=0.0, stampede=mode,  # type: ignore[arg-type]
+                    namespace=namespace, rng=random.Random(repeat),
+                    early_beta=s.early_beta)  # fmt: skip
+            async def hot(x: int) -> dict[str, int]:
+                await asyncio.sleep(s.origin_s)
+                return {"x": x}
+
+            try:
+                await hot(1)  # written at t=0 (after one origin call)
+                written = time.monotonic()
+                # The first wave ends before expiry even with 1000 callers (about 0.1 s of
+                # GETs here); XFetch with delta 0.05 s and beta 5 refreshes a hit 0.3 s
+                # before expiry with probability exp(-0.3 / 0.25) = 0.30.
+                for wave, at in (("before expiry", 0.8), ("after expiry", 1.1)):
+                    delay = written + at * s.stampede_ttl_s - time.monotonic()
+                    await asyncio.sleep(max(0.0, delay))
+                    before = hot.stats.origin_calls
+                    waits = await asyncio.gather(*(_timed(hot) for _ in range(callers)))
+                    await asyncio.sleep(s.origin_s * 2)  # let a background refresh land
+                    waits_ms = np.array(waits) * 1000
+                    rows.append({"part": "stampede", "repeat": repeat, "mode": mode,
+                                 "callers": callers, "wave": wave,
+                                 "origin_calls": hot.stats.origin_calls - before,
+                                 "p50_ms": float(np.percentile(waits_ms, 50)),
+                                 "p99_ms": float(np.percentile(waits_ms, 99)),
+                                 "max_ms": float(waits_ms.max())})  # fmt: skip
+            finally:
+                await store.close()
+    return rows
+
+
+async def _timed(call: Callable[[int], Awaitable[Any]]) -> float:
+    began = time.perf_counter()
+    await call(1)
+    return time.perf_counter() - began
+
+
+# --- cost: hits and misses per second, same repeat, several implementations ---------------
+
+
+async def _elapsed(call: Call, ops: int, concurrency: int, first_key: int | None) -> float:
+    """Seconds for ``ops`` calls by ``concurrency`` workers: worker w asks for key w (hits,
+    ``first_key=None``) or for keys never asked before, from ``first_key`` on (misses)."""
+    per = max(1, ops // concurrency)
+
+    async def worker(w: int) -> None:
+        for i in range(per):
+            await call(w if first_key is None else first_key + w * per + i)
+
+    began = time.perf_counter()
+    await asyncio.gather(*(worker(w) for w in range(concurrency)))
+    return time.perf_counter() - began
+
+
+async def _origin(x: int) -> dict[str, int]:
+    return {"id": x, "score": x * 7}
+
+
+def _variants(url: str, redis_client: Any, namespace: str) -> tuple[dict[str, Any], list[Any]]:
+    """label -> (backend, call); and what to close afterwards."""
+    value = orjson.dumps({"id": 1, "score": 7})
+    closers: list[Any] = []
+
+    async def bare_get(x: int) -> Any:
+        return orjson.loads(await redis_client.get(f"{namespace}:bare:{x}") or value)
+
+    async def bare_miss(x: int) -> Any:
+        found = await redis_client.get(f"{namespace}:miss:{x}")
+        if found is None:
+            await redis_client.set(f"{namespace}:miss:{x}", value, px=60_000)
+        return found
+
+    stores: dict[str, Any] = {
+        "lab redis": RedisCache(url), "lab redis coalesced": RedisCache(url, coalesce=True),
+        "lab tiered": TieredCache(RedisCache(url)), "lab memory": MemoryCache(100_000),
+    }  # fmt: skip
+    closers += [store.close for store in stores.values()]
+    variants: dict[str, Any] = {"redis-py GET": ("redis", bare_get, bare_miss)}
+    for label, store in stores.items():
+        lab_fn: Call = cached(store, ttl_s=60, namespace=f"{namespace}:{label}")(_origin)
+        variants[label] = ("memory" if label == "lab memory" else "redis", lab_fn, lab_fn)
+    for backend, where in (("redis", url), ("memory", None)):
+        for label, make in peers(where).items():
+            decorate, close = make()
+            closers.append(close)
+            fn = decorate(_origin)
+            variants[f"{label} {backend}"] = (backend, fn, fn)
+    return variants, closers
+
+
+async def _cost(s: CachingSettings, repeat: int, url: str) -> list[Row]:
+    rows: list[Row] = []
+    client = redis.asyncio.Redis.from_url(url)
+    try:
+        for concurrency in s.concurrencies:
+            variants, closers = _variants(url, client, f"cost-{uuid.uuid4().hex}")
+            try:
+                with warnings.catch_warnings():  # aiocache calls redis-py's deprecated setex
+                    warnings.simplefilter("ignore", DeprecationWarning)
+                    rows += await _interleaved(variants, s, repeat, concurrency)
+            finally:
+                for close in closers:
+                    await close()
+        ep = endpoints().redis
+        ceiling = await asyncio.to_thread(native.redis_benchmark, ep.host, ep.port, "get",
+                                          max(s.concurrencies), s.native_requests)  # fmt: skip
+        rows.append({"part": "cost", "repeat": repeat, "workload": "hit",
+                     "variant": "redis-benchmark -P 1", "backend": "redis",
+                     "concurrency": max(s.concurrencies),
+                     "ops_s": ceiling.throughput_ops_s})  # fmt: skip
+    finally:
+        await client.aclose()
+    return rows
+
+
+async def _interleaved(variants: dict[str, Any], s: CachingSettings, repeat: int,
+                       concurrency: int) -> list[Row]:  # fmt: skip
+    """Every variant runs a slice of its calls in turn, ``s.rounds`` times, so a noisy
+    neighbour on this shared machine slows all of them alike."""
+    rows = []
+    for _, hit, _ in variants.values():
+        await _elapsed(hit, concurrency, concurrency, None)  # write the keys hits will read
+    for workload in ("hit", "miss"):
+        spent: dict[str, float] = dict.fromkeys(variants, 0.0)
+        done: dict[str, int] = dict.fromkeys(variants, 0)
+        for round_ in range(s.rounds):
+            for label, (backend, hit, miss) in variants.items():
+                if workload == "miss" and backend == "memory":
+                    continue  # a memory miss is the origin call itself
+                ops = (s.memory_ops if backend == "memory" else s.hit_ops) // s.rounds
+                ops *= max(1, concurrency // 10)  # slices long enough that starting 50
+                # workers is not what is timed
+                first = None if workload == "hit" else (round_ + 1) * 10_000_000
+                spent[label] += await _elapsed(hit if workload == "hit" else miss, ops,
+                                               concurrency, first)  # fmt: skip
+                done[label] += max(1, ops // concurrency) * concurrency
+        for label, (backend, _, _) in variants.items():
+            if done[label] and spent[label]:
+                rows.append({"part": "cost", "repeat": repeat, "workload": workload,
+                             "variant": label, "backend": backend, "concurrency": concurrency,
+                             "ops_s": done[label] / spent[label]})  # fmt: skip
+    return rows
+
+
+# --- outage: a scratch Redis stopped and started again under steady calls -----------------
+
+
+async def _outage(s: CachingSettings, repeat: int) -> list[Row]:
+    before_s, down_s, after_s = s.outage_s
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="lab-outage-") as folder:
+        server = ScratchRedis(7301, Path(folder))
+        await asyncio.to_thread(server.start)
+        store = RedisCache(server.url, op_timeout_s=0.1, retry_after_s=0.25)
+
+        @cached(store, ttl_s=60, namespace=f"outage-{repeat}")
+        async def item(x: int) -> int:
+            await asyncio.sleep(0.005)  # the origin: 5 ms
+            return x
+
+        began = time.monotonic()
+
+        async def one(due: float) -> None:
+            errors = item.stats.errors
+            t0 = time.perf_counter()
+            try:
+                await item(int(due * 1000) % 20)
+                outcome = "served" if item.stats.errors == errors else "served (fail-open)"
+            except Exception as error:  # what a caller would see; the pattern promises none
+                outcome = f"raised {type(error).__name__}"
+            rows.append({"part": "outage", "repeat": repeat, "t_s": due,
+                         "latency_ms": (time.perf_counter() - t0) * 1000, "outcome": outcome,
+                         "fault_start_s": before_s, "fault_end_s": before_s + down_s})  # fmt: skip
+
+        tasks, stopped, restarted = [], False, False
+        total = before_s + down_s + after_s
+        for k in range(int(total * s.outage_rate)):
+            due = k / s.outage_rate
+            now = time.monotonic() - began
+            if not stopped and now >= before_s:
+                await asyncio.to_thread(server.stop)
+                stopped = True
+            if not restarted and now >= before_s + down_s:
+                await asyncio.to_thread(server.start)
+                restarted = True
+            await asyncio.sleep(max(0.0, due - (time.monotonic() - began)))
+            tasks.append(asyncio.create_task(one(due)))
+        await asyncio.gather(*tasks)
+        await store.close()
+        await asyncio.to_thread(server.stop)
+    return rows
+
+
+# --- the run and its tables ------------------------------------------------------------
+
+
+@outside_event_loop
+def run(quick: bool = False, progress: Callable[[str], None] | None = None,
+        settings: CachingSettings | None = None) -> pd.DataFrame:  # fmt: skip
+    """Every part, ``repeats`` times; needs Redis (``lab services up --only redis``)."""
+    s = settings or (CachingSettings.quick() if quick else CachingSettings())
+    needs_redis = {"stampede", "cost", "outage"} & set(s.parts)
+    url = endpoints().redis_url
+    if needs_redis:
+        health = probe("redis", endpoints())
+        if not health.healthy:
+            from lab.errors import ServiceUnavailableError
+
+            hint = "start it with `lab services up --only redis`"
+            raise ServiceUnavailableError("redis", health.detail, hint)
+    rows: list[Row] = []
+    with new_runner() as runner:
+        for repeat in range(s.repeats):
+            for part in s.parts:
+                if progress:
+                    progress(f"caching: {part}, repeat {repeat + 1}/{s.repeats}")
+                if part == "hit_ratio":
+                    rows += _hit_ratio(s, repeat)
+                elif part == "stampede":
+                    rows += runner.run(_stampede(s, repeat, url))
+                elif part == "cost":
+                    rows += runner.run(_cost(s, repeat, url))
+                elif part == "outage":
+                    rows += runner.run(_outage(s, repeat))
+    return pd.DataFrame(rows)
+
+
+def quick_settings(**changes: Any) -> CachingSettings:
+    return replace(CachingSettings.quick(), **changes)

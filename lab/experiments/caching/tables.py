@@ -1,0 +1,110 @@
+"""The caching experiment's tables: what the report, asv and the notebooks show."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from lab.experiments.tables import ReportTable, spread
+
+__all__ = [
+    "TABLES",
+    "cost_summary",
+    "hit_ratio_summary",
+    "outage_summary",
+    "stampede_summary",
+    "stampede_totals",
+    "summary",
+]
+
+
+def hit_ratio_summary(frame: pd.DataFrame) -> pd.DataFrame:
+    part = frame[frame.part == "hit_ratio"]
+    keys = ["distribution", "skew", "size_fraction", "cache_size", "ttl_s"]
+    table = spread(part, keys, "hit_ratio")
+    best = part.groupby(keys, dropna=False).best_ratio
+    table["best_ratio"] = best.median().to_numpy()
+    return table
+
+
+def stampede_summary(frame: pd.DataFrame) -> pd.DataFrame:
+    part = frame[frame.part == "stampede"]
+    keys = ["callers", "mode", "wave"]
+    part = part.astype({"callers": int})  # the CSV holds NaN for other parts: floats
+    table = spread(part, keys, "origin_calls")
+    table["p99_ms"] = part.groupby(keys).p99_ms.median().to_numpy()
+    table["max_ms"] = part.groupby(keys).max_ms.max().to_numpy()
+    return table
+
+
+def stampede_totals(frame: pd.DataFrame) -> pd.DataFrame:
+    """Origin calls over both waves of a repeat, per mode and callers. Exactly one expiry
+    falls between the first wave and the end of the second, whichever wave meets it (on a
+    loaded machine the first wave of 1000 callers can straddle the expiry), so a mode that
+    stops stampedes makes exactly 1."""
+    part = frame[frame.part == "stampede"].astype({"callers": int})
+    per_repeat = part.groupby(["mode", "callers", "repeat"]).origin_calls.sum().reset_index()
+    return spread(per_repeat, ["mode", "callers"], "origin_calls")
+
+
+def cost_summary(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rate per variant with the per-repeat ratio to redis-py (time per call relative to a
+    bare GET: 1.10 = 10 % slower) and, at the top concurrency, to redis-benchmark."""
+    part = frame[frame.part == "cost"].copy()
+    bare = part[part.variant == "redis-py GET"].set_index(["repeat", "workload", "concurrency"])
+    ceiling = part[part.variant == "redis-benchmark -P 1"].set_index("repeat").ops_s
+    index = pd.MultiIndex.from_frame(part[["repeat", "workload", "concurrency"]])
+    part["cost_vs_redis_py"] = bare.ops_s.reindex(index).to_numpy() / part.ops_s.to_numpy()
+    part["rate_vs_redis_benchmark"] = (
+        part.ops_s.to_numpy() / ceiling.reindex(part.repeat).to_numpy()
+    )
+    keys = ["workload", "concurrency", "variant", "backend"]
+    part = part.astype({"concurrency": int})  # the CSV holds NaN for other parts: floats
+    table = spread(part, keys, "ops_s")
+    for column in ("cost_vs_redis_py", "rate_vs_redis_benchmark"):
+        ranges = spread(part, keys, column)
+        table[[column, f"{column}_min", f"{column}_max"]] = ranges[
+            [column, f"{column}_min", f"{column}_max"]].to_numpy()  # fmt: skip
+    table["us_per_call"] = 1e6 / table.ops_s  # wall time per call: 1 / throughput
+    return table
+
+
+def outage_summary(frame: pd.DataFrame) -> pd.DataFrame:
+    part = frame[frame.part == "outage"].copy()
+    if part.empty:
+        return part
+    down = np.where(part.t_s < part.fault_end_s, "redis down", "after restart")
+    part["phase"] = np.where(part.t_s < part.fault_start_s, "before", down)
+    grouped = part.groupby(["phase", "outcome"])
+    return pd.DataFrame({
+        "calls": grouped.size(), "p50_ms": grouped.latency_ms.median(),
+        "p99_ms": grouped.latency_ms.quantile(0.99), "max_ms": grouped.latency_ms.max(),
+    }).reset_index()  # fmt: skip
+
+
+def summary(frame: pd.DataFrame) -> pd.DataFrame:
+    return cost_summary(frame)
+
+
+TABLES = (
+    ReportTable(
+        "Cost of a hit and a miss, against a bare redis-py GET in the same repeat",
+        cost_summary,
+        part="cost",
+    ),
+    ReportTable(
+        "Origin calls and caller waits when N callers meet one expiry",
+        stampede_summary,
+        part="stampede",
+    ),
+    ReportTable(
+        "LRU hit ratio against the best any cache of that size can do",
+        hit_ratio_summary,
+        part="hit_ratio",
+    ),
+    ReportTable(
+        "Callers while Redis is stopped and started again (fail-open)",
+        outage_summary,
+        part="outage",
+    ),
+)

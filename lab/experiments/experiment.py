@@ -1,0 +1,86 @@
+"""What an experiment declares: its question, the servers it needs, how to read it and
+which figures are its headlines. The measurement, the tables and the plots live in the
+experiment's package (``measure``, ``tables``, ``figures``) and are imported only when
+used, so a worker process that imports one module of a package pays for nothing else.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+__all__ = ["Experiment", "HeadlineSpec", "headline"]
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class HeadlineSpec:
+    """One headline figure: the cell of a report table found by the start of its caption,
+    the values of some of its row's keys (``where``) and its column."""
+
+    label: str
+    caption: str  # the start of the table's caption ("" matches any)
+    where: Mapping[str, Any]
+    column: str
+    peer: str | None = None
+    #: The row to divide by (same table and column): the headline is then a ratio of two
+    #: medians of the same repeats, its range the extremes divided (wider than either's).
+    over: Mapping[str, Any] | None = None
+
+
+def headline(
+    label: str,
+    caption: str,
+    column: str,
+    peer: str | None = None,
+    over: Mapping[str, Any] | None = None,
+    **where: Any,
+) -> HeadlineSpec:
+    return HeadlineSpec(label, caption, where, column, peer, over)
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """An experiment's entry. ``lab.experiments.<name>.measure.run`` measures,
+    ``.tables`` declares its report tables (``TABLES``) and ``.figures`` draws it."""
+
+    name: str
+    title: str
+    question: str
+    services: tuple[str, ...]
+    reading: str
+    headlines: tuple[HeadlineSpec, ...] = field(default=())
+
+    def module(self, part: str) -> ModuleType:
+        return importlib.import_module(f"lab.experiments.{self.name}.{part}")
+
+    def run(
+        self, *, quick: bool = False, settings: Any = None, progress: Progress | None = None
+    ) -> pd.DataFrame:
+        frame: pd.DataFrame = self.module("measure").run(
+            quick=quick, settings=settings, progress=progress
+        )
+        return frame
+
+    def tables(self, frame: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+        """The captioned tables of the report, in order; those with no rows left out."""
+        from lab.experiments.tables import report_tables
+
+        return report_tables(frame, self.module("tables").TABLES)
+
+    def figures(self, frame: pd.DataFrame) -> list[Figure]:
+        drawn: list[Figure] = self.module("figures").figures(frame)
+        return drawn
+
+    def slo_metrics(self, frame: pd.DataFrame) -> dict[str, float]:
+        """The SLO metrics this experiment measures (none for most)."""
+        measured = getattr(self.module("tables"), "slo_metrics", None)
+        return {} if measured is None else dict(measured(frame))

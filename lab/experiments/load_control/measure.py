@@ -1,0 +1,365 @@
+"""Load control: do adaptive limiters find a server's capacity, and what do they and the
+request metrics cost?
+
+* ``convergence``: every limiter against a server of known capacity C (queueing beyond
+  it) under a load step, a ramp and a capacity drop, in virtual time
+  (:mod:`lab.experiments.load_control.simulation`): the limit over time against C, time to
+  settle, steady-state error, goodput and p99, beside no limiter and a fixed limit of C.
+* ``overload``: the same question over real HTTP: a simulated server on 127.0.0.1 with
+  the limiter as aiohttp middleware, driven open-loop from light load into 2x overload.
+  The server also records its request metrics, so its Prometheus-bucket p95/p99 can be
+  set against an HdrHistogram of the same requests (``quantiles``).
+* ``overhead``: acquire+release against a bare ``asyncio.Semaphore``, in the same run.
+* ``monitoring``: a minimal aiohttp and FastAPI endpoint, each in its own process, with
+  and without the metrics middleware, driven closed-loop in alternating rounds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import aiohttp
+import numpy as np
+import pandas as pd
+from aiohttp import web
+
+from lab.experiments.load_control import tables
+from lab.experiments.load_control.monitoring_endpoint import (
+    CPU_PATH,
+    available_stacks,
+    endpoint_process,
+)
+from lab.experiments.load_control.simulation import SCENARIOS, SimSettings, simulate
+from lab.harness.aio import new_runner, outside_event_loop
+from lab.harness.latency import LatencyRecorder
+from lab.harness.loadgen import LoadSettings, run_load
+from lab.harness.simulate import ServerModel, SimulatedServer
+from lab.patterns.limit_algorithms import AIMD, Gradient2, LatencyTarget, Vegas
+from lab.patterns.limiter import AdaptiveLimiter, FixedLimit
+from lab.patterns.limiter_middleware import aiohttp_limiter_middleware
+from lab.patterns.monitoring import RequestMetrics, aiohttp_metrics_middleware
+
+__all__ = ["LoadControlSettings", "quick_settings", "run", "variants"]
+
+Row = dict[str, Any]
+Clock = Callable[[], float]
+MakeLimiter = Callable[[Clock], AdaptiveLimiter | None]
+
+
+@dataclass(frozen=True)
+class LoadControlSettings:
+    repeats: int = 3
+    sim: SimSettings = field(default_factory=SimSettings)
+    scenarios: tuple[str, ...] = ("step", "ramp", "drop")
+    sim_variants: tuple[str, ...] = (
+        "no limiter",
+        "fixed(C)",
+        "aimd",
+        "vegas",
+        "gradient2",
+        "gradient2 per request",
+        "latency-target",
+    )
+    http_capacity: int = 8
+    http_service_s: float = 0.05
+    http_light_s: float = 3.0
+    http_heavy_s: float = 12.0
+    http_variants: tuple[str, ...] = ("no limiter", "fixed(C)", "gradient2", "vegas")
+    overhead_ops: int = 200_000
+    monitoring_s: float = 2.0
+    monitoring_rounds: int = 3
+    parts: tuple[str, ...] = ("convergence", "overload", "overhead", "monitoring")
+
+    @classmethod
+    def quick(cls) -> LoadControlSettings:
+        return cls(
+            repeats=2,
+            sim=SimSettings(capacity=20, before_s=4.0, after_s=12.0),
+            scenarios=("step", "drop"),
+            sim_variants=("no limiter", "fixed(C)", "vegas", "gradient2", "latency-target"),
+            http_light_s=1.0,
+            http_heavy_s=4.0,
+            http_variants=("no limiter", "vegas"),
+            overhead_ops=50_000,
+            monitoring_s=0.5,
+            monitoring_rounds=2,
+        )
+
+
+def variants(capacity: int, service_s: float) -> dict[str, MakeLimiter]:
+    """Each limiter under test, in reject mode, built on the run's clock."""
+    top = 10 * capacity
+
+    def adaptive(make: Callable[[], Any], **kw: Any) -> MakeLimiter:
+        return lambda clock: AdaptiveLimiter(make(), mode="reject", clock=clock, **kw)
+
+    return {
+        "no limiter": lambda clock: None,
+        "fixed(C)": adaptive(lambda: FixedLimit(capacity)),
+        "aimd": adaptive(lambda: AIMD(20, max_limit=top, timeout_s=5 * service_s)),
+        "vegas": adaptive(lambda: Vegas(20, max_limit=top)),
+        "gradient2": adaptive(lambda: Gradient2(20, min_limit=1, max_limit=top)),
+        "gradient2 per request": adaptive(
+            lambda: Gradient2(20, min_limit=1, max_limit=top), window_s=0
+        ),
+        "latency-target": adaptive(lambda: LatencyTarget(1.5 * service_s, 20, max_limit=top)),
+    }
+
+
+# --- convergence, in virtual time ------------------------------------------------------
+
+
+def _convergence(s: LoadControlSettings, repeat: int, progress: Callable[[str], None]) -> list[Row]:
+    makers = variants(s.sim.capacity, s.sim.service_s)
+    rows: list[Row] = []
+    for name in s.scenarios:
+        progress(f"load control: convergence, {name}, repeat {repeat + 1}/{s.repeats}")
+        for variant in s.sim_variants:
+            summary, timeline = simulate(SCENARIOS[name], makers[variant], s.sim, seed=repeat)
+            head = {"part": "convergence", "scenario": name, "variant": variant, "repeat": repeat}
+            rows.append({**head, "kind": "run", **summary})
+            rows += [{**head, "kind": "timeline", **point} for point in timeline]
+    return rows
+
+
+# --- overload over real HTTP -----------------------------------------------------------
+
+
+def _exact_timer(recorder: LatencyRecorder) -> Any:
+    @web.middleware
+    async def timed(request: web.Request, handler: Any) -> web.StreamResponse:
+        began = time.perf_counter()
+        try:
+            return await handler(request)  # type: ignore[no-any-return]
+        finally:
+            recorder.record_seconds(time.perf_counter() - began)
+
+    return timed
+
+
+async def _overload(variant: str, s: LoadControlSettings, repeat: int) -> list[Row]:
+    make = variants(s.http_capacity, s.http_service_s)[variant]
+    limiter = make(time.monotonic)
+    metrics, exact = RequestMetrics(), LatencyRecorder()
+    middlewares = [aiohttp_metrics_middleware(metrics), _exact_timer(exact)]
+    if limiter is not None:
+        middlewares.append(aiohttp_limiter_middleware(limiter))
+    model = ServerModel(
+        service_s=s.http_service_s, distribution="lognormal", capacity=s.http_capacity, seed=repeat
+    )
+    full_rps = s.http_capacity / s.http_service_s
+    arrivals = random.Random(repeat)
+    sent: list[float] = []
+    status: list[int] = []
+    latency: list[float] = []
+    connector = aiohttp.TCPConnector(limit=0)  # the client must not be the limiter
+    async with (
+        SimulatedServer(model, middlewares=middlewares, shutdown_timeout_s=0.1) as server,
+        aiohttp.ClientSession(
+            connector=connector, timeout=aiohttp.ClientTimeout(total=2.0)
+        ) as session,
+    ):
+        began = time.monotonic()
+
+        async def one(at: float, index: int) -> None:
+            try:
+                async with session.get(server.url) as reply:
+                    await reply.read()
+                    status[index] = reply.status
+            except (aiohttp.ClientError, TimeoutError):
+                status[index] = 0  # timed out or failed
+            latency[index] = time.monotonic() - began - at
+
+        tasks, t, end = [], 0.0, s.http_light_s + s.http_heavy_s
+        while True:
+            share = 0.5 if t < s.http_light_s else 2.0
+            t += arrivals.expovariate(full_rps * share)
+            if t >= end:
+                break
+            delay = t - (time.monotonic() - began)
+            if delay > 0:
+                await asyncio.sleep(delay)
+            sent.append(t)
+            status.append(0)
+            latency.append(float("nan"))
+            tasks.append(asyncio.create_task(one(t, len(sent) - 1)))
+        await asyncio.gather(*tasks)
+    head = {"part": "overload", "variant": variant, "repeat": repeat}
+    rows = [
+        {
+            **head,
+            "kind": "run",
+            **tables.overload_run(
+                np.array(sent),
+                np.array(status),
+                np.array(latency),
+                s.http_light_s,
+                end,
+                s.http_capacity,
+            ),
+        }
+    ]
+    if limiter is not None:
+        rows += [
+            {**head, "kind": "limit", "t_s": when - began, "limit": limit}
+            for when, limit in limiter.stats.history
+        ]
+    for q in (0.5, 0.95, 0.99):
+        rows.append(
+            {
+                "part": "quantiles",
+                "variant": variant,
+                "repeat": repeat,
+                "q": q,
+                "prometheus_ms": metrics.quantile(q, "GET", "/{tail}") * 1000,
+                "hdr_ms": exact.percentile_ms(q * 100),
+            }
+        )
+    return rows
+
+
+# --- overhead per acquire + release ------------------------------------------------------
+
+
+async def _overhead(s: LoadControlSettings, repeat: int) -> list[Row]:
+    n = s.overhead_ops
+    semaphore = asyncio.Semaphore(8)
+    limiters = {
+        "limiter, fixed limit": AdaptiveLimiter(FixedLimit(8)),
+        "limiter, gradient2 (0.5 s windows)": AdaptiveLimiter(Gradient2(20, min_limit=1)),
+        "limiter, aimd (every sample)": AdaptiveLimiter(AIMD(20)),
+    }
+
+    async def bare() -> None:
+        for _ in range(n):
+            async with semaphore:
+                pass
+
+    def through(limiter: AdaptiveLimiter) -> Callable[[], Any]:
+        async def body() -> None:
+            for _ in range(n):
+                async with limiter:
+                    pass
+
+        return body
+
+    async def direct() -> None:
+        limiter = limiters["limiter, gradient2 (0.5 s windows)"]
+        for _ in range(n):
+            limiter.release(await limiter.acquire())
+
+    bodies = {
+        "asyncio.Semaphore": bare,
+        **{k: through(v) for k, v in limiters.items()},
+        "acquire() + release(), gradient2": direct,
+    }
+    costs = {}
+    for variant, body in bodies.items():
+        began = time.perf_counter_ns()
+        await body()
+        costs[variant] = (time.perf_counter_ns() - began) / n
+    return [
+        {
+            "part": "overhead",
+            "variant": variant,
+            "repeat": repeat,
+            "ns_per_op": ns,
+            "vs_semaphore": ns / costs["asyncio.Semaphore"],
+        }
+        for variant, ns in costs.items()
+    ]
+
+
+# --- monitoring middleware cost ------------------------------------------------------------
+
+
+async def _server_cpu_s(session: aiohttp.ClientSession, url: str) -> float:
+    async with session.get(url.rstrip("/") + CPU_PATH) as reply:
+        return float((await reply.json())["cpu_s"])
+
+
+async def _drive_endpoint(url: str, seconds: float) -> tuple[float, float]:
+    """Closed loop for ``seconds``: requests/s, and the server's CPU microseconds per request
+    (CPU time is far less disturbed by a noisy neighbour than throughput is)."""
+    async with aiohttp.ClientSession() as session:
+        before = await _server_cpu_s(session, url)
+        result = await run_load(
+            LoadSettings(url + "items/7", mode="closed", users=16, duration_s=seconds)
+        )
+        used = await _server_cpu_s(session, url) - before
+    if result.errors:
+        raise RuntimeError(f"{result.errors} errors from {url}")
+    return result.achieved_rps, 1e6 * used / max(1, result.requests)
+
+
+def _endpoints(stack: str) -> dict[str, Any]:
+    found = {"plain": endpoint_process(stack, False)}
+    if stack == "aiohttp":  # what any middleware costs there, to set the lab's against
+        found["empty middleware"] = endpoint_process(stack, False, empty_middleware=True)
+    found["metrics middleware"] = endpoint_process(stack, True)
+    return found
+
+
+def _monitoring(s: LoadControlSettings, repeat: int, runner: asyncio.Runner) -> list[Row]:
+    rows = []
+    stacks = available_stacks()
+    managers = {(stack, name): cm for stack in stacks for name, cm in _endpoints(stack).items()}
+    with contextlib.ExitStack() as started, ThreadPoolExecutor(len(managers)) as pool:
+        # Start every endpoint at once (each takes a second or so to import and listen).
+        urls = dict(zip(managers, pool.map(started.enter_context, managers.values()), strict=True))
+        for url in urls.values():
+            runner.run(_drive_endpoint(url, 0.3))  # warm
+        for stack in stacks:
+            names = [name for (of, name) in urls if of == stack]
+            for round_ in range(s.monitoring_rounds):  # rotate the order: drift hits all
+                order = names[round_ % len(names) :] + names[: round_ % len(names)]
+                for name in order:
+                    rps, cpu_us = runner.run(_drive_endpoint(urls[stack, name], s.monitoring_s))
+                    rows.append(
+                        {
+                            "part": "monitoring",
+                            "stack": stack,
+                            "variant": name,
+                            "repeat": repeat,
+                            "round": round_,
+                            "rps": rps,
+                            "cpu_us_per_request": cpu_us,
+                        }
+                    )
+    return rows
+
+
+@outside_event_loop
+def run(
+    quick: bool = False,
+    settings: LoadControlSettings | None = None,
+    progress: Callable[[str], None] = lambda _: None,
+) -> pd.DataFrame:
+    s = settings or (LoadControlSettings.quick() if quick else LoadControlSettings())
+    rows: list[Row] = []
+    for repeat in range(s.repeats):
+        if "convergence" in s.parts:
+            rows += _convergence(s, repeat, progress)
+        with new_runner() as runner:
+            if "overload" in s.parts:
+                for variant in s.http_variants:
+                    progress(f"load control: overload over HTTP, {variant}, repeat {repeat + 1}")
+                    rows += runner.run(_overload(variant, s, repeat))
+            if "overhead" in s.parts:
+                progress(f"load control: limiter overhead, repeat {repeat + 1}")
+                rows += runner.run(_overhead(s, repeat))
+            if "monitoring" in s.parts:
+                progress(f"load control: monitoring middleware cost, repeat {repeat + 1}")
+                rows += _monitoring(s, repeat, runner)
+    return pd.DataFrame(rows)
+
+
+def quick_settings(**overrides: Any) -> LoadControlSettings:
+    return replace(LoadControlSettings.quick(), **overrides)

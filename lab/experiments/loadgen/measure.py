@@ -1,0 +1,156 @@
+"""Load generators compared on the same simulated server, in one run.
+
+Three questions:
+
+* accuracy: against a fixed 20 ms server well below saturation, does the open-loop
+  generator report 20 ms and hold its rate?
+* stall: with a stall in the server, what does each tool report? The open loop
+  measures from intended send times and shows the stall; closed loops send less during
+  it and hide most of it (coordinated omission).
+* saturation: against one server process, how close does each tool get to ``wrk``'s
+  rate, and how much CPU does it spend per 1,000 requests?
+
+The server always runs in a process of its own, so each tool's CPU is its own.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from lab.harness.aio import new_runner, outside_event_loop
+from lab.harness.loadgen import LoadResult, LoadSettings, Schedule, run_load
+from lab.harness.loadgen.peers import PeerResult, locust_available, run_locust, run_wrk
+from lab.harness.simulate import ServerModel, server_process
+
+__all__ = ["LoadgenSettings", "run"]
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class LoadgenSettings:
+    repeats: int = 3
+    accuracy_rps: float = 200.0
+    accuracy_s: float = 10.0
+    service_s: float = 0.020
+    stall_rps: float = 200.0
+    stall_every_s: float = 5.0
+    stall_for_s: float = 1.0
+    stall_run_s: float = 11.0
+    stall_users: int = 20  # the seed's closed model: 20 users thinking 100 ms
+    stall_think_s: float = 0.1
+    saturation_s: float = 5.0
+    saturation_connections: int = 64
+    tools: tuple[str, ...] = ("lab-open", "lab-closed", "wrk", "locust")
+
+    @classmethod
+    def quick(cls) -> LoadgenSettings:
+        return cls(
+            repeats=2, accuracy_s=3.0, stall_every_s=2.0, stall_for_s=0.5, stall_run_s=3.0,
+            saturation_s=2.0,
+        )  # fmt: skip
+
+
+def _lab_row(scenario: str, tool: str, repeat: int, settings: LoadSettings) -> Row:
+    with new_runner() as runner:
+        began = time.process_time()
+        result: LoadResult = runner.run(run_load(settings))
+        cpu = time.process_time() - began
+    latency = result.latency_ms()
+    target = settings.schedule.expected_arrivals() / settings.schedule.duration_s if (
+        settings.schedule) else float("nan")  # fmt: skip
+    return {
+        "scenario": scenario, "tool": tool, "repeat": repeat, "target_rps": target,
+        "achieved_rps": result.achieved_rps, "requests": result.requests,
+        "errors": result.errors, "dropped": result.dropped,
+        "latency_ms_p50": latency["p50"], "latency_ms_p99": latency["p99"],
+        "latency_ms_max": latency["max"], "cpu_s": cpu,
+    }  # fmt: skip
+
+
+def _peer_row(scenario: str, repeat: int, found: PeerResult) -> Row:
+    return {
+        "scenario": scenario, "tool": found.tool, "repeat": repeat, "target_rps": float("nan"),
+        "achieved_rps": found.achieved_rps, "requests": found.requests,
+        "errors": found.errors, "dropped": 0, "latency_ms_p50": found.latency_ms_p50,
+        "latency_ms_p99": found.latency_ms_p99, "latency_ms_max": float("nan"),
+        "cpu_s": found.cpu_s,
+    }  # fmt: skip
+
+
+def _accuracy(s: LoadgenSettings, repeat: int) -> list[Row]:
+    with server_process(ServerModel(service_s=s.service_s)) as url:
+        schedule = Schedule.constant(s.accuracy_rps, s.accuracy_s)
+        return [_lab_row("accuracy", "lab-open", repeat, LoadSettings(url, schedule=schedule))]
+
+
+def _stall(s: LoadgenSettings, repeat: int) -> list[Row]:
+    model = ServerModel(
+        service_s=s.service_s, stall_every_s=s.stall_every_s, stall_for_s=s.stall_for_s
+    )
+    rows = []
+    tools: dict[str, Callable[[str], Row]] = {
+        "lab-open": lambda url: _lab_row("stall", "lab-open", repeat, LoadSettings(
+            url, schedule=Schedule.constant(s.stall_rps, s.stall_run_s))),
+        "lab-closed": lambda url: _lab_row("stall", "lab-closed", repeat, LoadSettings(
+            url, mode="closed", users=s.stall_users, think_time_s=s.stall_think_s,
+            duration_s=s.stall_run_s)),
+        "wrk": lambda url: _peer_row("stall", repeat, run_wrk(
+            url, connections=s.stall_users, duration_s=s.stall_run_s)),
+        "locust": lambda url: _peer_row("stall", repeat, run_locust(
+            url.rstrip("/"), "/", users=s.stall_users, duration_s=s.stall_run_s,
+            think_s=s.stall_think_s)),
+    }  # fmt: skip
+    for tool in _available(s.tools):
+        # A fresh server per tool, so every tool meets the stall at the same moment.
+        with server_process(model) as url:
+            rows.append(tools[tool](url))
+    return rows
+
+
+def _saturation(s: LoadgenSettings, repeat: int) -> list[Row]:
+    c = s.saturation_connections
+    tools: dict[str, Callable[[str], Row]] = {
+        "lab-closed": lambda url: _lab_row("saturation", "lab-closed", repeat, LoadSettings(
+            url, mode="closed", users=c, duration_s=s.saturation_s)),
+        "wrk": lambda url: _peer_row("saturation", repeat, run_wrk(
+            url, connections=c, duration_s=s.saturation_s)),
+        "locust": lambda url: _peer_row("saturation", repeat, run_locust(
+            url.rstrip("/"), "/", users=c, duration_s=s.saturation_s)),
+    }  # fmt: skip
+    rows = []
+    with server_process(ServerModel()) as url:
+        for tool in _available(s.tools):
+            if tool in tools:
+                rows.append(tools[tool](url))
+    return rows
+
+
+def _available(tools: tuple[str, ...]) -> list[str]:
+    """The tools asked for that are installed (wrk and Locust are optional peers)."""
+    missing = {"locust": not locust_available(), "wrk": shutil.which("wrk") is None}
+    return [tool for tool in tools if not missing.get(tool, False)]
+
+
+@outside_event_loop
+def run(
+    quick: bool = False,
+    settings: LoadgenSettings | None = None,
+    progress: Callable[[str], None] = lambda _: None,
+) -> pd.DataFrame:
+    s = settings or (LoadgenSettings.quick() if quick else LoadgenSettings())
+    rows: list[Row] = []
+    for repeat in range(s.repeats):
+        for name, scenario in (("accuracy", _accuracy), ("stall", _stall),
+                               ("saturation", _saturation)):  # fmt: skip
+            progress(f"loadgen: {name}, repeat {repeat + 1}/{s.repeats}")
+            rows += scenario(s, repeat)
+    frame = pd.DataFrame(rows)
+    frame["cpu_s_per_1000"] = 1000 * frame.cpu_s / frame.requests.clip(lower=1)
+    return frame

@@ -1,0 +1,58 @@
+"""The reference service against the SLO: optimized and naive."""
+
+from __future__ import annotations
+
+from lab.experiments.experiment import Experiment, headline
+
+__all__ = ["EXPERIMENT"]
+
+EXPERIMENT = Experiment(
+    name="service",
+    title="The reference service against the SLO: optimized and naive",
+    question="Does the service built from every pattern meet each slo.yaml line at the seed's "
+    "1000 requests/s with more than 500 connections, with the load generator on the "
+    "same 2-core machine, and what does the naive one (no cache, pool, breaker or "
+    "limiter) show beside it? How far does each go before the SLO breaks, and what do "
+    "a failing downstream and a Redis restart cost?",
+    services=("redis", "postgres", "kafka"),
+    reading="The timelines show the hold window of each variant against every slo.yaml line: "
+    "a line is met when the observed series stays on the good side of its target for "
+    "the whole window in every repeat. The bars show the largest constant rate at "
+    "which each variant still meets every latency, error and resource line (found by "
+    "bisection); the fault run shows what a failing downstream and a Redis restart "
+    "cost in SLO terms and in error budget.",
+    headlines=(
+        headline(
+            "SLO lines met in every repeat, optimized, at the target rate",
+            "Target",
+            "lines_passed_every_repeat",
+            variant="optimized",
+        ),
+        headline(
+            "SLO lines met in every repeat, naive",
+            "Target",
+            "lines_passed_every_repeat",
+            variant="naive",
+        ),
+        headline(
+            "largest rate meeting the SLO, optimized (requests/s)",
+            "Largest",
+            "max_rate_meeting_slo",
+            variant="optimized",
+        ),
+        headline(
+            "largest rate meeting the SLO, naive (requests/s)",
+            "Largest",
+            "max_rate_meeting_slo",
+            variant="naive",
+        ),
+        headline(
+            "p99 in the hold window, optimized (ms)",
+            "Every slo.yaml line",
+            "measured",
+            variant="optimized",
+            metric="latency_p99_ms",
+        ),
+        headline("error budget spent in the fault run", "Fault run: error budget", "budget_spent"),
+    ),
+)

@@ -1,0 +1,257 @@
+"""The reference service against the seed's SLO, optimized and naive.
+
+* ``ramp``: each variant in its own process, the lab's open-loop generator on this same
+  machine with more than 500 connections and a request mix (profiles, post pages,
+  summaries; Zipf-skewed user ids): a warm-up, a linear ramp to the target rate, a hold,
+  then beyond it. Each second of load is stored with the server's side (CPU, memory,
+  pool, limiter) from ``/api/_stats``; the hold window is judged against ``slo.yaml``.
+* ``search``: the largest constant rate at which each variant still meets every latency,
+  error and resource line of the SLO (bisection; throughput and users are what is varied).
+* ``fault``: the optimized service at the target rate while its followers service fails
+  for a while and its Redis is stopped and started again: what each second looked like,
+  the verdict, and how much error budget the run burned.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from lab.experiments.service.process import (
+    NAIVE_FLAGS,
+    Sampler,
+    followers_process,
+    free_port,
+    service_process,
+)
+from lab.harness.aio import new_runner, outside_event_loop
+from lab.harness.latency import LatencyRecorder
+from lab.harness.loadgen import LoadResult, LoadSettings, RequestMix, Schedule, Stage, run_load
+from lab.harness.services.redis_scratch import ScratchRedis
+from lab.harness.slo import evaluate, load_slo
+
+__all__ = [
+    "MIX",
+    "SEARCH_IGNORES",
+    "SERVICES",
+    "VARIANTS",
+    "ServiceExperimentSettings",
+    "default_slo_path",
+    "judge",
+    "quick_settings",
+    "run",
+]
+
+SERVICES = ("redis", "postgres", "kafka")
+MIX = (("/api/users/{id}", 6.0), ("/api/users/{id}/posts?per_page=10", 2.0),
+       ("/api/users/{id}/summary", 2.0))  # fmt: skip
+VARIANTS = {"optimized": (), "naive": NAIVE_FLAGS}
+#: SLO lines a rate search varies rather than judges.
+SEARCH_IGNORES = frozenset({"throughput_rps", "concurrent_users"})
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ServiceExperimentSettings:
+    repeats: int = 3
+    variants: tuple[str, ...] = ("optimized", "naive")
+    users: int = 10_000
+    zipf_s: float = 1.0
+    connections: int = 600
+    warmup_s: float = 5.0
+    warmup_rps: float = 100.0
+    ramp_s: float = 20.0
+    #: The hold offers 5 % more than the SLO's throughput line, so the line tests whether
+    #: the service keeps up, not how whole seconds are counted at exactly 1000.
+    target_rps: float = 1050.0
+    hold_s: float = 30.0
+    beyond_rps: float = 1500.0
+    beyond_s: float = 15.0
+    search_low_rps: float = 100.0
+    search_high_rps: float = 3000.0
+    search_steps: int = 5
+    search_run_s: float = 10.0
+    fault_rps: float = 1050.0
+    fault_s: float = 40.0
+    followers_outage_s: tuple[float, float] = (10.0, 10.0)  # start, length
+    redis_down_s: tuple[float, float] = (25.0, 3.0)  # stop at, down for
+    timeout_s: float = 5.0
+    slo_path: Path = field(default_factory=lambda: default_slo_path())
+    parts: tuple[str, ...] = ("ramp", "search", "fault")
+
+    @classmethod
+    def quick(cls) -> ServiceExperimentSettings:
+        return cls(repeats=1, users=2_000, warmup_s=1.0, ramp_s=2.0, target_rps=300.0,
+                   hold_s=3.0, beyond_rps=400.0, beyond_s=1.0, search_steps=1,
+                   search_high_rps=400.0, search_run_s=2.0, fault_rps=150.0, fault_s=8.0,
+                   timeout_s=2.0,
+                   followers_outage_s=(2.0, 2.0), redis_down_s=(4.0, 1.5))  # fmt: skip
+
+    def mix(self, seed: int) -> RequestMix:
+        return RequestMix(MIX, ids=self.users, zipf_s=self.zipf_s, seed=seed)
+
+
+def default_slo_path() -> Path:
+    """``slo.yaml`` here, else the project's (a notebook runs in a folder of its own)."""
+    here = Path("slo.yaml")
+    return here if here.is_file() else Path(__file__).resolve().parents[2] / "slo.yaml"
+
+
+def _load(base: str, schedule: Schedule, s: ServiceExperimentSettings, seed: int
+          ) -> tuple[LoadResult, list[Row]]:  # fmt: skip
+    settings = LoadSettings(f"{base}/", schedule=schedule, connections=s.connections,
+                            timeout_s=s.timeout_s, mix=s.mix(seed))  # fmt: skip
+    sampler = Sampler(base).start()
+    try:
+        with new_runner() as runner:
+            result = runner.run(run_load(settings))
+    finally:
+        samples = sampler.stop()
+    return result, samples
+
+
+def _seconds(result: LoadResult, samples: list[Row], labels: Row) -> list[Row]:
+    by_second = {int(sample["t_s"]): sample for sample in samples}
+    rows = []
+    for second, stats in enumerate(result.timeline):
+        latency = stats.latency
+        rows.append({**labels, "t_s": second, "rps": stats.requests, "errors": stats.errors,
+                     "p50_ms": latency.percentile_ms(50) if latency.count else float("nan"),
+                     "p99_ms": latency.percentile_ms(99) if latency.count else float("nan"),
+                     "over_1s": latency.count_at_or_above_ms(1000.0),
+                     **{k: v for k, v in by_second.get(second, {}).items()
+                        if k != "t_s"}})  # fmt: skip
+    return rows
+
+
+def judge(result: LoadResult, samples: list[Row], window: tuple[float, float],
+          connections: int, slo_path: Path) -> list[Row]:  # fmt: skip
+    """Every SLO line measured over ``window`` (seconds from the start of the load)."""
+    start, end = int(window[0]), int(window[1])
+    seconds = result.timeline[start:end]
+    latency = LatencyRecorder.merged(second.latency for second in seconds)
+    requests = sum(second.requests for second in seconds)
+    errors = sum(second.errors for second in seconds)
+    inside = [sample for sample in samples if start <= sample["t_s"] < end]
+    measured = {
+        f"latency_{name}_ms": value for name, value in latency.summary().as_columns("").items()
+    }
+    measured.update(throughput_rps=requests / max(end - start, 1),
+                    error_rate_percent=100.0 * errors / requests if requests else 0.0,
+                    concurrent_users=float(connections))  # fmt: skip
+    for metric, pick in (("cpu_percent", "mean"), ("memory_percent", "max"),
+                         ("db_connections_percent", "max")):  # fmt: skip
+        values = pd.Series([sample[metric] for sample in inside], dtype=float).dropna()
+        if len(values):
+            measured[metric] = float(values.mean() if pick == "mean" else values.max())
+    return [{"metric": v.target.metric, "bound": v.target.bound, "target": v.target.value,
+             "measured": v.measured, "passed": v.passed}
+            for v in evaluate(load_slo(slo_path), measured)]  # fmt: skip
+
+
+def _ramp(s: ServiceExperimentSettings, variant: str, repeat: int) -> list[Row]:
+    stages = (Stage(s.warmup_s, s.warmup_rps), Stage(s.ramp_s, s.target_rps),
+              Stage(s.hold_s, s.target_rps), Stage(s.beyond_s, s.beyond_rps))  # fmt: skip
+    with (
+        followers_process() as followers,
+        service_process(*VARIANTS[variant], "--followers-url", followers, users=s.users) as base,
+    ):
+        result, samples = _load(base, Schedule(stages, start_rps=s.warmup_rps), s, repeat)
+    hold = (s.warmup_s + s.ramp_s, s.warmup_s + s.ramp_s + s.hold_s)
+    labels = {"part": "ramp", "variant": variant, "repeat": repeat}
+    verdicts = [{**labels, "kind": "verdict", "window_s": f"{hold[0]:g}-{hold[1]:g}", **v}
+                for v in judge(result, samples, hold, s.connections, s.slo_path)]  # fmt: skip
+    return verdicts + [{**row, "kind": "second"} for row in _seconds(result, samples, labels)]
+
+
+def _meets(result: LoadResult, samples: list[Row], s: ServiceExperimentSettings,
+           rate: float) -> tuple[bool, list[str]]:  # fmt: skip
+    warm = min(2.0, s.search_run_s / 2)
+    verdicts = judge(result, samples, (warm, s.search_run_s), s.connections, s.slo_path)
+    failing = [v["metric"] for v in verdicts if v["metric"] not in SEARCH_IGNORES
+               and v["passed"] is False]  # fmt: skip
+    if result.dropped or result.achieved_rps < 0.95 * rate:
+        failing.append("rate not reached")
+    return not failing, failing
+
+
+def _search(s: ServiceExperimentSettings, variant: str, repeat: int) -> list[Row]:
+    low, high, rows = s.search_low_rps, s.search_high_rps, []
+    with (
+        followers_process() as followers,
+        service_process(*VARIANTS[variant], "--followers-url", followers, users=s.users) as base,
+    ):
+        for step in range(s.search_steps + 1):
+            rate = low if step == 0 else (low + high) / 2
+            result, samples = _load(base, Schedule.constant(rate, s.search_run_s), s, step)
+            met, failing = _meets(result, samples, s, rate)
+            rows.append({"part": "search", "variant": variant, "repeat": repeat, "step": step,
+                         "rate": rate, "met": met, "failing": ", ".join(failing),
+                         "achieved_rps": result.achieved_rps,
+                         "p99_ms": result.latency_ms()["p99"]})  # fmt: skip
+            if step == 0 and not met:
+                break  # not even the lowest rate: nothing to bisect
+            if step:
+                low, high = (rate, high) if met else (low, rate)
+    return rows
+
+
+def _fault(s: ServiceExperimentSettings, repeat: int) -> list[Row]:
+    outage_start, outage_for = s.followers_outage_s
+    stop_at, down_for = s.redis_down_s
+    port = free_port()  # the service is told where followers will be before they start
+    with tempfile.TemporaryDirectory(prefix="lab-service-redis-") as folder:
+        redis = ScratchRedis(7302, Path(folder))
+        redis.start()
+        with (
+            service_process("--followers-url", f"http://127.0.0.1:{port}",
+                            env={"LAB_REDIS_URL": redis.url}, users=s.users) as base,
+            followers_process(outage_start, outage_for, port=port),  # its clock starts here
+        ):  # fmt: skip
+            timers = [threading.Timer(stop_at, redis.stop),
+                      threading.Timer(stop_at + down_for, redis.start)]  # fmt: skip
+            for timer in timers:
+                timer.start()
+            try:
+                result, samples = _load(base, Schedule.constant(s.fault_rps, s.fault_s), s,
+                                        repeat)  # fmt: skip
+            finally:
+                for timer in timers:
+                    timer.join()
+        redis.stop()
+    labels = {"part": "fault", "variant": "optimized", "repeat": repeat,
+              "followers_down_s": f"{outage_start:g}-{outage_start + outage_for:g}",
+              "redis_down_s": f"{stop_at:g}-{stop_at + down_for:g}"}  # fmt: skip
+    whole = judge(result, samples, (0, s.fault_s), s.connections, s.slo_path)
+    verdicts = [{**labels, "kind": "verdict", "window_s": f"0-{s.fault_s:g}", **v}
+                for v in whole]  # fmt: skip
+    return verdicts + [{**row, "kind": "second"} for row in _seconds(result, samples, labels)]
+
+
+@outside_event_loop
+def run(quick: bool = False, settings: ServiceExperimentSettings | None = None,
+        progress: Callable[[str], None] = lambda _: None) -> pd.DataFrame:  # fmt: skip
+    s = settings or (ServiceExperimentSettings.quick() if quick else ServiceExperimentSettings())
+    load_slo(s.slo_path)  # a bad SLO file stops the run before any load
+    rows: list[Row] = []
+    for repeat in range(s.repeats):
+        order = s.variants if repeat % 2 == 0 else tuple(reversed(s.variants))
+        for part in s.parts:
+            if part == "fault":
+                progress(f"service: fault run, repeat {repeat + 1}/{s.repeats}")
+                rows += _fault(s, repeat)
+                continue
+            for variant in order:
+                progress(f"service: {part}, {variant}, repeat {repeat + 1}/{s.repeats}")
+                rows += (_ramp if part == "ramp" else _search)(s, variant, repeat)
+    return pd.DataFrame(rows)
+
+
+def quick_settings(**overrides: Any) -> ServiceExperimentSettings:
+    return replace(ServiceExperimentSettings.quick(), **overrides)

@@ -1,0 +1,135 @@
+"""Running the reference service for an experiment: the service and its followers
+service in processes of their own, and a sampler that records the machine and the
+service once a second while the load runs, so each second of load has the server's side
+beside it."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import asyncpg
+import orjson
+import psutil
+
+from lab.config import endpoints
+from lab.harness.url_process import url_process
+
+__all__ = [
+    "NAIVE_FLAGS",
+    "Sampler",
+    "followers_process",
+    "free_port",
+    "read_stats",
+    "service_process",
+]
+
+NAIVE_FLAGS = ("--no-cache", "--no-pool", "--no-breaker", "--no-limiter")
+
+
+@contextmanager
+def service_process(*flags: str, env: dict[str, str] | None = None, users: int = 10_000,
+                    posts: int = 100_000) -> Iterator[str]:  # fmt: skip
+    """``lab serve --port 0 FLAGS`` in its own process; yields its base URL (no slash)."""
+    argv = [sys.executable, "-m", "lab.cli", "serve", "--port", "0", "--users", str(users),
+            "--posts", str(posts), *flags]  # fmt: skip
+    with url_process(argv, "lab serve", stop_timeout_s=30, env=env) as url:
+        yield url.rstrip("/")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def followers_process(outage_start_s: float = 0.0, outage_for_s: float = 0.0,
+                      latency_ms: float = 5.0, port: int = 0) -> Iterator[str]:  # fmt: skip
+    """The simulated followers service; its outage clock starts when it does."""
+    argv = [sys.executable, "-m", "lab.service.followers", "--latency-ms", str(latency_ms),
+            "--outage-start", str(outage_start_s), "--outage-for", str(outage_for_s),
+            "--port", str(port)]  # fmt: skip
+    with url_process(argv, "the followers service") as url:
+        yield url.rstrip("/")
+
+
+def read_stats(base: str, timeout_s: float = 2.0) -> dict[str, Any]:
+    with urllib.request.urlopen(f"{base}/api/_stats", timeout=timeout_s) as answer:
+        return orjson.loads(answer.read())  # type: ignore[no-any-return]
+
+
+_CONNECTIONS = (
+    "SELECT count(*)::float8 * 100 / current_setting('max_connections')::int "
+    "FROM pg_stat_activity WHERE backend_type = 'client backend'"
+)
+
+
+class Sampler:
+    """Once every ``every_s`` on a thread, from ``start()`` to ``stop()``: the machine's CPU
+    and memory (psutil, here: the load generator shares the machine), PostgreSQL's
+    connections in use (a query of its own), and the service's ``/api/_stats`` when it
+    answers within 2 s (an overloaded service may not: those columns are then empty)."""
+
+    def __init__(self, base: str, every_s: float = 1.0, dsn: str | None = None) -> None:
+        self.base = base
+        self.every_s = every_s
+        self.dsn = dsn or endpoints().postgres_dsn
+        self.samples: list[dict[str, Any]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="stats sampler", daemon=True)
+        self._began = 0.0
+
+    def start(self) -> Sampler:
+        self._began = time.monotonic()
+        psutil.cpu_percent(interval=None)  # the first call only starts the interval
+        self._thread.start()
+        return self
+
+    def stop(self) -> list[dict[str, Any]]:
+        self._stop.set()
+        self._thread.join(timeout=10)
+        return self.samples
+
+    def _loop(self) -> None:
+        loop = asyncio.new_event_loop()
+        connection = loop.run_until_complete(asyncpg.connect(self.dsn))
+        last: tuple[float, float] | None = None
+        try:
+            while not self._stop.wait(self.every_s):
+                now = time.monotonic() - self._began
+                sample: dict[str, Any] = {
+                    "t_s": now, "cpu_percent": psutil.cpu_percent(interval=None),
+                    "memory_percent": psutil.virtual_memory().percent,
+                    "db_connections_percent": loop.run_until_complete(
+                        connection.fetchval(_CONNECTIONS)),
+                }  # fmt: skip
+                try:
+                    stats = read_stats(self.base)
+                except OSError:
+                    self.samples.append(sample)
+                    continue
+                cpu_s = stats["process"]["cpu_s"]
+                if last is not None:
+                    sample["service_cpu_percent"] = 100.0 * (cpu_s - last[1]) / (now - last[0])
+                last = (now, cpu_s)
+                limiter, pool = stats.get("limiter") or {}, stats["db"].get("pool") or {}
+                sample.update({
+                    "service_rss_mb": stats["process"]["rss_bytes"] / 2**20,
+                    "pool_in_use": pool.get("in_use"), "pool_max": pool.get("max"),
+                    "limit": limiter.get("limit"), "limiter_rejected": limiter.get("rejected"),
+                    "breaker": stats["followers"]["breaker"],
+                    "short_circuited": stats["followers"]["short_circuited"],
+                    "cache_hits": (stats.get("cache") or {}).get("hits"),
+                })  # fmt: skip
+                self.samples.append(sample)
+        finally:
+            loop.run_until_complete(connection.close())
+            loop.close()

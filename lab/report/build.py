@@ -1,0 +1,142 @@
+"""A stored run as the HTML report: the SLO verdict, the headline figures and the peers,
+a section per experiment (or why it is missing), the change against an earlier run, what
+pytest-benchmark and asv hold for the same commit, and where it was measured."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from lab.experiments import EXPERIMENTS
+from lab.report.headlines import Headline, headlines
+from lab.report.bench_results import BenchRow, asv_rows, pytest_benchmark_rows
+from lab.report.cells import Cell, Change, cells, compare
+from lab.harness.plots import to_svg
+from lab.report.html import Section, render_report, write_report
+from lab.harness.results import Run, git_commit
+from lab.harness.slo import Verdict, evaluate, load_slo
+
+__all__ = ["BenchSources", "Comparison", "ReportBuilt", "build_report", "missing_reason"]
+
+
+@dataclass(frozen=True)
+class BenchSources:
+    """Where to look for pytest-benchmark files and asv results of the run's commit."""
+
+    pytest_benchmark: list[Path] = field(default_factory=lambda: [Path(".benchmarks")])
+    asv_results: Path = Path(".asv/results")
+
+
+@dataclass
+class Comparison:
+    against: str
+    changes: list[Change]
+    only_new: list[Cell]
+    only_old: list[Cell]
+
+    def count(self, verdict: str) -> int:
+        return sum(change.verdict == verdict for change in self.changes)
+
+    def line(self) -> str:
+        counts = ", ".join(f"{self.count(v)} {v}" for v in
+                           ("regression", "improvement", "changed", "within noise"))  # fmt: skip
+        return f"against {self.against}: {counts} (of {len(self.changes)} figures in both)"
+
+
+@dataclass
+class ReportBuilt:
+    path: Path
+    verdicts: list[Verdict]
+    comparison: Comparison | None
+    headlines: list[Headline]
+
+
+def missing_reason(name: str, meta: dict[str, Any]) -> str:
+    """Why a run has no results for an experiment."""
+    skipped = meta.get("skipped", {})
+    if name in skipped:
+        return f"did not run: {skipped[name]}"
+    if name in meta.get("experiments", []):
+        return "started but did not finish: the run was interrupted or failed (see `lab run`)"
+    return f"not part of this run: `lab run {name}` measures it"
+
+
+def _repeats(frame: pd.DataFrame) -> int | None:
+    return int(frame["repeat"].nunique()) if "repeat" in frame else None
+
+
+def _sections(run: Run, meta: dict[str, Any]) -> tuple[list[Section], dict[str, float],
+                                                        list[Headline], list[Cell]]:  # fmt: skip
+    frames = run.frames()
+    sections: list[Section] = []
+    measured: dict[str, float] = {}
+    picked: list[Headline] = []
+    every: list[Cell] = []
+    for name, experiment in EXPERIMENTS.items():
+        frame = frames.get(name)
+        if frame is None:
+            sections.append(Section(name, experiment.title, experiment.question, [],
+                                    missing=missing_reason(name, meta)))  # fmt: skip
+            continue
+        tables = experiment.tables(frame)
+        for metric, value in experiment.slo_metrics(frame).items():
+            measured.setdefault(metric, value)  # the reference service (first) has its say
+        found = headlines(name, tables)
+        picked.extend(found)
+        every.extend(cells(name, tables))
+        sections.append(Section(
+            name=name, title=experiment.title, question=experiment.question, tables=tables,
+            figures_svg=[to_svg(figure) for figure in experiment.figures(frame)],
+            rows_measured=len(frame), reading=experiment.reading, headlines=found,
+            repeats=_repeats(frame), seconds=meta.get("durations_s", {}).get(name),
+        ))  # fmt: skip
+    return sections, measured, picked, every
+
+
+def _all_cells(run: Run) -> list[Cell]:
+    found = []
+    for name, frame in run.frames().items():
+        if name in EXPERIMENTS:
+            found.extend(cells(name, EXPERIMENTS[name].tables(frame)))
+    return found
+
+
+def _bench(meta: dict[str, Any], sources: BenchSources) -> dict[str, tuple[list[BenchRow], str]]:
+    commit = str(meta.get("git_sha") or "")
+    if not commit or commit == "unknown":
+        return {"pytest-benchmark": ([], "the run does not record its commit"),
+                "asv": ([], "the run does not record its commit")}  # fmt: skip
+    full = str(meta.get("git_sha_full") or git_commit(commit))
+    return {"pytest-benchmark": pytest_benchmark_rows(sources.pytest_benchmark, commit),
+            "asv": asv_rows(sources.asv_results, full)}  # fmt: skip
+
+
+def _slo_spread(every: list[Cell]) -> dict[str, str]:
+    """``metric -> "[min-max], N repeats"`` of the optimized service's SLO lines."""
+    found = {}
+    for cell in every:
+        row = dict(cell.row)
+        if (cell.experiment == "service" and cell.caption.startswith("Every slo.yaml line")
+                and row.get("variant") == "optimized" and cell.column == "measured"):  # fmt: skip
+            found[str(row["metric"])] = f"[{cell.low:.4g}-{cell.high:.4g}], {cell.runs} repeats"
+    return found
+
+
+def build_report(run: Run, *, slo_path: Path, out: Path, compare_to: Run | None = None,
+                 bench: BenchSources | None = None) -> ReportBuilt:  # fmt: skip
+    targets = load_slo(slo_path)
+    meta = run.meta()
+    meta["slo_file"] = str(slo_path)
+    sections, measured, picked, every = _sections(run, meta)
+    verdicts = evaluate(targets, measured)
+    comparison = None
+    if compare_to is not None:
+        changes, only_new, only_old = compare(_all_cells(compare_to), every)
+        comparison = Comparison(compare_to.path.name, changes, only_new, only_old)
+    html = render_report(run_id=run.path.name, meta=meta, sections=sections, verdicts=verdicts,
+                         headlines=picked, comparison=comparison, slo_spread=_slo_spread(every),
+                         bench=_bench(meta, bench or BenchSources()))  # fmt: skip
+    return ReportBuilt(write_report(out, html), verdicts, comparison, picked)
