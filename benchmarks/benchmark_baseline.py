@@ -7,8 +7,9 @@ Run with ``asv run --python=same --quick`` from the venv.
 
 from __future__ import annotations
 
-from benchmarks.common import Cells, index_rows, require, tracked
-from lab.errors import ServiceUnavailableError
+import pandas as pd
+
+from benchmarks.common import Cells, ExperimentBehaviour, index_rows, require, tracked
 from lab.experiments.baseline import measure, tables
 from lab.harness.aio import new_runner
 
@@ -20,25 +21,16 @@ CELLS = [
 CONCURRENCIES = [1, 32]
 
 
-class PythonVsNative:
+class PythonVsNative(ExperimentBehaviour):
     """Python client throughput as a share of the native tool's, measured in one run."""
 
+    experiment = "baseline"
     params = (CELLS, CONCURRENCIES)
     param_names = ["cell", "concurrency"]
-    timeout = 900
-    number = 1
-    repeat = 1
 
-    def setup_cache(self) -> Cells | None:
-        try:
-            frame = measure.run(quick=True)
-        except ServiceUnavailableError:
-            return None
+    @staticmethod
+    def cells(frame: pd.DataFrame) -> Cells:
         return index_rows(tables.ratios(frame), ["service", "operation", "concurrency"])
-
-    def setup(self, cells: Cells | None, cell: str, concurrency: int) -> None:
-        if cells is None:
-            raise NotImplementedError("a service is down; start them with `lab services up`")
 
     def _value(self, cells: Cells, cell: str, concurrency: int, column: str) -> float:
         service, operation = cell.split()

@@ -8,23 +8,17 @@ import uuid
 
 import pandas as pd
 
-from benchmarks.common import Cells, index_rows, require, tracked
+from benchmarks.common import Cells, ExperimentBehaviour, index_rows, require, tracked
 from lab.config import endpoints
-from lab.experiments.caching import measure, tables
+from lab.experiments.caching import tables
 from lab.harness.aio import new_runner
 from lab.patterns.caching import MemoryCache, RedisCache, cached
 
 
-class CachingBehaviour:
+class CachingBehaviour(ExperimentBehaviour):
     """One quick run of the experiment; tracks hit ratio, origin calls and cost ratios."""
 
-    timeout = 900
-    number = 1
-    repeat = 1
-
-    def setup_cache(self) -> dict[str, Cells]:
-        require("redis")
-        return self.cells(measure.run(quick=True))
+    experiment = "caching"
 
     @staticmethod
     def cells(frame: pd.DataFrame) -> dict[str, Cells]:

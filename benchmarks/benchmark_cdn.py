@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmarks.common import Cells, index_rows, tracked
-from lab.experiments.cdn import measure, tables
+from benchmarks.common import Cells, ExperimentBehaviour, index_rows, tracked
+from lab.experiments.cdn import tables
 from lab.experiments.cdn.site import VARIANTS, build_site
 from lab.patterns.cdn import Manifest, RewriteSettings, StaticFiles, rewrite_html
 
@@ -17,19 +17,10 @@ CHROME = {"accept-encoding": "gzip, deflate, br",
           "accept": "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8"}  # fmt: skip
 
 
-class CdnBehaviour:
+class CdnBehaviour(ExperimentBehaviour):
     """One quick run: bytes per visit in Chromium, and the handler against aiohttp's."""
 
-    timeout = 900
-    number = 1
-    repeat = 1
-
-    def setup_cache(self) -> Cells:
-        from lab.harness.browser import browser_missing
-
-        if missing := browser_missing():
-            raise NotImplementedError(missing)
-        return self.cells(measure.run(quick=True))
+    experiment = "cdn"
 
     @staticmethod
     def cells(frame: pd.DataFrame) -> Cells:

@@ -6,23 +6,17 @@ from __future__ import annotations
 
 import pandas as pd
 
-from benchmarks.common import Cells, index_rows, require, tracked
+from benchmarks.common import Cells, ExperimentBehaviour, index_rows, require, tracked
 from lab.config import endpoints
-from lab.experiments.database import measure, tables
+from lab.experiments.database import tables
 from lab.harness.aio import new_runner
 from lab.patterns.pool import DatabasePool
 
 
-class DatabaseBehaviour:
+class DatabaseBehaviour(ExperimentBehaviour):
     """One quick run of the experiment."""
 
-    timeout = 900
-    number = 1
-    repeat = 1
-
-    def setup_cache(self) -> dict[str, Cells]:
-        require("postgres")
-        return self.cells(measure.run(quick=True))
+    experiment = "database"
 
     @staticmethod
     def cells(frame: pd.DataFrame) -> dict[str, Cells]:

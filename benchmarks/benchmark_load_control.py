@@ -8,23 +8,18 @@ import asyncio
 
 import pandas as pd
 
-from benchmarks.common import Cells, index_rows, tracked
-from lab.experiments.load_control import measure, tables
+from benchmarks.common import Cells, ExperimentBehaviour, index_rows, tracked
+from lab.experiments.load_control import tables
 from lab.harness.aio import new_runner
 from lab.patterns.limit_algorithms import Gradient2
 from lab.patterns.limiter import AdaptiveLimiter
 from lab.patterns.monitoring import RequestMetrics
 
 
-class LimiterBehaviour:
+class LimiterBehaviour(ExperimentBehaviour):
     """One quick run of the experiment: where the limits settle, and what callers wait."""
 
-    timeout = 900
-    number = 1
-    repeat = 1
-
-    def setup_cache(self) -> Cells:
-        return self.cells(measure.run(quick=True))
+    experiment = "load_control"
 
     @staticmethod
     def cells(frame: pd.DataFrame) -> Cells:

@@ -8,22 +8,17 @@ from __future__ import annotations
 
 import pandas as pd
 
-from benchmarks.common import Cells, index_rows, tracked
-from lab.experiments.loadgen import measure, tables
+from benchmarks.common import Cells, ExperimentBehaviour, index_rows, tracked
+from lab.experiments.loadgen import tables
 from lab.harness.aio import new_runner
 from lab.harness.loadgen import LoadSettings, Schedule, run_load
 from lab.harness.simulate import ServerModel, server_process
 
 
-class GeneratorComparison:
+class GeneratorComparison(ExperimentBehaviour):
     """Rates and CPU per request of each generator, and what each reports for a stall."""
 
-    timeout = 900
-    number = 1
-    repeat = 1
-
-    def setup_cache(self) -> Cells:
-        return self.cells(measure.run(quick=True))
+    experiment = "loadgen"
 
     @staticmethod
     def cells(frame: pd.DataFrame) -> Cells:

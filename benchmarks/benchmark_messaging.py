@@ -5,21 +5,15 @@ from __future__ import annotations
 
 import pandas as pd
 
-from benchmarks.common import Cells, index_rows, require, tracked
-from lab.experiments.messaging import measure, tables
+from benchmarks.common import Cells, ExperimentBehaviour, index_rows, tracked
+from lab.experiments.messaging import tables
 from lab.patterns.messaging.offsets import PartitionOffsets
 
 
-class MessagingBehaviour:
+class MessagingBehaviour(ExperimentBehaviour):
     """One quick run: producer and consumer ratios to the Java tools, the end-to-end run."""
 
-    timeout = 900
-    number = 1
-    repeat = 1
-
-    def setup_cache(self) -> Cells:
-        require("kafka")
-        return self.cells(measure.run(quick=True))
+    experiment = "messaging"
 
     @staticmethod
     def cells(frame: pd.DataFrame) -> Cells:

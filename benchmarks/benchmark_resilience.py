@@ -9,9 +9,9 @@ import contextlib
 
 import pandas as pd
 
-from benchmarks.common import Cells, index_rows, tracked
+from benchmarks.common import Cells, ExperimentBehaviour, index_rows, tracked
 from lab.errors import CircuitOpenError
-from lab.experiments.resilience import measure, tables
+from lab.experiments.resilience import tables
 from lab.harness.aio import new_runner
 from lab.patterns.breaker import CircuitBreaker
 from lab.patterns.concurrency import bounded_map
@@ -21,15 +21,10 @@ async def _noop() -> int:
     return 200
 
 
-class BreakerBehaviour:
+class BreakerBehaviour(ExperimentBehaviour):
     """One quick run of the experiment; tracks what each breaker did in the outage."""
 
-    timeout = 900
-    number = 1
-    repeat = 1
-
-    def setup_cache(self) -> Cells:
-        return self.cells(measure.run(quick=True))
+    experiment = "resilience"
 
     @staticmethod
     def cells(frame: pd.DataFrame) -> Cells:

@@ -7,28 +7,24 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
-from benchmarks.common import Cells, index_rows, require, tracked
+from benchmarks.common import Cells, ExperimentBehaviour, index_rows, tracked
 from lab.experiments.service import measure, tables
 from lab.patterns.monitoring import RequestCollector, RequestMetrics
 from lab.patterns.monitoring_multiprocess import MultiprocessMetrics
 
 
-class ServiceBehaviour:
+class ServiceBehaviour(ExperimentBehaviour):
     """One quick run: the SLO lines met in the hold window, and the largest rate."""
 
-    timeout = 900
-    number = 1
-    repeat = 1
+    experiment = "service"
 
-    def setup_cache(self) -> Cells:
-        for name in measure.SERVICES:
-            require(name)
+    def settings(self) -> Any:
         # asv installs the package without the project's files: the SLO is the checkout's.
-        slo = Path(__file__).resolve().parents[1] / "slo.yaml"
-        return self.cells(measure.run(settings=measure.quick_settings(slo_path=slo)))
+        return measure.quick_settings(slo_path=Path(__file__).resolve().parents[1] / "slo.yaml")
 
     @staticmethod
     def cells(frame: pd.DataFrame) -> Cells:

@@ -35,3 +35,30 @@ def tracked(cells: Cells, key: tuple[Any, ...], column: str) -> float:
         raise NotImplementedError(f"{' '.join(map(str, key))} did not run (not installed?)")
     value = cells[key].get(column)
     return float("nan") if value is None else float(value)
+
+
+class ExperimentBehaviour:
+    """One quick run of an experiment, its frame turned into cells by ``cells(frame)``;
+    each ``track_*`` of a subclass reads one cell. The servers the experiment needs must
+    answer, or asv skips the suite."""
+
+    experiment: str  # its name in lab.experiments.EXPERIMENTS
+    timeout = 900
+    number = 1
+    repeat = 1
+
+    def settings(self) -> Any:
+        """The settings to run with; ``None``: the experiment's quick settings."""
+        return None
+
+    def setup_cache(self) -> Any:
+        from lab.experiments import EXPERIMENTS
+
+        entry = EXPERIMENTS[self.experiment]
+        for service in entry.services:
+            require(service)
+        return self.cells(entry.run(quick=True, settings=self.settings()))
+
+    @staticmethod
+    def cells(frame: pd.DataFrame) -> Any:
+        raise NotImplementedError

@@ -31,13 +31,15 @@
 
 # %% tags=["parameters"]
 quick = False
+run = None  # a stored run's folder (results/<run>): shown instead of measuring
 
 # %%
 # %matplotlib inline
 from lab.experiments import EXPERIMENTS
-from lab.experiments.loadgen import measure, tables
+from lab.experiments.loadgen import tables
+from lab.experiments.suite import open_or_measure
 
-frame = measure.run(quick=quick)
+frame = open_or_measure("loadgen", run=run, quick=quick)
 table = tables.summary(frame)
 table
 

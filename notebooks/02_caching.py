@@ -26,13 +26,15 @@
 
 # %% tags=["parameters"]
 quick = False
+run = None  # a stored run's folder (results/<run>): shown instead of measuring
 
 # %%
 # %matplotlib inline
 from lab.experiments import EXPERIMENTS
-from lab.experiments.caching import measure, tables
+from lab.experiments.caching import tables
+from lab.experiments.suite import open_or_measure
 
-frame = measure.run(quick=quick)
+frame = open_or_measure("caching", run=run, quick=quick)
 cost_figure, stampede_figure = EXPERIMENTS["caching"].figures(frame)
 
 # %% [markdown]

@@ -33,13 +33,15 @@
 
 # %% tags=["parameters"]
 quick = False
+run = None  # a stored run's folder (results/<run>): shown instead of measuring
 
 # %%
 # %matplotlib inline
 from lab.experiments import EXPERIMENTS
-from lab.experiments.resilience import measure, tables
+from lab.experiments.resilience import tables
+from lab.experiments.suite import open_or_measure
 
-frame = measure.run(quick=quick)
+frame = open_or_measure("resilience", run=run, quick=quick)
 tables.breaker_summary(frame)
 
 # %% [markdown]

@@ -27,13 +27,15 @@
 
 # %% tags=["parameters"]
 quick = False
+run = None  # a stored run's folder (results/<run>): shown instead of measuring
 
 # %%
 # %matplotlib inline
 from lab.experiments import EXPERIMENTS
-from lab.experiments.messaging import measure, tables
+from lab.experiments.messaging import tables
+from lab.experiments.suite import open_or_measure
 
-frame = measure.run(quick=quick)
+frame = open_or_measure("messaging", run=run, quick=quick)
 tables.targets(frame)
 
 # %% [markdown]

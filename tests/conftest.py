@@ -18,6 +18,7 @@ from hypothesis import settings
 
 from lab.config import endpoints
 from lab.harness.services import probe
+from tests.experiment_frames import SessionFrames
 
 # A shared, 2-core machine makes example run times vary tenfold: a deadline would fail a
 # correct test. Behaviour, not speed, is what a test asserts.
@@ -91,3 +92,19 @@ def chromium() -> None:
         pytest.fail(missing)
     if missing:
         pytest.skip(missing)
+
+
+@pytest.fixture(scope="session")
+def frames(tmp_path_factory: pytest.TempPathFactory) -> SessionFrames:
+    """``frames(name)``: the session's one frame of experiment ``name``, measured on first
+    use; the folder ``frames.run.path`` holds them as a stored run."""
+    return SessionFrames(tmp_path_factory.mktemp("results") / "session-run")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``integration`` by folder: every test under tests/integration talks to real servers
+    (``pytest -m "not integration"`` runs the rest with none)."""
+    integration = ROOT / "tests" / "integration"
+    for item in items:
+        if integration in Path(str(item.path)).parents:
+            item.add_marker(pytest.mark.integration)

@@ -36,8 +36,8 @@ def test_200_round_trips(benchmark: Any, runner: Any, cell: str, concurrency: in
         runner.run(session.close())
 
 
-def test_python_to_native_ratios(benchmark: Any, all_up: None) -> None:
-    frame = benchmark.pedantic(measure.run, kwargs={"quick": True}, rounds=1, iterations=1)
+def test_python_to_native_ratios(benchmark: Any, all_up: None, quick_frame: Any) -> None:
+    frame = quick_frame("baseline")
     table = tables.ratios(frame)
     benchmark.extra_info["ratios"] = table[
         ["service", "operation", "concurrency", "ratio", "ratio_min", "ratio_max", "runs"]

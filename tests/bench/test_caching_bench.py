@@ -11,7 +11,7 @@ import pytest
 
 from benchmarks.benchmark_caching import CachingBehaviour
 from lab.config import endpoints
-from lab.experiments.caching import measure, tables
+from lab.experiments.caching import tables
 from lab.harness.aio import new_runner
 from lab.patterns.caching import MemoryCache, RedisCache, TieredCache, cached
 from tests.bench.asv_tracks import tracked_values
@@ -60,8 +60,8 @@ def test_1000_misses(benchmark: Any, function: tuple[Any, Any]) -> None:
     assert cached_value.stats.hits == 0
 
 
-def test_caching_experiment(benchmark: Any, redis_up: None) -> None:
-    frame = benchmark.pedantic(measure.run, kwargs={"quick": True}, rounds=1, iterations=1)
+def test_caching_experiment(benchmark: Any, redis_up: None, quick_frame: Any) -> None:
+    frame = quick_frame("caching")
     benchmark.extra_info["asv"] = tracked_values(CachingBehaviour, frame)
     cost = tables.cost_summary(frame)
     benchmark.extra_info["cost"] = cost[

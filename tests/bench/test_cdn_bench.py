@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from benchmarks.benchmark_cdn import CdnBehaviour
-from lab.experiments.cdn import measure, tables
+from lab.experiments.cdn import tables
 from lab.experiments.cdn.site import VARIANTS, build_site
 from lab.harness.browser import browser_missing
 from lab.patterns.cdn import Manifest, RewriteSettings, StaticFiles, rewrite_html
@@ -39,10 +39,10 @@ def test_rewrite_the_gallery_page(benchmark: Any, site: Path) -> None:
     assert html.count("<picture>") == 4
 
 
-def test_cdn_experiment(benchmark: Any) -> None:
+def test_cdn_experiment(benchmark: Any, quick_frame: Any) -> None:
     if browser_missing():
         pytest.skip(str(browser_missing()))
-    frame = benchmark.pedantic(measure.run, kwargs={"quick": True}, rounds=1, iterations=1)
+    frame = quick_frame("cdn")
     benchmark.extra_info["asv"] = tracked_values(CdnBehaviour, frame)
     targets = tables.targets(frame)
     benchmark.extra_info["targets"] = targets.to_dict("records")

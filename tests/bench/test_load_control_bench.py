@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from benchmarks.benchmark_load_control import LimiterBehaviour
-from lab.experiments.load_control import measure, tables
+from lab.experiments.load_control import tables
 from lab.harness.aio import new_runner
 from lab.patterns.limit_algorithms import AIMD, Gradient2
 from lab.patterns.limiter import AdaptiveLimiter
@@ -50,8 +50,8 @@ def test_10000_request_observations(benchmark: Any) -> None:
     assert metrics.in_progress["GET"] == 0
 
 
-def test_load_control_experiment(benchmark: Any) -> None:
-    frame = benchmark.pedantic(measure.run, kwargs={"quick": True}, rounds=1, iterations=1)
+def test_load_control_experiment(benchmark: Any, quick_frame: Any) -> None:
+    frame = quick_frame("load_control")
     benchmark.extra_info["asv"] = tracked_values(LimiterBehaviour, frame)
     targets = tables.targets(frame)
     benchmark.extra_info["targets"] = targets.to_dict("records")

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from benchmarks.benchmark_loadgen import GeneratorComparison
-from lab.experiments.loadgen import measure, tables
+from lab.experiments.loadgen import tables
 from lab.harness.aio import new_runner
 from lab.harness.loadgen import LoadSettings, Schedule, run_load
 from lab.harness.simulate import ServerModel, server_process
@@ -28,8 +28,8 @@ def test_open_loop_2000_requests(benchmark: Any, url: str) -> None:
     assert result.requests + result.dropped == 2000
 
 
-def test_generator_comparison(benchmark: Any) -> None:
-    frame = benchmark.pedantic(measure.run, kwargs={"quick": True}, rounds=1, iterations=1)
+def test_generator_comparison(benchmark: Any, quick_frame: Any) -> None:
+    frame = quick_frame("loadgen")
     benchmark.extra_info["asv"] = tracked_values(GeneratorComparison, frame)
     table = tables.summary(frame)
     benchmark.extra_info["summary"] = table.fillna(-1).to_dict("records")

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from benchmarks.benchmark_messaging import MessagingBehaviour
-from lab.experiments.messaging import measure, tables
+from lab.experiments.messaging import tables
 from lab.patterns.messaging import PartitionOffsets
 from tests.bench.asv_tracks import tracked_values
 
@@ -25,8 +25,8 @@ def test_10000_offsets_tracked_and_committed(benchmark: Any) -> None:
     assert benchmark(track) == 10_000
 
 
-def test_messaging_experiment(benchmark: Any, kafka_up: None) -> None:
-    frame = benchmark.pedantic(measure.run, kwargs={"quick": True}, rounds=1, iterations=1)
+def test_messaging_experiment(benchmark: Any, kafka_up: None, quick_frame: Any) -> None:
+    frame = quick_frame("messaging")
     benchmark.extra_info["asv"] = tracked_values(MessagingBehaviour, frame)
     targets = tables.targets(frame)
     benchmark.extra_info["targets"] = targets.to_dict("records")

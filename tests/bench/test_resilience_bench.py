@@ -7,7 +7,7 @@ from typing import Any
 
 from benchmarks.benchmark_resilience import BreakerBehaviour
 from lab.errors import CircuitOpenError
-from lab.experiments.resilience import measure, tables
+from lab.experiments.resilience import tables
 from lab.harness.aio import new_runner
 from lab.patterns.breaker import CircuitBreaker, CircuitState
 from tests.bench.asv_tracks import tracked_values
@@ -43,8 +43,8 @@ def test_10000_rejections(benchmark: Any) -> None:
     assert breaker.stats.rejected >= 10_000
 
 
-def test_resilience_experiment(benchmark: Any) -> None:
-    frame = benchmark.pedantic(measure.run, kwargs={"quick": True}, rounds=1, iterations=1)
+def test_resilience_experiment(benchmark: Any, quick_frame: Any) -> None:
+    frame = quick_frame("resilience")
     benchmark.extra_info["asv"] = tracked_values(BreakerBehaviour, frame)
     table = tables.summary(frame)
     benchmark.extra_info["summary"] = (

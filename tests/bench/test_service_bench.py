@@ -11,14 +11,14 @@ from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from benchmarks.benchmark_service import ServiceBehaviour
-from lab.experiments.service import measure, tables
+from lab.experiments.service import tables
 from lab.patterns.monitoring import RequestCollector, RequestMetrics
 from lab.patterns.monitoring_multiprocess import MultiprocessMetrics, scrape_registry
 from tests.bench.asv_tracks import tracked_values
 
 
-def test_service_experiment(benchmark: Any, all_up: None) -> None:
-    frame = benchmark.pedantic(measure.run, kwargs={"quick": True}, rounds=1, iterations=1)
+def test_service_experiment(benchmark: Any, all_up: None, quick_frame: Any) -> None:
+    frame = quick_frame("service")
     benchmark.extra_info["asv"] = tracked_values(ServiceBehaviour, frame)
     targets = tables.targets(frame)
     benchmark.extra_info["targets"] = targets.to_dict("records")

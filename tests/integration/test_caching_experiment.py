@@ -5,29 +5,27 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from lab.experiments.caching import measure, tables
+from lab.experiments.caching import tables
+from tests.experiment_frames import SessionFrames, trimmed_settings
 
 
 @pytest.fixture(scope="module")
-def frame(redis_up: None) -> pd.DataFrame:
-    settings = measure.quick_settings(
-        repeats=1, keyspace=500, requests=5_000, skews=(1.0,), size_fractions=(0.1,),
-        callers=(10, 200), stampede_ttl_s=1.0, hit_ops=200, memory_ops=1_000, rounds=2,
-        native_requests=5_000, outage_rate=100, outage_s=(0.4, 0.5, 0.6),
-    )  # fmt: skip
-    return measure.run(settings=settings)
+def frame(redis_up: None, frames: SessionFrames) -> pd.DataFrame:
+    return frames("caching")
 
 
 def test_stampede_origin_calls_per_mode(frame: pd.DataFrame) -> None:
     """One expiry falls in the window both waves cover, whichever wave meets it."""
     totals = tables.stampede_totals(frame).set_index(["mode", "callers"])
-    for callers in (10, 200):
+    for callers in trimmed_settings("caching").callers:
         assert totals.loc[("none", callers), "origin_calls_min"] > 1
         for mode in ("single-flight", "lock"):
             assert totals.loc[(mode, callers), "origin_calls_min"] == 1
             assert totals.loc[(mode, callers), "origin_calls_max"] == 1
         early = totals.loc[("early-refresh", callers)]
-        assert early.origin_calls_min >= 1 and early.origin_calls_max <= 2  # one per wave
+        assert early.origin_calls_min >= 1
+        if callers <= 200:  # 1000 callers take longer to launch than a wave lasts here (#23)
+            assert early.origin_calls_max <= 2  # one per wave
 
 
 def test_lru_never_beats_the_best_possible_ratio(frame: pd.DataFrame) -> None:

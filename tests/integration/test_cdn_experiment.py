@@ -8,14 +8,14 @@ import pytest
 
 from lab.experiments.cdn import measure, tables
 from lab.harness.browser import browser_missing
+from tests.experiment_frames import SessionFrames
 
 
 @pytest.fixture(scope="module")
-def frame() -> pd.DataFrame:
+def frame(frames: SessionFrames) -> pd.DataFrame:
     if browser_missing():
         pytest.skip(str(browser_missing()))
-    settings = measure.quick_settings(variants=("none", "all"), images=8, round_s=0.3)
-    return measure.run(settings=settings)
+    return frames("cdn")
 
 
 def _visit(frame: pd.DataFrame, variant: str, visit: str) -> pd.Series:

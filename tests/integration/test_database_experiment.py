@@ -5,17 +5,13 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from lab.experiments.database import measure, tables
+from lab.experiments.database import tables
+from tests.experiment_frames import SessionFrames
 
 
 @pytest.fixture(scope="module")
-def frame(postgres_up: None) -> pd.DataFrame:
-    settings = measure.quick_settings(
-        repeats=1, users=2_000, posts=20_000, pool_sizes=(1, 4, 16), load_s=0.5, pgbench_s=1,
-        clients=(8, 32),
-        acquire_ops=500, page_depths=(1, 50), in_lengths=(1, 50), in_queries=30,
-    )  # fmt: skip
-    return measure.run(settings=settings)
+def frame(postgres_up: None, frames: SessionFrames) -> pd.DataFrame:
+    return frames("database")
 
 
 def test_the_seed_indexes_change_the_plans(frame: pd.DataFrame) -> None:

@@ -10,25 +10,20 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from lab.experiments import EXPERIMENTS
-from lab.experiments.load_control import measure, tables
+from lab.experiments.load_control import tables
 from lab.experiments.load_control.monitoring_endpoint import STACKS, endpoint_process
-from lab.experiments.load_control.simulation import SimSettings
 from lab.harness.loadgen import LoadSettings, run_load
+from tests.experiment_frames import SessionFrames
 
 
 @pytest.fixture(scope="module")
-def frame() -> pd.DataFrame:
-    settings = measure.quick_settings(
-        repeats=1, sim=SimSettings(capacity=10, before_s=2.0, after_s=6.0),
-        scenarios=("step",), sim_variants=("no limiter", "fixed(C)", "vegas"),
-        http_light_s=0.5, http_heavy_s=2.0, http_variants=("no limiter", "vegas"),
-        overhead_ops=2_000, monitoring_s=0.3, monitoring_rounds=1,
-    )  # fmt: skip
-    return measure.run(settings=settings)
+def frame(frames: SessionFrames) -> pd.DataFrame:
+    return frames("load_control")
 
 
 def test_limiters_shed_where_the_unprotected_server_times_out(frame: pd.DataFrame) -> None:
-    table = tables.convergence_summary(frame).set_index("variant")
+    summary = tables.convergence_summary(frame)
+    table = summary[summary.scenario == "step"].set_index("variant")
     assert table.loc["no limiter", "timed_out_share"] > 0.5
     for variant in ("fixed(C)", "vegas"):
         assert table.loc[variant, "timed_out_share"] == 0

@@ -6,16 +6,13 @@ import pandas as pd
 import pytest
 
 from lab.experiments import EXPERIMENTS
-from lab.experiments.messaging import measure, tables
+from lab.experiments.messaging import tables
+from tests.experiment_frames import SessionFrames
 
 
 @pytest.fixture(scope="module")
-def frame(kafka_up: None) -> pd.DataFrame:
-    settings = measure.quick_settings(
-        repeats=1, producer_cases=measure.DEFAULT_CASES[:1], produce_records=3_000,
-        consume_records=3_000, end_to_end_records=400, scale_workers=(1, 2), scale_records=400,
-    )  # fmt: skip
-    return measure.run(settings=settings)
+def frame(kafka_up: None, frames: SessionFrames) -> pd.DataFrame:
+    return frames("messaging")
 
 
 def test_end_to_end_counts_every_message_once(frame: pd.DataFrame) -> None:

@@ -3,11 +3,15 @@ and each one runs end to end through papermill with quick parameters."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import jupytext
 import papermill
 import pytest
+
+from lab.experiments import EXPERIMENTS
+from tests.experiment_frames import SessionFrames
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("[0-9][0-9]_*.py"))
 
@@ -35,14 +39,35 @@ def test_every_notebook_has_a_parameters_cell_with_quick() -> None:
         assert len(parameters) == 1 and "quick" in parameters[0].source
 
 
+#: The notebook that measures live in the tests (quick); the others open the session's run.
+LIVE = "06_messaging"
+
+
+def _experiment(source: Path) -> str:
+    found = re.search(r'open_or_measure\("(\w+)"', source.read_text())
+    assert found, f"{source.name} does not open its experiment with open_or_measure"
+    return found.group(1)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("source", NOTEBOOKS, ids=lambda p: p.stem)
-def test_notebook_runs_with_quick_parameters(source: Path, tmp_path: Path, all_up: None) -> None:
+def test_notebook_runs_with_quick_parameters(
+    source: Path, tmp_path: Path, frames: SessionFrames, request: pytest.FixtureRequest
+) -> None:
+    """Each notebook runs end to end: the live one measures (quick), the others open the
+    session's stored run of their experiment, measured once for the whole test session."""
+    name = _experiment(source)
+    parameters: dict[str, object] = {"quick": True}
+    for service in EXPERIMENTS[name].services:
+        request.getfixturevalue(f"{service}_up")
+    if source.stem != LIVE:
+        frames(name)
+        parameters["run"] = str(frames.run.path)
     unexecuted = tmp_path / f"{source.stem}.ipynb"
     jupytext.write(jupytext.read(source), unexecuted)
     executed = tmp_path / f"{source.stem}.out.ipynb"
     papermill.execute_notebook(
-        str(unexecuted), str(executed), parameters={"quick": True},
+        str(unexecuted), str(executed), parameters=parameters,
         kernel_name="python3", cwd=str(tmp_path), progress_bar=False,
     )  # fmt: skip
     result = jupytext.read(executed)

@@ -7,17 +7,13 @@ from itertools import pairwise
 import pandas as pd
 import pytest
 
-from lab.experiments.resilience import measure, tables
+from lab.experiments.resilience import tables
+from tests.experiment_frames import SessionFrames
 
 
 @pytest.fixture(scope="module")
-def frame() -> pd.DataFrame:
-    settings = measure.quick_settings(
-        repeats=1, rate_per_s=60, healthy_s=1.0, fault_s=1.5, after_s=1.5, recovery_s=0.3,
-        overhead_calls=2_000, bounded_items=100, bounded_limits=(1, 10),
-        memory_items=(5_000, 40_000), scenarios=("outage", "slowdown"),
-    )  # fmt: skip
-    return measure.run(settings=settings)
+def frame(frames: SessionFrames) -> pd.DataFrame:
+    return frames("resilience")
 
 
 def test_breakers_keep_calls_off_the_failing_downstream(frame: pd.DataFrame) -> None:

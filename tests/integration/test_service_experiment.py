@@ -9,11 +9,12 @@ import pytest
 
 from lab.experiments.service import measure, tables
 from lab.harness.slo import load_slo
+from tests.experiment_frames import SessionFrames
 
 
 @pytest.fixture(scope="module")
-def frame(all_up: None) -> pd.DataFrame:
-    return measure.run(quick=True)
+def frame(all_up: None, frames: SessionFrames) -> pd.DataFrame:
+    return frames("service")
 
 
 def test_every_slo_line_is_judged_for_both_variants(frame: pd.DataFrame) -> None:

@@ -13,12 +13,14 @@ import random
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 import pandas as pd
 
 from lab.config import Endpoints, endpoints
 from lab.errors import ServiceUnavailableError
+from lab.experiments.driver import Part, Progress, Row, chosen_settings, drive
 from lab.harness import kafka_tools, native
 from lab.harness.aio import new_runner, outside_event_loop
 from lab.harness.closed_loop import ClosedLoopResult, run_closed_loop
@@ -72,9 +74,6 @@ class BaselineSettings:
         return cls(
             duration_s=0.5, repeats=2, redis_native_requests=20_000, kafka_native_records=50_000
         )
-
-
-Row = dict[str, Any]
 
 
 def _row(service: str, operation: str, concurrency: int, repeat: int, client: str,
@@ -343,24 +342,28 @@ def _require(services: Iterable[str], ep: Endpoints) -> None:
 
 @outside_event_loop
 def run(
+    *,
     quick: bool = False,
     settings: BaselineSettings | None = None,
-    progress: Callable[[str], None] = lambda _: None,
+    progress: Progress | None = None,
 ) -> pd.DataFrame:
     """Measure every cell ``repeats`` times, Python and native interleaved per repeat."""
-    s = settings or (BaselineSettings.quick() if quick else BaselineSettings())
+    s = chosen_settings(BaselineSettings, settings, quick)
     ep = endpoints()
     _require(s.services, ep)
     if "postgres" in s.services:
         ensure_pgbench_tables(ep)
-    rows: list[Row] = []
-    with new_runner() as runner:
-        for repeat in range(s.repeats):
-            for service in s.services:
-                progress(f"baseline: {service}, repeat {repeat + 1}/{s.repeats}")
-                rows += runner.run(_python_rows(service, ep, s, repeat))
-                rows += NATIVE[service](ep, s, repeat)
-    return pd.DataFrame(rows)
+    parts: dict[str, Part[BaselineSettings]] = {}
+    for service in s.services:
+        parts[f"{service} python"] = partial(_python_part, service, ep)
+        parts[f"{service} native"] = partial(NATIVE[service], ep)
+    return drive("baseline", s, list(parts), parts, progress)
+
+
+def _python_part(
+    service: str, ep: Endpoints, s: BaselineSettings, repeat: int
+) -> Awaitable[list[Row]]:
+    return _python_rows(service, ep, s, repeat)
 
 
 def quick_settings(**overrides: Any) -> BaselineSettings:

@@ -32,9 +32,11 @@ import pandas as pd
 import redis.asyncio
 
 from lab.config import endpoints
+from lab.errors import ServiceUnavailableError
 from lab.experiments.caching.peers import peers
+from lab.experiments.driver import Part, Progress, Row, chosen_settings, drive
 from lab.harness import native
-from lab.harness.aio import new_runner, outside_event_loop
+from lab.harness.aio import outside_event_loop
 from lab.harness.services import probe
 from lab.harness.services.redis_scratch import ScratchRedis
 from lab.patterns.caching import MemoryCache, RedisCache, TieredCache, cached
@@ -42,7 +44,6 @@ from lab.patterns.caching import MemoryCache, RedisCache, TieredCache, cached
 __all__ = ["SERVICES", "CachingSettings", "quick_settings", "run"]
 
 SERVICES = ("redis",)
-Row = dict[str, Any]
 Call = Callable[[int], Awaitable[Any]]
 
 
@@ -323,34 +324,27 @@ async def _outage(s: CachingSettings, repeat: int) -> list[Row]:
 
 
 @outside_event_loop
-def run(quick: bool = False, progress: Callable[[str], None] | None = None,
-        settings: CachingSettings | None = None) -> pd.DataFrame:  # fmt: skip
+def run(
+    *,
+    quick: bool = False,
+    settings: CachingSettings | None = None,
+    progress: Progress | None = None,
+) -> pd.DataFrame:
     """Every part, ``repeats`` times; needs Redis (``lab services up --only redis``)."""
-    s = settings or (CachingSettings.quick() if quick else CachingSettings())
-    needs_redis = {"stampede", "cost", "outage"} & set(s.parts)
+    s = chosen_settings(CachingSettings, settings, quick)
     url = endpoints().redis_url
-    if needs_redis:
+    if {"stampede", "cost", "outage"} & set(s.parts):
         health = probe("redis", endpoints())
         if not health.healthy:
-            from lab.errors import ServiceUnavailableError
-
             hint = "start it with `lab services up --only redis`"
             raise ServiceUnavailableError("redis", health.detail, hint)
-    rows: list[Row] = []
-    with new_runner() as runner:
-        for repeat in range(s.repeats):
-            for part in s.parts:
-                if progress:
-                    progress(f"caching: {part}, repeat {repeat + 1}/{s.repeats}")
-                if part == "hit_ratio":
-                    rows += _hit_ratio(s, repeat)
-                elif part == "stampede":
-                    rows += runner.run(_stampede(s, repeat, url))
-                elif part == "cost":
-                    rows += runner.run(_cost(s, repeat, url))
-                elif part == "outage":
-                    rows += runner.run(_outage(s, repeat))
-    return pd.DataFrame(rows)
+    parts: dict[str, Part[CachingSettings]] = {
+        "hit_ratio": _hit_ratio,
+        "stampede": lambda s, repeat: _stampede(s, repeat, url),
+        "cost": lambda s, repeat: _cost(s, repeat, url),
+        "outage": _outage,
+    }
+    return drive("caching", s, s.parts, parts, progress)
 
 
 def quick_settings(**changes: Any) -> CachingSettings:

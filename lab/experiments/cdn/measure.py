@@ -14,10 +14,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ import pandas as pd
 from aiohttp import web
 
 from lab.experiments.cdn.site import VARIANTS, build_site, site_app
+from lab.experiments.driver import Part, Progress, Row, chosen_settings, drive
 from lab.harness.aio import new_runner, outside_event_loop
 from lab.harness.browser import PROFILES, browser_missing, launch_chromium, visit
 from lab.harness.loadgen import LoadSettings, run_load
@@ -35,7 +35,6 @@ from lab.patterns.cdn import Manifest
 
 __all__ = ["CdnSettings", "quick_settings", "run", "served"]
 
-Row = dict[str, Any]
 
 #: (case, asset in the manifest, request headers); the same request goes to both servers.
 THROUGHPUT_CASES: tuple[tuple[str, str, dict[str, str]], ...] = (
@@ -169,26 +168,31 @@ def _throughput(s: CdnSettings, repeat: int) -> list[Row]:
 
 
 @outside_event_loop
-def run(quick: bool = False, settings: CdnSettings | None = None,
-        progress: Callable[[str], None] = lambda _: None) -> pd.DataFrame:  # fmt: skip
-    s = settings or (CdnSettings.quick() if quick else CdnSettings())
-    rows: list[Row] = []
+def run(
+    *, quick: bool = False, settings: CdnSettings | None = None, progress: Progress | None = None
+) -> pd.DataFrame:
+    s = chosen_settings(CdnSettings, settings, quick)
+    say = progress or (lambda _: None)
     for name in s.variants:  # build first, so no build lands inside a measurement
-        progress(f"cdn: building the {name!r} site")
+        say(f"cdn: building the {name!r} site")
         build_site(VARIANTS[name], s.images)
-    if "savings" in s.parts:
-        rows += _savings(s)
     missing = browser_missing() if "browser" in s.parts else None
-    if missing:
-        progress(f"cdn: browser part skipped: {missing}")
-        rows.append({"part": "skipped", "repeat": 0, "what": "browser", "reason": missing})
-    for repeat in range(s.repeats):
-        if "browser" in s.parts and not missing:
-            rows += asyncio.run(_browser(s, repeat, progress))
-        if "throughput" in s.parts:
-            progress(f"cdn: handler throughput, repeat {repeat + 1}/{s.repeats}")
-            rows += _throughput(s, repeat)
-    return pd.DataFrame(rows)
+
+    def browser(s: CdnSettings, repeat: int) -> list[Row] | Awaitable[list[Row]]:
+        if missing:  # said once, in the first repeat
+            say(f"cdn: browser part skipped: {missing}")
+            return [{"part": "skipped", "repeat": 0, "what": "browser", "reason": missing}][
+                : int(repeat == 0)
+            ]
+        return _browser(s, repeat, say)
+
+    parts: dict[str, Part[CdnSettings]] = {
+        "savings": lambda s, repeat: _savings(s) if repeat == 0 else [],  # bytes: no spread
+        "browser": browser,
+        "throughput": _throughput,
+    }
+    order = [part for part in ("savings", "browser", "throughput") if part in s.parts]
+    return drive("cdn", s, order, parts, progress)
 
 
 def quick_settings(**overrides: Any) -> CdnSettings:

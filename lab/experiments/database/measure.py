@@ -14,6 +14,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 import asyncpg
@@ -23,6 +24,7 @@ from lab.config import endpoints
 from lab.errors import ServiceUnavailableError
 from lab.experiments.baseline.measure import ensure_pgbench_tables
 from lab.experiments.database.endpoint import endpoint_process
+from lab.experiments.driver import Part, Progress, Row, chosen_settings, drive
 from lab.harness import native
 from lab.harness.aio import new_runner, outside_event_loop
 from lab.harness.loadgen import LoadSettings, run_load
@@ -34,7 +36,6 @@ from lab.patterns.schema import SEED_INDEXES, create_dataset, drop_indexes, ensu
 __all__ = ["SERVICES", "DatabaseSettings", "quick_settings", "run"]
 
 SERVICES = ("postgres",)
-Row = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -249,10 +250,14 @@ async def _pool_size(s: DatabaseSettings, repeat: int) -> list[Row]:
 
 
 @outside_event_loop
-def run(quick: bool = False, progress: Callable[[str], None] | None = None,
-        settings: DatabaseSettings | None = None) -> pd.DataFrame:  # fmt: skip
+def run(
+    *,
+    quick: bool = False,
+    settings: DatabaseSettings | None = None,
+    progress: Progress | None = None,
+) -> pd.DataFrame:
     """Every part, ``repeats`` times, on a fresh dataset of ``users`` and ``posts``."""
-    s = settings or (DatabaseSettings.quick() if quick else DatabaseSettings())
+    s = chosen_settings(DatabaseSettings, settings, quick)
     ep = endpoints()
     health = probe("postgres", ep)
     if not health.healthy:
@@ -260,22 +265,17 @@ def run(quick: bool = False, progress: Callable[[str], None] | None = None,
         raise ServiceUnavailableError("postgres", health.detail, hint)
     if "vs_pgbench" in s.parts:
         ensure_pgbench_tables(ep)
-    rows: list[Row] = []
+
+    async def load() -> None:
+        async with DatabasePool(ep.postgres_dsn, min_size=1, max_size=2) as pool:
+            await create_dataset(pool, users=s.users, posts=s.posts, seed=0)
+
+    if progress:
+        progress(f"database: loading {s.users:,} users and {s.posts:,} posts")
     with new_runner() as runner:
-
-        async def load() -> None:
-            async with DatabasePool(ep.postgres_dsn, min_size=1, max_size=2) as pool:
-                await create_dataset(pool, users=s.users, posts=s.posts, seed=0)
-
-        if progress:
-            progress(f"database: loading {s.users:,} users and {s.posts:,} posts")
         runner.run(load())
-        for repeat in range(s.repeats):
-            for part in s.parts:
-                if progress:
-                    progress(f"database: {part}, repeat {repeat + 1}/{s.repeats}")
-                rows += runner.run(_part(part, s, repeat))
-    return pd.DataFrame(rows)
+    parts: dict[str, Part[DatabaseSettings]] = {part: partial(_part, part) for part in s.parts}
+    return drive("database", s, s.parts, parts, progress)
 
 
 async def _part(part: str, s: DatabaseSettings, repeat: int) -> list[Row]:

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 from aiohttp import web
 
+from lab.experiments.driver import Part, Progress, Row, chosen_settings, drive
 from lab.experiments.load_control import tables
 from lab.experiments.load_control.monitoring_endpoint import (
     CPU_PATH,
@@ -48,7 +49,6 @@ from lab.patterns.monitoring import RequestMetrics, aiohttp_metrics_middleware
 
 __all__ = ["LoadControlSettings", "quick_settings", "run", "variants"]
 
-Row = dict[str, Any]
 Clock = Callable[[], float]
 MakeLimiter = Callable[[Clock], AdaptiveLimiter | None]
 
@@ -307,11 +307,15 @@ def _endpoints(stack: str) -> dict[str, Any]:
     return found
 
 
-def _monitoring(s: LoadControlSettings, repeat: int, runner: asyncio.Runner) -> list[Row]:
+def _monitoring(s: LoadControlSettings, repeat: int) -> list[Row]:
     rows = []
     stacks = available_stacks()
     managers = {(stack, name): cm for stack in stacks for name, cm in _endpoints(stack).items()}
-    with contextlib.ExitStack() as started, ThreadPoolExecutor(len(managers)) as pool:
+    with (
+        contextlib.ExitStack() as started,
+        ThreadPoolExecutor(len(managers)) as pool,
+        new_runner() as runner,
+    ):
         # Start every endpoint at once (each takes a second or so to import and listen).
         urls = dict(zip(managers, pool.map(started.enter_context, managers.values()), strict=True))
         for url in urls.values():
@@ -338,27 +342,28 @@ def _monitoring(s: LoadControlSettings, repeat: int, runner: asyncio.Runner) -> 
 
 @outside_event_loop
 def run(
+    *,
     quick: bool = False,
     settings: LoadControlSettings | None = None,
-    progress: Callable[[str], None] = lambda _: None,
+    progress: Progress | None = None,
 ) -> pd.DataFrame:
-    s = settings or (LoadControlSettings.quick() if quick else LoadControlSettings())
-    rows: list[Row] = []
-    for repeat in range(s.repeats):
-        if "convergence" in s.parts:
-            rows += _convergence(s, repeat, progress)
-        with new_runner() as runner:
-            if "overload" in s.parts:
-                for variant in s.http_variants:
-                    progress(f"load control: overload over HTTP, {variant}, repeat {repeat + 1}")
-                    rows += runner.run(_overload(variant, s, repeat))
-            if "overhead" in s.parts:
-                progress(f"load control: limiter overhead, repeat {repeat + 1}")
-                rows += runner.run(_overhead(s, repeat))
-            if "monitoring" in s.parts:
-                progress(f"load control: monitoring middleware cost, repeat {repeat + 1}")
-                rows += _monitoring(s, repeat, runner)
-    return pd.DataFrame(rows)
+    s = chosen_settings(LoadControlSettings, settings, quick)
+    say = progress or (lambda _: None)
+
+    async def overload(s: LoadControlSettings, repeat: int) -> list[Row]:
+        rows: list[Row] = []
+        for variant in s.http_variants:
+            rows += await _overload(variant, s, repeat)
+        return rows
+
+    parts: dict[str, Part[LoadControlSettings]] = {
+        "convergence": lambda s, repeat: _convergence(s, repeat, say),
+        "overload": overload,
+        "overhead": _overhead,
+        "monitoring": _monitoring,
+    }
+    order = [p for p in ("convergence", "overload", "overhead", "monitoring") if p in s.parts]
+    return drive("load_control", s, order, parts, progress)
 
 
 def quick_settings(**overrides: Any) -> LoadControlSettings:

@@ -18,19 +18,18 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pandas as pd
 
+from lab.experiments.driver import Part, Progress, Row, chosen_settings, drive
 from lab.harness.aio import new_runner, outside_event_loop
 from lab.harness.loadgen import LoadResult, LoadSettings, Schedule, run_load
 from lab.harness.loadgen.peers import PeerResult, locust_available, run_locust, run_wrk
 from lab.harness.simulate import ServerModel, server_process
 
-__all__ = ["LoadgenSettings", "run"]
-
-Row = dict[str, Any]
+__all__ = ["LoadgenSettings", "quick_settings", "run"]
 
 
 @dataclass(frozen=True)
@@ -140,17 +139,21 @@ def _available(tools: tuple[str, ...]) -> list[str]:
 
 @outside_event_loop
 def run(
+    *,
     quick: bool = False,
     settings: LoadgenSettings | None = None,
-    progress: Callable[[str], None] = lambda _: None,
+    progress: Progress | None = None,
 ) -> pd.DataFrame:
-    s = settings or (LoadgenSettings.quick() if quick else LoadgenSettings())
-    rows: list[Row] = []
-    for repeat in range(s.repeats):
-        for name, scenario in (("accuracy", _accuracy), ("stall", _stall),
-                               ("saturation", _saturation)):  # fmt: skip
-            progress(f"loadgen: {name}, repeat {repeat + 1}/{s.repeats}")
-            rows += scenario(s, repeat)
-    frame = pd.DataFrame(rows)
+    s = chosen_settings(LoadgenSettings, settings, quick)
+    parts: dict[str, Part[LoadgenSettings]] = {
+        "accuracy": _accuracy,
+        "stall": _stall,
+        "saturation": _saturation,
+    }
+    frame = drive("loadgen", s, list(parts), parts, progress)
     frame["cpu_s_per_1000"] = 1000 * frame.cpu_s / frame.requests.clip(lower=1)
     return frame
+
+
+def quick_settings(**overrides: Any) -> LoadgenSettings:
+    return replace(LoadgenSettings.quick(), **overrides)

@@ -23,7 +23,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import partial
@@ -36,10 +36,11 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from lab.config import endpoints
+from lab.experiments.driver import Part, Progress, Row, chosen_settings, drive
 from lab.experiments.messaging.crash import crash_run, handled_lines, until
 from lab.experiments.messaging.worker import start_worker
 from lab.harness import kafka_tools
-from lab.harness.aio import new_runner, outside_event_loop
+from lab.harness.aio import outside_event_loop
 from lab.harness.latency import LatencyRecorder
 from lab.harness.services.kafka_native import kafka_classpath, kafka_java
 from lab.patterns.messaging import KafkaBatchProcessor, Message, ProducerSettings, RetryPolicy
@@ -57,7 +58,6 @@ __all__ = [
 ]
 
 SERVICES = ("kafka",)
-Row = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -514,19 +514,26 @@ PARTS = {
 
 @outside_event_loop
 def run(
+    *,
     quick: bool = False,
     settings: MessagingSettings | None = None,
-    progress: Callable[[str], None] = lambda _: None,
+    progress: Progress | None = None,
 ) -> pd.DataFrame:
-    s = settings or (MessagingSettings.quick() if quick else MessagingSettings())
+    s = chosen_settings(MessagingSettings, settings, quick)
     bootstrap = endpoints().kafka_bootstrap
-    rows: list[Row] = []
-    with new_runner() as runner:
-        for repeat in range(s.repeats):
-            for part in s.parts:
-                progress(f"messaging: {part.replace('_', ' ')}, repeat {repeat + 1}/{s.repeats}")
-                rows += runner.run(PARTS[part](s, repeat, bootstrap))
-    return pd.DataFrame(rows)
+    parts: dict[str, Part[MessagingSettings]] = {
+        name: partial(_with_bootstrap, part, bootstrap) for name, part in PARTS.items()
+    }
+    return drive("messaging", s, s.parts, parts, progress)
+
+
+def _with_bootstrap(
+    part: Callable[[MessagingSettings, int, str], Awaitable[list[Row]]],
+    bootstrap: str,
+    s: MessagingSettings,
+    repeat: int,
+) -> Awaitable[list[Row]]:
+    return part(s, repeat, bootstrap)
 
 
 def quick_settings(**overrides: Any) -> MessagingSettings:

@@ -15,20 +15,21 @@ import time
 import tracemalloc
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 import aiohttp
 import pandas as pd
 
 from lab.errors import CircuitOpenError
-from lab.harness.aio import new_runner, outside_event_loop
+from lab.experiments.driver import Part, Progress, Row, chosen_settings, drive
+from lab.harness.aio import outside_event_loop
 from lab.harness.simulate import ServerModel, SimulatedServer
 from lab.patterns.breaker import CircuitBreaker, ConsecutiveFailures, FailureRate, SlowCallRate
 from lab.patterns.concurrency import bounded_map
 
 __all__ = ["ResilienceSettings", "quick_settings", "run"]
 
-Row = dict[str, Any]
 Call = Callable[[], Awaitable[int]]
 
 
@@ -329,22 +330,19 @@ async def _memory(s: ResilienceSettings, repeat: int) -> list[Row]:
 
 @outside_event_loop
 def run(
+    *,
     quick: bool = False,
     settings: ResilienceSettings | None = None,
-    progress: Callable[[str], None] = lambda _: None,
+    progress: Progress | None = None,
 ) -> pd.DataFrame:
-    s = settings or (ResilienceSettings.quick() if quick else ResilienceSettings())
-    rows: list[Row] = []
-    with new_runner() as runner:
-        for repeat in range(s.repeats):
-            for scenario in s.scenarios:
-                progress(f"resilience: {scenario}, repeat {repeat + 1}/{s.repeats}")
-                rows += runner.run(_drive_all(scenario, s, repeat))
-            progress(f"resilience: overhead, bounded processing, repeat {repeat + 1}")
-            rows += runner.run(_overhead(s, repeat))
-            rows += runner.run(_bounded(s, repeat))
-            rows += runner.run(_memory(s, repeat))
-    return pd.DataFrame(rows)
+    s = chosen_settings(ResilienceSettings, settings, quick)
+    parts: dict[str, Part[ResilienceSettings]] = {
+        **{scenario: partial(_drive_all, scenario) for scenario in s.scenarios},
+        "overhead": _overhead,
+        "bounded": _bounded,
+        "memory": _memory,
+    }
+    return drive("resilience", s, list(parts), parts, progress)
 
 
 def quick_settings(**overrides: Any) -> ResilienceSettings:

@@ -23,6 +23,7 @@ from typing import Any
 
 import pandas as pd
 
+from lab.experiments.driver import Part, Progress, Row, chosen_settings, drive
 from lab.experiments.service.process import (
     NAIVE_FLAGS,
     Sampler,
@@ -54,7 +55,6 @@ MIX = (("/api/users/{id}", 6.0), ("/api/users/{id}/posts?per_page=10", 2.0),
 VARIANTS = {"optimized": (), "naive": NAIVE_FLAGS}
 #: SLO lines a rate search varies rather than judges.
 SEARCH_IGNORES = frozenset({"throughput_rps", "concurrent_users"})
-Row = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -235,22 +235,29 @@ def _fault(s: ServiceExperimentSettings, repeat: int) -> list[Row]:
 
 
 @outside_event_loop
-def run(quick: bool = False, settings: ServiceExperimentSettings | None = None,
-        progress: Callable[[str], None] = lambda _: None) -> pd.DataFrame:  # fmt: skip
-    s = settings or (ServiceExperimentSettings.quick() if quick else ServiceExperimentSettings())
+def run(
+    *,
+    quick: bool = False,
+    settings: ServiceExperimentSettings | None = None,
+    progress: Progress | None = None,
+) -> pd.DataFrame:
+    s = chosen_settings(ServiceExperimentSettings, settings, quick)
     load_slo(s.slo_path)  # a bad SLO file stops the run before any load
-    rows: list[Row] = []
-    for repeat in range(s.repeats):
-        order = s.variants if repeat % 2 == 0 else tuple(reversed(s.variants))
-        for part in s.parts:
-            if part == "fault":
-                progress(f"service: fault run, repeat {repeat + 1}/{s.repeats}")
-                rows += _fault(s, repeat)
-                continue
-            for variant in order:
-                progress(f"service: {part}, {variant}, repeat {repeat + 1}/{s.repeats}")
-                rows += (_ramp if part == "ramp" else _search)(s, variant, repeat)
-    return pd.DataFrame(rows)
+
+    def each_variant(measure: Callable[[ServiceExperimentSettings, str, int], list[Row]]) -> Any:
+        def part(s: ServiceExperimentSettings, repeat: int) -> list[Row]:
+            # alternate the order per repeat, so neither variant always goes first
+            order = s.variants if repeat % 2 == 0 else tuple(reversed(s.variants))
+            return [row for variant in order for row in measure(s, variant, repeat)]
+
+        return part
+
+    parts: dict[str, Part[ServiceExperimentSettings]] = {
+        "ramp": each_variant(_ramp),
+        "search": each_variant(_search),
+        "fault": _fault,
+    }
+    return drive("service", s, s.parts, parts, progress)
 
 
 def quick_settings(**overrides: Any) -> ServiceExperimentSettings:
