@@ -5,21 +5,37 @@
     LabError
     ├── ConfigError(ValueError)          bad slo.yaml, bad URL, bad CLI value
     ├── ServiceUnavailableError          a server cannot be reached or started
+    ├── CacheBackendError                a cache store failed or was too slow
     ├── CircuitOpenError                 a breaker refuses a call (carries retry_after)
+    ├── RetryableStatusError             a 5xx or 429 answer, for a breaker to count
     ├── LimitExceededError               a limiter refuses a call
-    └── PoolTimeoutError(TimeoutError)   no connection could be had in time
+    ├── PoolTimeoutError(TimeoutError)   no connection could be had in time
+    ├── ProtocolError                    a server's answer is not HTTP/1.1
+    ├── RangeNotSatisfiable              a byte range wholly past the end (HTTP 416)
+    └── BadRequest(ValueError)           a request the reference service refuses (400, 422)
 
 The CLI prints ``str(error)`` and exits non-zero; it never shows a traceback for these.
+The patterns re-export the ones they raise (``lab.patterns.caching.CacheBackendError``).
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from lab.patterns.http_client import HttpResponse
+
 __all__ = [
+    "BadRequest",
+    "CacheBackendError",
     "CircuitOpenError",
     "ConfigError",
     "LabError",
     "LimitExceededError",
     "PoolTimeoutError",
+    "ProtocolError",
+    "RangeNotSatisfiable",
+    "RetryableStatusError",
     "ServiceUnavailableError",
 ]
 
@@ -57,3 +73,33 @@ class LimitExceededError(LabError):
 
 class PoolTimeoutError(LabError, TimeoutError):
     """No pooled connection became free within the acquire timeout."""
+
+
+class CacheBackendError(LabError):
+    """The cache store failed or was too slow; the message names the store and the cause.
+    ``cached`` survives it by calling the origin directly."""
+
+
+class RetryableStatusError(LabError):
+    """A response whose status means 'try again later' (5xx, 429). The HTTP client raises
+    it only inside, so its breaker counts it; callers get the final response back."""
+
+    def __init__(self, response: HttpResponse) -> None:
+        super().__init__(f"HTTP {response.status}")
+        self.response = response
+
+
+class ProtocolError(LabError):
+    """The server sent something that is not an HTTP/1.1 response."""
+
+
+class RangeNotSatisfiable(LabError):
+    """A well-formed single byte range that lies wholly past the end: answer 416."""
+
+
+class BadRequest(LabError, ValueError):
+    """A request the reference service refuses; ``status`` is 400 or 422."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status

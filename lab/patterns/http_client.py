@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from lab.errors import CircuitOpenError, ConfigError
+from lab.errors import CircuitOpenError, ConfigError, RetryableStatusError
 from lab.patterns.breaker import CircuitBreaker
 from lab.patterns.concurrency import ItemResult, bounded_map
 
@@ -32,15 +32,6 @@ class HttpResponse:
     headers: dict[str, str]
     body: bytes
     attempts: int
-
-
-class RetryableStatusError(Exception):
-    """A response whose status means 'try again later' (5xx, 429), raised only inside the
-    client so the breaker counts it; callers get the final response back."""
-
-    def __init__(self, response: HttpResponse) -> None:
-        super().__init__(f"HTTP {response.status}")
-        self.response = response
 
 
 #: What a breaker of this client counts as a failure of the downstream.

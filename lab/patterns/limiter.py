@@ -24,7 +24,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, get_args
 
 from lab.errors import ConfigError, LimitExceededError
 from lab.patterns.limit_algorithms import LimitAlgorithm, Sample
@@ -103,7 +103,7 @@ class AdaptiveLimiter:
         min_window_samples: int = 10, name: str = "limiter",
         clock: Callable[[], float] = time.monotonic,
     ) -> None:  # fmt: skip
-        if mode not in ("queue", "reject"):
+        if mode not in get_args(Mode):
             raise ConfigError(f"mode must be 'queue' or 'reject', not {mode!r}")
         if max_queue < 0 or queue_timeout_s < 0:
             raise ConfigError("max_queue and queue_timeout_s must not be negative")

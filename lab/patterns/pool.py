@@ -19,7 +19,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from time import perf_counter
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import asyncpg
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
@@ -125,22 +125,26 @@ class _Lease:
         await self._pool._raw.release(self._connection)
 
 
+Reset = Literal["full", "none"]  # what a released connection is reset with
+Engine = Literal["asyncpg", "lean"]
+
+
 class DatabasePool:
     """``async with DatabasePool(dsn) as pool: rows = await pool.fetch(sql, *params)``."""
 
     def __init__(
         self, dsn: str, *, min_size: int = 10, max_size: int = 20, max_queries: int = 50_000,
         max_inactive_connection_lifetime: float = 300.0, command_timeout: float = 60.0,
-        acquire_timeout_s: float = 5.0, reset: Literal["full", "none"] = "full",
-        engine: Literal["asyncpg", "lean"] = "asyncpg", name: str = "db",
+        acquire_timeout_s: float = 5.0, reset: Reset = "full",
+        engine: Engine = "asyncpg", name: str = "db",
         **connect_kwargs: Any,
     ) -> None:  # fmt: skip
         if not 0 <= min_size <= max_size or max_size < 1:
             raise ValueError(f"need 0 <= min_size <= max_size, max_size >= 1 "
                              f"(got {min_size}, {max_size})")  # fmt: skip
-        if reset not in ("full", "none"):
+        if reset not in get_args(Reset):
             raise ValueError(f"reset is 'full' or 'none', not {reset!r}")
-        if engine not in ("asyncpg", "lean"):
+        if engine not in get_args(Engine):
             raise ValueError(f"engine is 'asyncpg' or 'lean', not {engine!r}")
         self.engine = engine
         self.dsn = dsn

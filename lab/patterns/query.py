@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 __all__ = ["Join", "build_select", "keyset_page", "quote_identifier"]
 
@@ -67,7 +67,7 @@ def _order_term(term: str | tuple[str, str]) -> tuple[str, Direction]:
         column, _, direction = term.partition(" ")
         direction = direction.strip() or "ASC"
     direction = direction.upper()
-    if direction not in ("ASC", "DESC"):
+    if direction not in get_args(Direction):
         raise ValueError(f"order direction must be ASC or DESC, not {direction!r}")
     quote_identifier(column)
     return column, direction  # type: ignore[return-value]

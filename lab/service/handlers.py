@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from lab.errors import BadRequest
 from lab.service.followers import FollowersClient
 from lab.service.registrations import Registrations
 from lab.service.store import UserStore
@@ -30,12 +31,6 @@ def json_response(data: Any, status: int = 200) -> web.Response:
 
 def json_error(status: int, message: str) -> web.Response:
     return json_response({"error": message}, status)
-
-
-class BadRequest(Exception):
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 def _user_id(request: web.Request) -> int:

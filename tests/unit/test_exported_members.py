@@ -8,14 +8,36 @@ import lab.patterns
 
 
 def test_error_hierarchy() -> None:
-    assert set(lab.errors.__all__) == {
-        "LabError", "ConfigError", "ServiceUnavailableError", "CircuitOpenError",
-        "LimitExceededError", "PoolTimeoutError",
-    }  # fmt: skip
+    """Every exception the lab raises on purpose is in lab.errors, under LabError."""
+    assert lab.errors.__all__ == [
+        "BadRequest", "CacheBackendError", "CircuitOpenError", "ConfigError", "LabError",
+        "LimitExceededError", "PoolTimeoutError", "ProtocolError", "RangeNotSatisfiable",
+        "RetryableStatusError", "ServiceUnavailableError",
+    ]  # fmt: skip
     for name in lab.errors.__all__:
         assert issubclass(getattr(lab.errors, name), lab.errors.LabError)
     assert issubclass(lab.errors.ConfigError, ValueError)
+    assert issubclass(lab.errors.BadRequest, ValueError)
     assert issubclass(lab.errors.PoolTimeoutError, TimeoutError)
+
+
+def test_no_exception_class_outside_lab_errors() -> None:
+    """An exception class defined anywhere else in the package is a second hierarchy."""
+    import ast
+    from pathlib import Path
+
+    package = Path(lab.errors.__file__).parent
+    found = []
+    for path in package.rglob("*.py"):
+        if path.name == "errors.py" and path.parent == package:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            bases = [ast.unparse(b) for b in getattr(node, "bases", [])]
+            if isinstance(node, ast.ClassDef) and any(
+                b.endswith(("Error", "Exception")) for b in bases
+            ):
+                found.append(f"{path.relative_to(package)}: {node.name}")
+    assert found == []
 
 
 def test_services_surface() -> None:

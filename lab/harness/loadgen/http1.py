@@ -10,13 +10,9 @@ from dataclasses import dataclass
 from typing import cast
 from urllib.parse import urlsplit
 
-from lab.errors import ConfigError
+from lab.errors import ConfigError, ProtocolError
 
 __all__ = ["Connection", "HttpTarget", "ProtocolError", "build_request", "parse_target"]
-
-
-class ProtocolError(Exception):
-    """The server sent something that is not an HTTP/1.1 response."""
 
 
 @dataclass(frozen=True)

@@ -10,13 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from lab.errors import LabError
+from lab.errors import CacheBackendError
 
 __all__ = ["CacheBackend", "CacheBackendError"]
-
-
-class CacheBackendError(LabError):
-    """The cache store failed or was too slow; the message names the store and the cause."""
 
 
 class CacheBackend(Protocol):

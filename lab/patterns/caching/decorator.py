@@ -27,7 +27,7 @@ import types
 from bisect import bisect_left
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, Literal, ParamSpec, TypeVar, cast
+from typing import Any, Generic, Literal, ParamSpec, TypeVar, cast, get_args
 
 from lab.errors import ConfigError
 from lab.patterns.caching.backend import CacheBackend, CacheBackendError
@@ -46,7 +46,7 @@ __all__ = ["Cached", "Stampede", "cached"]
 P = ParamSpec("P")
 R = TypeVar("R")
 Stampede = Literal["none", "single-flight", "lock", "early-refresh"]
-_STAMPEDES = ("none", "single-flight", "lock", "early-refresh")
+_STAMPEDES: tuple[str, ...] = get_args(Stampede)
 _MISSING = object()
 Tags = Sequence[str] | Callable[..., Sequence[str]]
 

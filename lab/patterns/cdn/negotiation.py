@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple
 
+from lab.errors import RangeNotSatisfiable
+
 __all__ = [
     "ByteRange",
     "RangeNotSatisfiable",
@@ -97,10 +99,6 @@ class ByteRange(NamedTuple):
 
     def content_range(self, size: int) -> str:
         return f"bytes {self.start}-{self.end}/{size}"
-
-
-class RangeNotSatisfiable(Exception):
-    """A well-formed single range that lies wholly past the end: answer 416."""
 
 
 def parse_range(header: str | None, size: int) -> ByteRange | None:

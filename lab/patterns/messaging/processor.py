@@ -28,7 +28,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, get_args
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
@@ -143,7 +143,7 @@ class KafkaBatchProcessor:
     ) -> None:
         if concurrency < 1 or max_buffered < 1 or batch_size < 1:
             raise ConfigError("concurrency, max_buffered and batch_size must be at least 1")
-        if ordering not in ("key", "partition", "none"):
+        if ordering not in get_args(Ordering):
             raise ConfigError(f"ordering must be key, partition or none, not {ordering!r}")
         if value_format not in DECODERS:
             raise ConfigError(f"value_format must be one of {', '.join(DECODERS)}")
