@@ -8,7 +8,7 @@
 
     FORCED_OPEN rejects everything; DISABLED lets everything through and records nothing.
 
-What trips it is a policy: consecutive failures (the seed's rule), the failure rate over
+What trips it is a policy: consecutive failures, the failure rate over
 a sliding window of the last N calls or the last T seconds, or the slow-call rate. HALF_OPEN
 admits exactly ``half_open_max_calls`` trial calls; every other caller is rejected at
 once with :class:`~lab.errors.CircuitOpenError`, which says when the next trial may run.
@@ -46,6 +46,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 Clock = Callable[[], float]
 Listener = Callable[["CircuitState", "CircuitState"], None]
+OutcomeListener = Callable[[str], None]
 
 
 class CircuitState(enum.Enum):
@@ -74,7 +75,7 @@ class TripPolicy(Protocol):
 
 
 class ConsecutiveFailures:
-    """Open after ``threshold`` failures in a row (the seed's rule; pybreaker's too)."""
+    """Open after ``threshold`` failures in a row (pybreaker's rule too)."""
 
     timed = False
 
@@ -102,7 +103,7 @@ class _Window:
             raise ConfigError("a sliding window takes either size (calls) or seconds")
         if (size is not None and size < 1) or (seconds is not None and seconds <= 0):
             raise ConfigError("a sliding window must hold at least one call or second")
-        self.size, self.seconds = size, seconds
+        self.seconds = seconds
         self.outcomes: deque[Outcome] = deque(maxlen=size)
 
     def current(self, now: float) -> deque[Outcome]:
@@ -117,9 +118,13 @@ class FailureRate:
     holds ``minimum_calls`` calls. Count-based (``window_size``) or time-based."""
 
     def __init__(
-        self, rate_percent: float = 50.0, *, window_size: int | None = 100,
-        window_s: float | None = None, minimum_calls: int = 10,
-    ) -> None:  # fmt: skip
+        self,
+        rate_percent: float = 50.0,
+        *,
+        window_size: int | None = 100,
+        window_s: float | None = None,
+        minimum_calls: int = 10,
+    ) -> None:
         if window_s is not None:
             window_size = None
         if not 0 < rate_percent <= 100 or minimum_calls < 1:
@@ -212,7 +217,7 @@ class CircuitBreaker:
         # Read the clock per call only when something needs it (slow calls, time windows).
         self._timed = slow_call_s is not None or getattr(self.policy, "timed", True)
         self._entered: contextvars.ContextVar[float] = contextvars.ContextVar(f"{name}-entered")
-        self._on_outcome: Callable[[str], None] | None = None
+        self._outcome_listeners: list[OutcomeListener] = []
         if metrics is not None:
             metrics.track(self)
 
@@ -220,10 +225,14 @@ class CircuitBreaker:
 
     @property
     def state(self) -> CircuitState:
-        """The current state; an OPEN circuit whose wait has elapsed reads HALF_OPEN."""
-        if self._state is CircuitState.OPEN and self.clock() - self._opened_at >= self._wait:
-            self._move(CircuitState.HALF_OPEN)
+        """The current state. An OPEN circuit whose wait has elapsed reads HALF_OPEN; it
+        moves there (and listeners hear of it) when the next call asks to pass."""
+        if self._state is CircuitState.OPEN and self._wait_elapsed():
+            return CircuitState.HALF_OPEN
         return self._state
+
+    def _wait_elapsed(self) -> bool:
+        return self.clock() - self._opened_at >= self._wait
 
     @property
     def retry_after(self) -> float:
@@ -235,6 +244,15 @@ class CircuitBreaker:
     def add_listener(self, listener: Listener) -> None:
         """``listener(old, new)`` is called once per transition."""
         self._listeners.append(listener)
+
+    def add_outcome_listener(self, listener: OutcomeListener) -> None:
+        """``listener(outcome)`` is called once per call: ``"success"``, ``"failure"``,
+        ``"ignored"`` or ``"rejected"`` (metrics count calls this way)."""
+        self._outcome_listeners.append(listener)
+
+    def _tell(self, outcome: str) -> None:
+        for listener in self._outcome_listeners:
+            listener(outcome)
 
     def _move(self, new: CircuitState) -> None:
         old = self._state
@@ -267,15 +285,17 @@ class CircuitBreaker:
 
     def acquire(self) -> float:
         """Ask to make a call. Returns the start time; raises CircuitOpenError if refused."""
-        state = self.state
+        if self._state is CircuitState.OPEN and self._wait_elapsed():
+            self._move(CircuitState.HALF_OPEN)
+        state = self._state
         if state is CircuitState.CLOSED or state is CircuitState.DISABLED:
             return self.clock() if self._timed else 0.0
         if state is CircuitState.HALF_OPEN and self._trials_started < self.half_open_max_calls:
             self._trials_started += 1
             return self.clock() if self._timed else 0.0
         self.stats.rejected += 1
-        if self._on_outcome is not None:
-            self._on_outcome("rejected")
+        if self._outcome_listeners:
+            self._tell("rejected")
         retry_after = self.retry_after if state is CircuitState.OPEN else self._wait
         raise CircuitOpenError(self.name, retry_after)
 
@@ -291,8 +311,8 @@ class CircuitBreaker:
         state = self._state
         if state is CircuitState.DISABLED or state is CircuitState.FORCED_OPEN:
             return
-        if self._on_outcome is not None:
-            self._on_outcome("ignored" if failed is None else "failure" if failed else "success")
+        if self._outcome_listeners:
+            self._tell("ignored" if failed is None else "failure" if failed else "success")
         if failed is None:
             self.stats.ignored += 1
             if state is CircuitState.HALF_OPEN:
@@ -360,9 +380,11 @@ class CircuitBreaker:
         return self
 
     async def __aexit__(
-        self, kind: type[BaseException] | None, error: BaseException | None,
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
         traceback: TracebackType | None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         started = self._entered.get()
         if error is None:
             self.release(started, failed=False)
@@ -386,16 +408,21 @@ class BreakerMetrics:
 
         where = registry if registry is not None else REGISTRY
         self.state = Gauge(
-            "lab_circuit_breaker_state", "1 for the state the breaker is in, else 0",
-            ["name", "state"], registry=where, multiprocess_mode="liveall",
-        )  # fmt: skip
+            "lab_circuit_breaker_state",
+            "1 for the state the breaker is in, else 0",
+            ["name", "state"],
+            registry=where,
+            multiprocess_mode="liveall",
+        )
         self.calls = Counter(
             "lab_circuit_breaker_calls", "Calls by outcome", ["name", "outcome"], registry=where
         )
         self.transitions = Counter(
-            "lab_circuit_breaker_transitions", "State transitions", ["name", "from", "to"],
+            "lab_circuit_breaker_transitions",
+            "State transitions",
+            ["name", "from", "to"],
             registry=where,
-        )  # fmt: skip
+        )
 
     def track(self, breaker: CircuitBreaker) -> None:
         outcomes = {
@@ -411,6 +438,6 @@ class BreakerMetrics:
             self.state.labels(breaker.name, old.value).set(0)
             self.state.labels(breaker.name, new.value).set(1)
 
-        breaker._on_outcome = on_outcome
+        breaker.add_outcome_listener(on_outcome)
         breaker.add_listener(on_transition)
         self.state.labels(breaker.name, breaker.state.value).set(1)

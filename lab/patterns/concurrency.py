@@ -1,7 +1,7 @@
 """Bounded async processing: at most N in flight, never all tasks at once.
 
-The seed builds one task per item and gathers them all, so memory grows with the input
-and a failure is mixed into the results. :func:`bounded_map` pulls the next item only
+Gathering one task per item makes memory grow with the input and mixes failures into
+the results. :func:`bounded_map` pulls the next item only
 when a slot is free (memory stays flat however long the input), can hold a rate per
 second overall and per key (a host, say), yields results in input order or as they
 complete, attaches each error to its item, and cancels what is in flight when the
@@ -44,9 +44,12 @@ class RateLimiter:
     each start is given the next free slot, so bursts are smoothed, never rejected)."""
 
     def __init__(
-        self, per_second: float, *, clock: Callable[[], float] = time.monotonic,
+        self,
+        per_second: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
-    ) -> None:  # fmt: skip
+    ) -> None:
         if per_second <= 0:
             raise ConfigError("a rate limit must be greater than zero per second")
         self.interval = 1.0 / per_second

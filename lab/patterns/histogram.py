@@ -10,9 +10,23 @@ __all__ = ["LATENCY_BUCKETS_S", "BucketHistogram"]
 
 #: Bucket upper bounds in seconds: a memory hit (µs) up to a slow origin (s).
 LATENCY_BUCKETS_S: tuple[float, ...] = (
-    0.000_005, 0.000_02, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005,
-    0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
-)  # fmt: skip
+    0.000_005,
+    0.000_02,
+    0.000_1,
+    0.000_25,
+    0.000_5,
+    0.001,
+    0.002_5,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+)
 
 
 @dataclass

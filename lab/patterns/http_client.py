@@ -1,8 +1,8 @@
 """An aiohttp client that fails fast: a breaker per host, per-request timeouts, and retries
 with jittered backoff only for idempotent methods and only while the breaker allows.
 
-One ``ClientSession`` is created on ``__aenter__`` and closed on ``__aexit__`` (the seed
-creates it in ``__init__`` and never closes it).
+One ``ClientSession`` is created on ``__aenter__`` and closed on ``__aexit__``, so no
+connection outlives the client.
 """
 
 from __future__ import annotations
@@ -74,9 +74,10 @@ class ResilientHTTPClient:
 
     async def __aenter__(self) -> ResilientHTTPClient:
         connector = aiohttp.TCPConnector(
-            limit=self.limit, limit_per_host=self.limit_per_host,
+            limit=self.limit,
+            limit_per_host=self.limit_per_host,
             keepalive_timeout=self.keepalive_s,
-        )  # fmt: skip
+        )
         self._session = aiohttp.ClientSession(connector=connector, timeout=self.timeout)
         # aiohttp silently resends an idempotent request once when a kept-alive connection
         # drops; every attempt must pass the breaker and be counted, so turn that off.
@@ -140,9 +141,13 @@ class ResilientHTTPClient:
 
 
 async def fetch_many(
-    client: ResilientHTTPClient, urls: Iterable[str], *, limit: int = 50,
-    rate_per_s: float | None = None, rate_per_host_s: float | None = None,
-) -> list[ItemResult[str, HttpResponse]]:  # fmt: skip
+    client: ResilientHTTPClient,
+    urls: Iterable[str],
+    *,
+    limit: int = 50,
+    rate_per_s: float | None = None,
+    rate_per_host_s: float | None = None,
+) -> list[ItemResult[str, HttpResponse]]:
     """GET every URL, at most ``limit`` at once, results in input order with their errors."""
     return [
         result

@@ -31,9 +31,16 @@ async def full_reset(connection: asyncpg.Connection) -> None:
 
 class LeanPool:
     def __init__(
-        self, dsn: str, *, min_size: int, max_size: int, max_uses: int,
-        max_inactive_s: float, reset: Reset | None, **connect_kwargs: Any,
-    ) -> None:  # fmt: skip
+        self,
+        dsn: str,
+        *,
+        min_size: int,
+        max_size: int,
+        max_uses: int,
+        max_inactive_s: float,
+        reset: Reset | None,
+        **connect_kwargs: Any,
+    ) -> None:
         self._dsn = dsn
         self._min, self._max = min_size, max_size
         self._max_uses = max_uses
@@ -150,8 +157,11 @@ class LeanPool:
 
     def _trim_idle(self) -> None:
         now = time.monotonic()
-        while (len(self._idle) > self._min and self._idle
-               and now - self._idle[0][1] > self._max_inactive_s):  # fmt: skip
+        while (
+            len(self._idle) > self._min
+            and self._idle
+            and now - self._idle[0][1] > self._max_inactive_s
+        ):
             connection, _ = self._idle.popleft()
             self._forget(connection)
             connection.terminate()

@@ -5,14 +5,12 @@ at a time: a request's round-trip time (or a window's mean and p95), the request
 flight when it started, and whether it was dropped (timed out, rejected downstream).
 :class:`~lab.patterns.limiter.AdaptiveLimiter` turns the estimate into an integer within
 its bounds. The rules follow Netflix's concurrency-limits (AIMD, Vegas, Gradient2), and
-:class:`LatencyTarget` is the seed's rule done right:
+:class:`LatencyTarget` grows or shrinks by a factor against a latency target:
 
-* the seed multiplies the limit by 1.1 or 0.8 and keeps the fraction, so a limit of 5
-  "grows" to 5.5 and admits no one more; here a step moves the limit by at least one;
-* it averages every latency since start-up; here each decision sees one window;
-* it grows whenever latency is low, even when callers never reach the limit (the limit
-  drifts to the maximum while idle, then a burst meets no limit at all); here it grows
-  only when the window's in-flight count came near the limit.
+* a step moves the limit by at least one (a fractional step would admit no one more);
+* each decision sees one window of latencies, not every latency since start-up;
+* it grows only when the window's in-flight count came near the limit, so an idle
+  service's limit does not drift to the maximum before a burst.
 """
 
 from __future__ import annotations
@@ -80,9 +78,14 @@ class AIMD:
     window_s = 0.0
 
     def __init__(
-        self, initial: int = 20, *, min_limit: int = 1, max_limit: int = 200,
-        backoff: float = 0.9, timeout_s: float = 5.0,
-    ) -> None:  # fmt: skip
+        self,
+        initial: int = 20,
+        *,
+        min_limit: int = 1,
+        max_limit: int = 200,
+        backoff: float = 0.9,
+        timeout_s: float = 5.0,
+    ) -> None:
         _check_bounds(initial, min_limit, max_limit)
         if not 0.5 <= backoff < 1.0:
             raise ConfigError("backoff must be in [0.5, 1.0)")
@@ -118,9 +121,15 @@ class Vegas:
     window_s = 0.5
 
     def __init__(
-        self, initial: int = 20, *, min_limit: int = 1, max_limit: int = 1000,
-        smoothing: float = 1.0, probe_multiplier: int = 30, rng: random.Random | None = None,
-    ) -> None:  # fmt: skip
+        self,
+        initial: int = 20,
+        *,
+        min_limit: int = 1,
+        max_limit: int = 1000,
+        smoothing: float = 1.0,
+        probe_multiplier: int = 30,
+        rng: random.Random | None = None,
+    ) -> None:
         _check_bounds(initial, min_limit, max_limit)
         if not 0.0 < smoothing <= 1.0:
             raise ConfigError("smoothing must be in (0, 1]")
@@ -182,9 +191,15 @@ class Gradient2:
     window_s = 0.5
 
     def __init__(
-        self, initial: int = 20, *, min_limit: int = 20, max_limit: int = 200,
-        smoothing: float = 0.2, queue_size: int = 4, long_window: int = 600,
-    ) -> None:  # fmt: skip
+        self,
+        initial: int = 20,
+        *,
+        min_limit: int = 20,
+        max_limit: int = 200,
+        smoothing: float = 0.2,
+        queue_size: int = 4,
+        long_window: int = 600,
+    ) -> None:
         _check_bounds(initial, min_limit, max_limit)
         if not 0.0 < smoothing <= 1.0:
             raise ConfigError("smoothing must be in (0, 1]")
@@ -222,15 +237,23 @@ class Gradient2:
 
 
 class LatencyTarget:
-    """The seed's rule, once per window: p95 above ``shrink_above`` x target shrinks the
+    """Once per window: p95 above ``shrink_above`` x target shrinks the
     limit by ``shrink`` (at least 1); a mean below ``grow_below`` x target grows it by
     ``grow`` (at least 1), but only when the window used at least half the limit."""
 
     def __init__(
-        self, target_s: float, initial: int = 20, *, min_limit: int = 1, max_limit: int = 1000,
-        window_s: float = 0.5, shrink_above: float = 1.5, shrink: float = 0.8,
-        grow_below: float = 0.8, grow: float = 1.1,
-    ) -> None:  # fmt: skip
+        self,
+        target_s: float,
+        initial: int = 20,
+        *,
+        min_limit: int = 1,
+        max_limit: int = 1000,
+        window_s: float = 0.5,
+        shrink_above: float = 1.5,
+        shrink: float = 0.8,
+        grow_below: float = 0.8,
+        grow: float = 1.1,
+    ) -> None:
         _check_bounds(initial, min_limit, max_limit)
         if target_s <= 0:
             raise ConfigError("the latency target must be greater than zero")

@@ -1,8 +1,7 @@
 """``AdaptiveLimiter``: a concurrency limit that moves at runtime, without a semaphore hack.
 
-The seed resizes an ``asyncio.Semaphore`` by acquiring and releasing it by hand (through an
-``acquire_nowait`` that does not exist) and stores fractional limits. Here the limiter owns
-its count and its FIFO of waiters, so changing the limit is an assignment:
+The limiter owns its count and its FIFO of waiters, so changing the limit is an
+assignment (resizing an ``asyncio.Semaphore`` from outside cannot be done safely):
 
 * raising it admits exactly as many waiters as now fit, oldest first;
 * lowering it cancels no one: holders finish, and no one new enters until the count is
@@ -85,8 +84,13 @@ class _Window:
     def sample(self) -> Sample:
         ordered = sorted(self.rtts)
         p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
-        return Sample(rtt_s=sum(ordered) / len(ordered), in_flight=self.in_flight,
-                      dropped=self.dropped, p95_s=p95, samples=len(ordered))  # fmt: skip
+        return Sample(
+            rtt_s=sum(ordered) / len(ordered),
+            in_flight=self.in_flight,
+            dropped=self.dropped,
+            p95_s=p95,
+            samples=len(ordered),
+        )
 
 
 class AdaptiveLimiter:
@@ -98,11 +102,17 @@ class AdaptiveLimiter:
     """
 
     def __init__(
-        self, algorithm: LimitAlgorithm, *, mode: Mode = "queue", max_queue: int = 1000,
-        queue_timeout_s: float = 1.0, window_s: float | None = None,
-        min_window_samples: int = 10, name: str = "limiter",
+        self,
+        algorithm: LimitAlgorithm,
+        *,
+        mode: Mode = "queue",
+        max_queue: int = 1000,
+        queue_timeout_s: float = 1.0,
+        window_s: float | None = None,
+        min_window_samples: int = 10,
+        name: str = "limiter",
         clock: Callable[[], float] = time.monotonic,
-    ) -> None:  # fmt: skip
+    ) -> None:
         if mode not in get_args(Mode):
             raise ConfigError(f"mode must be 'queue' or 'reject', not {mode!r}")
         if max_queue < 0 or queue_timeout_s < 0:
@@ -201,9 +211,11 @@ class AdaptiveLimiter:
     def _expire(self, waiter: asyncio.Future[None]) -> None:
         if not waiter.done():
             self.stats.timed_out += 1
-            waiter.set_exception(LimitExceededError(
-                f"{self.name}: waited {self.queue_timeout_s:.3f} s at a limit of {self._limit}"
-            ))  # fmt: skip
+            waiter.set_exception(
+                LimitExceededError(
+                    f"{self.name}: waited {self.queue_timeout_s:.3f} s at a limit of {self._limit}"
+                )
+            )
 
     def _discard(self, waiter: asyncio.Future[None]) -> None:
         with contextlib.suppress(ValueError):  # already admitted or expired

@@ -66,9 +66,13 @@ class LimiterASGIMiddleware:
     """``app = LimiterASGIMiddleware(app, limiter)`` for FastAPI, Starlette or any ASGI app."""
 
     def __init__(
-        self, app: ASGIApp, limiter: AdaptiveLimiter, *, retry_after_s: float = 1.0,
+        self,
+        app: ASGIApp,
+        limiter: AdaptiveLimiter,
+        *,
+        retry_after_s: float = 1.0,
         exempt: frozenset[str] = frozenset(),
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.app = app
         self.limiter = limiter
         self.exempt = exempt
@@ -76,9 +80,16 @@ class LimiterASGIMiddleware:
 
     async def _refuse(self, send: Send, error: LimitExceededError) -> None:
         body = b'{"error": "' + str(error).replace('"', "'").encode() + b'"}'
-        await send({"type": "http.response.start", "status": 503, "headers": [
-            (b"content-type", b"application/json"), (b"retry-after", self._retry_after),
-        ]})  # fmt: skip
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 503,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"retry-after", self._retry_after),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -118,12 +129,17 @@ class LimiterCollector(Collector):
         self.limiters = list(limiters)
 
     def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
-        gauges = {name: GaugeMetricFamily(f"lab_limiter_{name}", text, labels=["limiter"])
-                  for name, text in (("limit", "The concurrency limit now"),
-                                     ("in_flight", "Requests holding a permit"),
-                                     ("waiting", "Requests queued for a permit"))}  # fmt: skip
-        outcomes = CounterMetricFamily("lab_limiter_requests", "Permits by outcome",
-                                       labels=["limiter", "outcome"])  # fmt: skip
+        gauges = {
+            name: GaugeMetricFamily(f"lab_limiter_{name}", text, labels=["limiter"])
+            for name, text in (
+                ("limit", "The concurrency limit now"),
+                ("in_flight", "Requests holding a permit"),
+                ("waiting", "Requests queued for a permit"),
+            )
+        }
+        outcomes = CounterMetricFamily(
+            "lab_limiter_requests", "Permits by outcome", labels=["limiter", "outcome"]
+        )
         for limiter in self.limiters:
             gauges["limit"].add_metric([limiter.name], limiter.limit)
             gauges["in_flight"].add_metric([limiter.name], limiter.in_flight)

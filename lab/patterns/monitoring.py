@@ -1,8 +1,6 @@
 """Request metrics that do not lie, as aiohttp and ASGI middleware, and ``/metrics``.
 
-The seed's monitor counts a request as 200 whenever no exception escaped, labels by the
-raw path (``/users/1``, ``/users/2``, ... one series each, without bound), and keeps a
-global counter by hand. Here:
+What each request records, and why:
 
 * the status is the one actually sent (an ``HTTPException`` is its own status; any other
   exception before the response started is a 500);
@@ -40,12 +38,27 @@ __all__ = [
     "metrics_handler",
 ]
 
-#: Upper bounds in seconds: the seed's SLO lines (p50 < 200 ms, p95 < 500 ms, p99 < 1 s)
+#: Upper bounds in seconds: the SLO lines (p50 < 200 ms, p95 < 500 ms, p99 < 1 s)
 #: are bucket edges, with finer steps below them.
 REQUEST_BUCKETS_S: tuple[float, ...] = (
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1.0,
-    2.5, 5.0, 10.0,
-)  # fmt: skip
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.075,
+    0.1,
+    0.15,
+    0.2,
+    0.3,
+    0.5,
+    0.75,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+)
 UNMATCHED = "<unmatched>"
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx")
@@ -123,19 +136,23 @@ class RequestCollector(Collector):
     def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily | HistogramMetricFamily]:
         m, prefix = self.metrics, self.metrics.prefix
         total = CounterMetricFamily(
-            f"{prefix}_requests", "Requests by method, route template and status class",
+            f"{prefix}_requests",
+            "Requests by method, route template and status class",
             labels=["method", "route", "status"],
-        )  # fmt: skip
+        )
         for (method, route, status), count in sorted(m.requests.items()):
             total.add_metric([method, route, status], count)
-        seconds = HistogramMetricFamily(f"{prefix}_request_duration_seconds",
-                                        "Time from request to response",
-                                        labels=["method", "route"])  # fmt: skip
+        seconds = HistogramMetricFamily(
+            f"{prefix}_request_duration_seconds",
+            "Time from request to response",
+            labels=["method", "route"],
+        )
         for method, route in sorted(m.durations):
             buckets = [(_bucket_label(le), n) for le, n in m.cumulative(method, route)]
             seconds.add_metric([method, route], buckets, m.durations[(method, route)].total_s)
-        progress = GaugeMetricFamily(f"{prefix}_requests_in_progress", "Requests being served",
-                                     labels=["method"])  # fmt: skip
+        progress = GaugeMetricFamily(
+            f"{prefix}_requests_in_progress", "Requests being served", labels=["method"]
+        )
         for method, count in sorted(m.in_progress.items()):
             progress.add_metric([method], count)
         yield from (total, seconds, progress)
@@ -259,8 +276,7 @@ class MetricsASGIMiddleware:
         finally:
             status = sent[0] if sent else 500
             routes = getattr(scope.get("app"), "routes", ())
-            metrics.observe(method, _asgi_route(scope, routes), status,
-                            time.perf_counter() - began)  # fmt: skip
+            metrics.observe(method, _asgi_route(scope, routes), status, time.perf_counter() - began)
 
 
 def metrics_asgi_app(registry: CollectorRegistry) -> ASGIApp:
@@ -268,8 +284,13 @@ def metrics_asgi_app(registry: CollectorRegistry) -> ASGIApp:
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         body = generate_latest(registry)
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"text/plain; version=0.0.4")]})  # fmt: skip
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"text/plain; version=0.0.4")],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
     return app

@@ -94,16 +94,29 @@ class MultiprocessMetrics:
     ``process_id`` stands in for the pid (tests play several workers in one process).
     """
 
-    def __init__(self, collectors: Iterable[Collector], *, process_id: int | None = None,
-                 modes: Callable[[str], str] = gauge_mode) -> None:  # fmt: skip
+    def __init__(
+        self,
+        collectors: Iterable[Collector],
+        *,
+        process_id: int | None = None,
+        modes: Callable[[str], str] = gauge_mode,
+    ) -> None:
         _metrics_dir()
         self.collectors = list(collectors)
         self.modes = modes
         self._value_class = _value_class(process_id)
         self._values: dict[tuple[Any, ...], Any] = {}
 
-    def _set(self, kind: str, family: str, sample: str, labels: dict[str, str], help_text: str,
-             value: float, mode: str = "") -> None:  # fmt: skip
+    def _set(
+        self,
+        kind: str,
+        family: str,
+        sample: str,
+        labels: dict[str, str],
+        help_text: str,
+        value: float,
+        mode: str = "",
+    ) -> None:
         names, found = tuple(labels), tuple(labels.values())
         key = (kind, family, sample, names, found, mode)
         slot = self._values.get(key)
@@ -124,8 +137,15 @@ class MultiprocessMetrics:
                 mode = self.modes(family.name) if family.type == "gauge" else ""
                 for sample in family.samples:
                     if not sample.name.endswith("_created"):
-                        self._set(family.type, family.name, sample.name, sample.labels,
-                                  family.documentation, sample.value, mode)  # fmt: skip
+                        self._set(
+                            family.type,
+                            family.name,
+                            sample.name,
+                            sample.labels,
+                            family.documentation,
+                            sample.value,
+                            mode,
+                        )
 
     def _histogram(self, family: Any) -> None:
         cumulative: dict[tuple[tuple[str, str], ...], list[tuple[float, str]]]
@@ -135,8 +155,14 @@ class MultiprocessMetrics:
                 rest = tuple((k, v) for k, v in sample.labels.items() if k != "le")
                 cumulative[rest].append((sample.value, sample.labels["le"]))
             elif sample.name.endswith("_sum"):
-                self._set("histogram", family.name, sample.name, sample.labels,
-                          family.documentation, sample.value)  # fmt: skip
+                self._set(
+                    "histogram",
+                    family.name,
+                    sample.name,
+                    sample.labels,
+                    family.documentation,
+                    sample.value,
+                )
         for rest, buckets in cumulative.items():
             below = 0.0
             for count, bound in sorted(buckets, key=lambda bucket: float(bucket[1])):

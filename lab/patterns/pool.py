@@ -1,5 +1,6 @@
-"""``DatabasePool``: asyncpg's pool with the seed's settings, and what psycopg_pool users
-expect besides: statistics, an acquire timeout with a clear error, a transaction helper,
+"""``DatabasePool``: asyncpg's pool with production defaults (10 to 20 connections, 50,000
+queries per connection, 300 s idle lifetime, 60 s command timeout), and what psycopg_pool
+users expect besides: statistics, an acquire timeout with a clear error, a transaction helper,
 a health check and a utilization gauge (in use / max) for the SLO "connections < 80 %".
 
 ``engine="asyncpg"`` (the default) is ``asyncpg.create_pool``; ``engine="lean"`` is
@@ -114,8 +115,12 @@ class _Lease:
         finally:
             stats.waiting -= 1
 
-    async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                        traceback: TracebackType | None) -> None:  # fmt: skip
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
         stats = self._pool.stats
         if error is not None and isinstance(error, _LOST):
             stats.connections_lost += 1
@@ -133,15 +138,24 @@ class DatabasePool:
     """``async with DatabasePool(dsn) as pool: rows = await pool.fetch(sql, *params)``."""
 
     def __init__(
-        self, dsn: str, *, min_size: int = 10, max_size: int = 20, max_queries: int = 50_000,
-        max_inactive_connection_lifetime: float = 300.0, command_timeout: float = 60.0,
-        acquire_timeout_s: float = 5.0, reset: Reset = "full",
-        engine: Engine = "asyncpg", name: str = "db",
+        self,
+        dsn: str,
+        *,
+        min_size: int = 10,
+        max_size: int = 20,
+        max_queries: int = 50_000,
+        max_inactive_connection_lifetime: float = 300.0,
+        command_timeout: float = 60.0,
+        acquire_timeout_s: float = 5.0,
+        reset: Reset = "full",
+        engine: Engine = "asyncpg",
+        name: str = "db",
         **connect_kwargs: Any,
-    ) -> None:  # fmt: skip
+    ) -> None:
         if not 0 <= min_size <= max_size or max_size < 1:
-            raise ValueError(f"need 0 <= min_size <= max_size, max_size >= 1 "
-                             f"(got {min_size}, {max_size})")  # fmt: skip
+            raise ValueError(
+                f"need 0 <= min_size <= max_size, max_size >= 1 (got {min_size}, {max_size})"
+            )
         if reset not in get_args(Reset):
             raise ValueError(f"reset is 'full' or 'none', not {reset!r}")
         if engine not in get_args(Engine):
@@ -153,10 +167,13 @@ class DatabasePool:
         self.acquire_timeout_s = acquire_timeout_s
         self.stats = PoolStats()
         self._options: dict[str, Any] = {
-            "min_size": min_size, "max_size": max_size, "max_queries": max_queries,
+            "min_size": min_size,
+            "max_size": max_size,
+            "max_queries": max_queries,
             "max_inactive_connection_lifetime": max_inactive_connection_lifetime,
-            "command_timeout": command_timeout, **connect_kwargs,
-        }  # fmt: skip
+            "command_timeout": command_timeout,
+            **connect_kwargs,
+        }
         if reset == "none":
             self._options["reset"] = _no_reset
         self._pool: Any = None
@@ -175,11 +192,14 @@ class DatabasePool:
             if self.engine == "lean":
                 options = dict(self._options)
                 self._pool = await LeanPool(
-                    self.dsn, min_size=options.pop("min_size"), max_size=options.pop("max_size"),
+                    self.dsn,
+                    min_size=options.pop("min_size"),
+                    max_size=options.pop("max_size"),
                     max_uses=options.pop("max_queries"),
                     max_inactive_s=options.pop("max_inactive_connection_lifetime"),
-                    reset=None if options.pop("reset", None) else full_reset, **options,
-                ).open()  # fmt: skip
+                    reset=None if options.pop("reset", None) else full_reset,
+                    **options,
+                ).open()
             else:
                 self._pool = await asyncpg.create_pool(self.dsn, **self._options)
             self._raw = self._pool
@@ -239,8 +259,13 @@ class DatabasePool:
         pool = self._pool
         opened = pool.get_size() if pool is not None else 0
         idle = pool.get_idle_size() if pool is not None else 0
-        return {"open": opened, "idle": idle, "in_use": self.stats.in_use,
-                "waiting": self.stats.waiting, "max": self.max_size}  # fmt: skip
+        return {
+            "open": opened,
+            "idle": idle,
+            "in_use": self.stats.in_use,
+            "waiting": self.stats.waiting,
+            "max": self.max_size,
+        }
 
 
 class PoolCollector(Collector):
@@ -250,14 +275,16 @@ class PoolCollector(Collector):
         self._pools = pools
 
     def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily | HistogramMetricFamily]:
-        sizes = GaugeMetricFamily("lab_db_pool_connections", "Connections by state",
-                                  labels=["pool", "state"])  # fmt: skip
-        utilization = GaugeMetricFamily("lab_db_pool_utilization", "In use / max",
-                                        labels=["pool"])  # fmt: skip
-        events = CounterMetricFamily("lab_db_pool_events", "Acquisitions, timeouts, lost",
-                                     labels=["pool", "event"])  # fmt: skip
-        wait = HistogramMetricFamily("lab_db_pool_acquire_seconds", "Time to get a connection",
-                                     labels=["pool"])  # fmt: skip
+        sizes = GaugeMetricFamily(
+            "lab_db_pool_connections", "Connections by state", labels=["pool", "state"]
+        )
+        utilization = GaugeMetricFamily("lab_db_pool_utilization", "In use / max", labels=["pool"])
+        events = CounterMetricFamily(
+            "lab_db_pool_events", "Acquisitions, timeouts, lost", labels=["pool", "event"]
+        )
+        wait = HistogramMetricFamily(
+            "lab_db_pool_acquire_seconds", "Time to get a connection", labels=["pool"]
+        )
         for pool in self._pools:
             for state, value in pool.sizes().items():
                 sizes.add_metric([pool.name, state], value)
@@ -265,6 +292,7 @@ class PoolCollector(Collector):
             stats = pool.stats
             for event in ("acquisitions", "timeouts", "connections_lost"):
                 events.add_metric([pool.name, event], getattr(stats, event))
-            wait.add_metric([pool.name], stats.acquire_wait.cumulative(),
-                            stats.acquire_wait.total_s)  # fmt: skip
+            wait.add_metric(
+                [pool.name], stats.acquire_wait.cumulative(), stats.acquire_wait.total_s
+            )
         yield from (sizes, utilization, events, wait)

@@ -1,8 +1,6 @@
 """A SELECT builder that cannot be injected, and keyset pagination beside OFFSET.
 
-The seed's ``build_select_query`` pastes table, fields, join conditions, ``ORDER BY`` and
-``LIMIT`` into SQL with f-strings and expands ``IN`` lists into one placeholder per value.
-Here every identifier is validated (a plain or schema-qualified name, nothing else) and
+Every identifier is validated (a plain or schema-qualified name, nothing else) and
 double-quoted, every value is a ``$n`` parameter, ``IN`` is ``= ANY($n)`` with one array
 parameter (one plan for every list length), joins are structured, and ``ORDER BY`` takes
 column names and directions only.
@@ -53,8 +51,10 @@ class Join:
         kind = self.kind.upper()
         if kind not in _KINDS:
             raise ValueError(f"join kind must be one of {', '.join(_KINDS)}, not {self.kind!r}")
-        return (f"{kind} JOIN {quote_identifier(self.table, max_parts=2)} "
-                f"ON {quote_identifier(self.left)} = {quote_identifier(self.right)}")  # fmt: skip
+        return (
+            f"{kind} JOIN {quote_identifier(self.table, max_parts=2)} "
+            f"ON {quote_identifier(self.left)} = {quote_identifier(self.right)}"
+        )
 
 
 def _order_term(term: str | tuple[str, str]) -> tuple[str, Direction]:
@@ -104,19 +104,28 @@ def _conditions(where: Mapping[str, Any] | None, params: _Params) -> list[str]:
 
 
 def build_select(
-    table: str, fields: Sequence[str] | None = None, where: Mapping[str, Any] | None = None,
-    joins: Iterable[Join] | None = None, order_by: Sequence[str | tuple[str, str]] | None = None,
-    limit: int | None = None, offset: int | None = None,
-) -> tuple[str, list[Any]]:  # fmt: skip
+    table: str,
+    fields: Sequence[str] | None = None,
+    where: Mapping[str, Any] | None = None,
+    joins: Iterable[Join] | None = None,
+    order_by: Sequence[str | tuple[str, str]] | None = None,
+    limit: int | None = None,
+    offset: int | None = None,
+) -> tuple[str, list[Any]]:
     """``(sql, params)`` for asyncpg: equality and ``= ANY`` conditions joined by AND."""
     return _select(table, fields, where, joins, order_by, limit, offset, after=None)
 
 
 def keyset_page(
-    table: str, *, order_by: Sequence[str | tuple[str, str]], limit: int,
-    after: Sequence[Any] | None = None, fields: Sequence[str] | None = None,
-    where: Mapping[str, Any] | None = None, joins: Iterable[Join] | None = None,
-) -> tuple[str, list[Any]]:  # fmt: skip
+    table: str,
+    *,
+    order_by: Sequence[str | tuple[str, str]],
+    limit: int,
+    after: Sequence[Any] | None = None,
+    fields: Sequence[str] | None = None,
+    where: Mapping[str, Any] | None = None,
+    joins: Iterable[Join] | None = None,
+) -> tuple[str, list[Any]]:
     """One page in ``order_by`` order, starting after the row whose sort values are
     ``after`` (None: the first page). The sort columns must be unique together (end with
     the primary key) and share one direction, so ``(a, b) > ($1, $2)`` can use an index;
@@ -130,10 +139,15 @@ def keyset_page(
 
 
 def _select(
-    table: str, fields: Sequence[str] | None, where: Mapping[str, Any] | None,
-    joins: Iterable[Join] | None, order_by: Sequence[str | tuple[str, str]] | None,
-    limit: int | None, offset: int | None, after: Sequence[Any] | None,
-) -> tuple[str, list[Any]]:  # fmt: skip
+    table: str,
+    fields: Sequence[str] | None,
+    where: Mapping[str, Any] | None,
+    joins: Iterable[Join] | None,
+    order_by: Sequence[str | tuple[str, str]] | None,
+    limit: int | None,
+    offset: int | None,
+    after: Sequence[Any] | None,
+) -> tuple[str, list[Any]]:
     params = _Params()
     columns = ", ".join(quote_identifier(f) for f in fields) if fields else "*"
     sql = [f"SELECT {columns} FROM {quote_identifier(table, max_parts=2)}"]

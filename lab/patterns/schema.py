@@ -1,4 +1,4 @@
-"""The seed's schema (users, posts), a deterministic dataset loaded with COPY, and index
+"""The schema of users and posts, a deterministic dataset loaded with COPY, and index
 creation done right: ``CREATE INDEX CONCURRENTLY`` outside any transaction, idempotent
 (an INVALID leftover from an interrupted build is dropped and rebuilt), ``ANALYZE``
 after, and the plan of a probe query before and after.
@@ -41,7 +41,7 @@ CREATE TABLE posts (
 );
 """
 
-#: The seed's indexes: (name, table, columns).
+#: The indexes the lookups and pages need: (name, table, columns).
 SEED_INDEXES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("idx_users_email", "users", ("email",)),
     ("idx_posts_created_at", "posts", ("created_at DESC",)),
@@ -64,15 +64,19 @@ def _users(count: int, rng: random.Random) -> Iterator[tuple[Any, ...]]:
 
 def _posts(count: int, users: int, rng: random.Random) -> Iterator[tuple[Any, ...]]:
     for post in range(1, count + 1):
-        author = min(users, int(rng.paretovariate(1.2)) if rng.random() < 0.3
-                     else rng.randrange(1, users + 1))  # fmt: skip  # a few prolific users
+        # a few prolific users: 30 % of posts by a Pareto-chosen author
+        prolific = rng.random() < 0.3
+        author = min(
+            users, int(rng.paretovariate(1.2)) if prolific else rng.randrange(1, users + 1)
+        )
         written = EPOCH + timedelta(seconds=rng.randrange(365 * 86_400))
         status = STATUSES[0] if rng.random() < 0.8 else rng.choice(STATUSES[1:])
         yield post, author, f"Post {post}", status, written
 
 
-async def create_dataset(pool: DatabasePool, *, users: int = 100_000, posts: int = 1_000_000,
-                         seed: int = 0) -> Dataset:  # fmt: skip
+async def create_dataset(
+    pool: DatabasePool, *, users: int = 100_000, posts: int = 1_000_000, seed: int = 0
+) -> Dataset:
     """Replace ``users`` and ``posts`` with a dataset that depends only on the arguments
     (no indexes but the primary keys: add them with ``ensure_index``)."""
     rng = random.Random(seed)
@@ -83,9 +87,10 @@ async def create_dataset(pool: DatabasePool, *, users: int = 100_000, posts: int
             "users", records=_users(users, rng), columns=["id", "email", "name", "created_at"]
         )
         await connection.copy_records_to_table(
-            "posts", records=_posts(posts, users, rng),
+            "posts",
+            records=_posts(posts, users, rng),
             columns=["id", "user_id", "title", "status", "created_at"],
-        )  # fmt: skip
+        )
         await connection.execute("ANALYZE users; ANALYZE posts;")
     return Dataset(users, posts, seed)
 
@@ -106,8 +111,9 @@ async def explain(pool: DatabasePool, sql: str, *params: Any) -> Plan:
         rows = await connection.fetch(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", *params)
     text = "\n".join(row[0] for row in rows)
     found = _EXECUTION.search(text)
-    return Plan(text, float(found.group(1)) if found else float("nan"),
-                "Index" in text or "Bitmap" in text)  # fmt: skip
+    return Plan(
+        text, float(found.group(1)) if found else float("nan"), "Index" in text or "Bitmap" in text
+    )
 
 
 @dataclass(frozen=True)
@@ -131,9 +137,14 @@ def _index_columns(columns: Sequence[str]) -> str:
 
 
 async def ensure_index(
-    pool: DatabasePool, name: str, table: str, columns: Sequence[str], *,
-    probe: tuple[str, Sequence[Any]] | None = None, unique: bool = False,
-) -> IndexReport:  # fmt: skip
+    pool: DatabasePool,
+    name: str,
+    table: str,
+    columns: Sequence[str],
+    *,
+    probe: tuple[str, Sequence[Any]] | None = None,
+    unique: bool = False,
+) -> IndexReport:
     """Create the index unless a valid one exists; report the probe query's plan around it."""
     quoted = quote_identifier(name, max_parts=1)
     before = await explain(pool, probe[0], *probe[1]) if probe else None
@@ -150,8 +161,9 @@ async def ensure_index(
         )
         await connection.execute(f"ANALYZE {quote_identifier(table, max_parts=2)}")
     after = await explain(pool, probe[0], *probe[1]) if probe else None
-    return IndexReport(name, created=valid is None or rebuilt, rebuilt_invalid=rebuilt,
-                       before=before, after=after)  # fmt: skip
+    return IndexReport(
+        name, created=valid is None or rebuilt, rebuilt_invalid=rebuilt, before=before, after=after
+    )
 
 
 async def drop_indexes(pool: DatabasePool, *names: str) -> None:

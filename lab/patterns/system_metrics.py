@@ -1,8 +1,7 @@
 """CPU and memory as the process actually has them, container limits included.
 
-The seed reads host memory with psutil even inside a container, so a service capped at
-512 MiB on a 64 GiB host reports 1 % used while it is being killed for memory. Here the
-limits come from cgroup v2 when the process runs under one (``memory.max``,
+A service capped at 512 MiB on a 64 GiB host must not report 1 % used while it is being
+killed for memory: the limits come from cgroup v2 when the process runs under one (``memory.max``,
 ``cpu.max``), and from the host otherwise; utilization is used / limit either way.
 """
 
@@ -111,11 +110,14 @@ def snapshot(
     process_cpu = process.cpu_percent(None)
     system_cpu = psutil.cpu_percent(None) * (psutil.cpu_count() or 1) / cores
     return SystemSnapshot(
-        process_cpu_percent=process_cpu, system_cpu_percent=min(100.0, system_cpu),
-        process_rss_bytes=process.memory_info().rss, memory_used_bytes=used,
-        memory_limit_bytes=limit, cpu_limit_cores=cores,
+        process_cpu_percent=process_cpu,
+        system_cpu_percent=min(100.0, system_cpu),
+        process_rss_bytes=process.memory_info().rss,
+        memory_used_bytes=used,
+        memory_limit_bytes=limit,
+        cpu_limit_cores=cores,
         in_container=limits.memory_max_bytes is not None or limits.cpu_limit_cores is not None,
-    )  # fmt: skip
+    )
 
 
 class SystemCollector(Collector):
@@ -128,20 +130,27 @@ class SystemCollector(Collector):
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         s, p = snapshot(self.process), self.prefix
-        yield GaugeMetricFamily(f"{p}_process_cpu_percent", "Process CPU, % of one core",
-                                value=s.process_cpu_percent)  # fmt: skip
-        yield GaugeMetricFamily(f"{p}_system_cpu_percent", "CPU of the cores allowed, %",
-                                value=s.system_cpu_percent)  # fmt: skip
-        yield GaugeMetricFamily(f"{p}_process_resident_memory_bytes", "Process RSS",
-                                value=s.process_rss_bytes)  # fmt: skip
-        yield GaugeMetricFamily(f"{p}_memory_used_bytes", "Memory used (cgroup or host)",
-                                value=s.memory_used_bytes)  # fmt: skip
-        yield GaugeMetricFamily(f"{p}_memory_limit_bytes", "Memory limit (cgroup or host)",
-                                value=s.memory_limit_bytes)  # fmt: skip
-        yield GaugeMetricFamily(f"{p}_memory_percent", "Memory used / limit, %",
-                                value=s.memory_percent)  # fmt: skip
-        yield GaugeMetricFamily(f"{p}_cpu_limit_cores", "Cores the process may use",
-                                value=s.cpu_limit_cores)  # fmt: skip
+        yield GaugeMetricFamily(
+            f"{p}_process_cpu_percent", "Process CPU, % of one core", value=s.process_cpu_percent
+        )
+        yield GaugeMetricFamily(
+            f"{p}_system_cpu_percent", "CPU of the cores allowed, %", value=s.system_cpu_percent
+        )
+        yield GaugeMetricFamily(
+            f"{p}_process_resident_memory_bytes", "Process RSS", value=s.process_rss_bytes
+        )
+        yield GaugeMetricFamily(
+            f"{p}_memory_used_bytes", "Memory used (cgroup or host)", value=s.memory_used_bytes
+        )
+        yield GaugeMetricFamily(
+            f"{p}_memory_limit_bytes", "Memory limit (cgroup or host)", value=s.memory_limit_bytes
+        )
+        yield GaugeMetricFamily(
+            f"{p}_memory_percent", "Memory used / limit, %", value=s.memory_percent
+        )
+        yield GaugeMetricFamily(
+            f"{p}_cpu_limit_cores", "Cores the process may use", value=s.cpu_limit_cores
+        )
 
 
 def metrics_registry(*collectors: Collector, system: bool = True) -> CollectorRegistry:

@@ -315,3 +315,34 @@ async def test_metrics_count_outcomes_and_transitions(clock: Clock) -> None:
 def test_bad_settings(kwargs: dict[str, float]) -> None:
     with pytest.raises(ConfigError):
         CircuitBreaker(**kwargs)  # type: ignore[arg-type]
+
+
+async def test_reading_the_state_changes_nothing_and_the_next_call_moves_it() -> None:
+    clock = Clock()
+    breaker = CircuitBreaker(failure_threshold=1, recovery_timeout=5.0, clock=clock)
+    moves: list[tuple[CircuitState, CircuitState]] = []
+    breaker.add_listener(lambda old, new: moves.append((old, new)))
+    with pytest.raises(Boom):
+        await breaker.call(fail)
+    clock.advance(5.0)
+    assert breaker.state is CircuitState.HALF_OPEN  # what a call would meet now
+    assert breaker.state is CircuitState.HALF_OPEN
+    assert moves == [(CircuitState.CLOSED, CircuitState.OPEN)]  # reads moved nothing
+    assert await breaker.call(ok) == "ok"
+    assert moves == [
+        (CircuitState.CLOSED, CircuitState.OPEN),
+        (CircuitState.OPEN, CircuitState.HALF_OPEN),
+        (CircuitState.HALF_OPEN, CircuitState.CLOSED),
+    ]
+
+
+async def test_outcome_listeners_hear_every_call() -> None:
+    breaker = CircuitBreaker(failure_threshold=1, recovery_timeout=5.0, clock=Clock())
+    heard: list[str] = []
+    breaker.add_outcome_listener(heard.append)
+    assert await breaker.call(ok) == "ok"
+    with pytest.raises(Boom):
+        await breaker.call(fail)
+    with pytest.raises(CircuitOpenError):
+        await breaker.call(ok)
+    assert heard == ["success", "failure", "rejected"]

@@ -4,7 +4,7 @@ A lookup is a hit (the stored entry, even one holding ``None``), a miss (nothing
 or an error (the store failed: counted, and the function is called directly, so a caller
 never sees a cache exception). Misses are filled according to ``stampede``:
 
-``"none"``           every concurrent miss calls the function (the seed's behaviour);
+``"none"``           every concurrent miss calls the function (no protection);
 ``"single-flight"``  concurrent misses on one key in this process await one call;
 ``"lock"``           single-flight in this process, and a ``SET NX PX`` lock in the store
                      admits one process; the others poll the store until the value
@@ -38,7 +38,7 @@ from lab.patterns.caching.serializers import (
     Serializer,
     pack_entry,
     unpack_entry,
-)  # fmt: skip
+)
 from lab.patterns.caching.stats import CacheStats
 
 __all__ = ["Cached", "Stampede", "cached"]
@@ -70,10 +70,18 @@ class Cached(Generic[P, R]):
     ``invalidate`` (async) and ``invalidate_sync``."""
 
     def __init__(
-        self, func: Callable[P, R], cache: CacheBackend, policy: _Policy, *,
-        keys: KeyBuilder, key: Callable[..., str] | None, serializer: Serializer,
-        clock: Callable[[], float], rng: random.Random, name: str,
-    ) -> None:  # fmt: skip
+        self,
+        func: Callable[P, R],
+        cache: CacheBackend,
+        policy: _Policy,
+        *,
+        keys: KeyBuilder,
+        key: Callable[..., str] | None,
+        serializer: Serializer,
+        clock: Callable[[], float],
+        rng: random.Random,
+        name: str,
+    ) -> None:
         self.__wrapped__ = func
         self.__name__ = getattr(func, "__name__", name)
         self.__qualname__ = getattr(func, "__qualname__", name)
@@ -178,8 +186,9 @@ class Cached(Generic[P, R]):
             return await self._compute_and_store(key, args, kwargs)
         return await asyncio.shield(self._flight(key, args, kwargs))
 
-    def _flight(self, key: str, args: tuple[Any, ...], kwargs: dict[str, Any], *,
-                store: bool = True) -> asyncio.Task[Any]:  # fmt: skip
+    def _flight(
+        self, key: str, args: tuple[Any, ...], kwargs: dict[str, Any], *, store: bool = True
+    ) -> asyncio.Task[Any]:
         """The one task filling ``key`` in this process. Under ``lock`` it takes the store's
         lock, so a process sends one lock attempt and one poller, not one per caller;
         ``store=False`` (the store is failing) only calls the function."""
@@ -349,16 +358,27 @@ class Cached(Generic[P, R]):
 
 
 def cached(
-    cache: CacheBackend, ttl_s: float = 60.0, *,
-    stampede: Stampede = "single-flight", cache_none: bool = True,
-    negative_ttl_s: float | None = None, is_negative: Callable[[Any], bool] = lambda v: v is None,
-    ttl_jitter: float = 0.1, serializer: Serializer | None = None,
-    key: Callable[..., str] | None = None, ignore: Collection[str] = (),
-    namespace: str = "lab", version: int = 1, tags: Tags | None = None,
-    lock_ttl_s: float = 10.0, lock_wait_s: float = 5.0, early_beta: float = 1.0,
-    clock: Callable[[], float] = time.time, rng: random.Random | None = None,
+    cache: CacheBackend,
+    ttl_s: float = 60.0,
+    *,
+    stampede: Stampede = "single-flight",
+    cache_none: bool = True,
+    negative_ttl_s: float | None = None,
+    is_negative: Callable[[Any], bool] = lambda v: v is None,
+    ttl_jitter: float = 0.1,
+    serializer: Serializer | None = None,
+    key: Callable[..., str] | None = None,
+    ignore: Collection[str] = (),
+    namespace: str = "lab",
+    version: int = 1,
+    tags: Tags | None = None,
+    lock_ttl_s: float = 10.0,
+    lock_wait_s: float = 5.0,
+    early_beta: float = 1.0,
+    clock: Callable[[], float] = time.time,
+    rng: random.Random | None = None,
     name: str | None = None,
-) -> Callable[[Callable[P, R]], Cached[P, R]]:  # fmt: skip
+) -> Callable[[Callable[P, R]], Cached[P, R]]:
     """Cache ``func``'s results in ``cache`` for ``ttl_s`` seconds (less up to
     ``ttl_jitter`` of it, so keys written together do not expire together).
 
@@ -372,19 +392,32 @@ def cached(
     if not 0.0 <= ttl_jitter < 1.0:
         raise ConfigError(f"ttl_jitter is a fraction in [0, 1), not {ttl_jitter}")
     policy = _Policy(
-        ttl_s=ttl_s, negative_ttl_s=negative_ttl_s, is_negative=is_negative,
-        cache_none=cache_none, ttl_jitter=ttl_jitter, stampede=stampede,
-        lock_ttl_s=lock_ttl_s, lock_wait_s=lock_wait_s, early_beta=early_beta, tags=tags,
-    )  # fmt: skip
+        ttl_s=ttl_s,
+        negative_ttl_s=negative_ttl_s,
+        is_negative=is_negative,
+        cache_none=cache_none,
+        ttl_jitter=ttl_jitter,
+        stampede=stampede,
+        lock_ttl_s=lock_ttl_s,
+        lock_wait_s=lock_wait_s,
+        early_beta=early_beta,
+        tags=tags,
+    )
 
     def decorate(func: Callable[P, R]) -> Cached[P, R]:
         if not inspect.iscoroutinefunction(func) and stampede in ("lock", "early-refresh"):
             raise ConfigError(f"stampede={stampede!r} needs an async function")
         keys = KeyBuilder(func, namespace=namespace, version=version, ignore=ignore)
         return Cached(
-            func, cache, policy, keys=keys, key=key,
-            serializer=serializer or OrjsonSerializer(), clock=clock,
-            rng=rng or random.Random(), name=name or func.__qualname__,
-        )  # fmt: skip
+            func,
+            cache,
+            policy,
+            keys=keys,
+            key=key,
+            serializer=serializer or OrjsonSerializer(),
+            clock=clock,
+            rng=rng or random.Random(),
+            name=name or func.__qualname__,
+        )
 
     return decorate

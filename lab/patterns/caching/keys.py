@@ -35,8 +35,14 @@ def _encode_other(value: Any) -> Any:
 class KeyBuilder:
     """``KeyBuilder(func, namespace="app", version=1)(args, kwargs) -> str``."""
 
-    def __init__(self, func: Callable[..., Any], *, namespace: str = "lab", version: int = 1,
-                 ignore: Collection[str] = ()) -> None:  # fmt: skip
+    def __init__(
+        self,
+        func: Callable[..., Any],
+        *,
+        namespace: str = "lab",
+        version: int = 1,
+        ignore: Collection[str] = (),
+    ) -> None:
         self.signature = inspect.signature(func)
         params = list(self.signature.parameters.values())
         unknown = set(ignore) - {p.name for p in params}

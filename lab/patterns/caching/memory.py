@@ -19,9 +19,12 @@ class MemoryCache:
     in_process = True  # ``cached`` may call get_sync from async code: it never blocks
 
     def __init__(
-        self, max_entries: int = 10_000, *, name: str = "memory",
+        self,
+        max_entries: int = 10_000,
+        *,
+        name: str = "memory",
         clock: Callable[[], float] = time.monotonic,
-    ) -> None:  # fmt: skip
+    ) -> None:
         if max_entries < 1:
             raise ValueError(f"max_entries must be at least 1, not {max_entries}")
         self.name = name

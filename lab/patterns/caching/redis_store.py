@@ -51,12 +51,19 @@ class RedisCache:
     cluster. Values are bytes; ``cached`` does the serializing."""
 
     def __init__(
-        self, url: str = "redis://127.0.0.1:6379/0", *,
-        cluster_nodes: Sequence[str] | None = None, name: str = "redis",
-        op_timeout_s: float = 0.25, connect_timeout_s: float = 0.5, retry_after_s: float = 1.0,
-        max_connections: int = 64, pool_timeout_s: float = 2.0, coalesce: bool = False,
+        self,
+        url: str = "redis://127.0.0.1:6379/0",
+        *,
+        cluster_nodes: Sequence[str] | None = None,
+        name: str = "redis",
+        op_timeout_s: float = 0.25,
+        connect_timeout_s: float = 0.5,
+        retry_after_s: float = 1.0,
+        max_connections: int = 64,
+        pool_timeout_s: float = 2.0,
+        coalesce: bool = False,
         clock: Callable[[], float] = time.monotonic,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.name = name
         self.coalesce = coalesce
         self.retry_after_s = retry_after_s
@@ -64,9 +71,10 @@ class RedisCache:
         self._clock = clock
         self._down_until = 0.0
         self._options: dict[str, Any] = {
-            "socket_timeout": op_timeout_s, "socket_connect_timeout": connect_timeout_s,
+            "socket_timeout": op_timeout_s,
+            "socket_connect_timeout": connect_timeout_s,
             "max_connections": max_connections,
-        }  # fmt: skip
+        }
         self._url = url
         self._pool_timeout_s = pool_timeout_s
         self._nodes = [_node(spec) for spec in cluster_nodes] if cluster_nodes else None
@@ -89,7 +97,7 @@ class RedisCache:
                 startup_nodes=[redis.asyncio.cluster.ClusterNode(h, p) for h, p in self._nodes],
                 retry=redis.asyncio.retry.Retry(NoBackoff(), 0),
                 **self._options,
-            )  # fmt: skip
+            )
         return redis.asyncio.Redis.from_url(
             self._url, retry=redis.asyncio.retry.Retry(NoBackoff(), 0), **self._options
         )
@@ -100,13 +108,16 @@ class RedisCache:
                 node = redis.cluster.ClusterNode
                 self._sync = redis.cluster.RedisCluster(
                     startup_nodes=[node(h, p) for h, p in self._nodes],  # type: ignore[no-untyped-call]
-                    retry=redis.retry.Retry(NoBackoff(), 0), **self._options,
-                )  # fmt: skip
+                    retry=redis.retry.Retry(NoBackoff(), 0),
+                    **self._options,
+                )
             else:
                 pool = redis.BlockingConnectionPool.from_url(
-                    self._url, retry=redis.retry.Retry(NoBackoff(), 0),
-                    timeout=self._pool_timeout_s, **self._options,
-                )  # fmt: skip
+                    self._url,
+                    retry=redis.retry.Retry(NoBackoff(), 0),
+                    timeout=self._pool_timeout_s,
+                    **self._options,
+                )
                 self._sync = redis.Redis.from_pool(pool)
         return self._sync
 
@@ -193,8 +204,13 @@ class RedisCache:
         try:
             values = await self._run(self._mget, keys)
         except BaseException as error:  # whatever happens, no waiter is left hanging
-            failure = error if isinstance(error, CacheBackendError) else CacheBackendError(
-                f"redis at {self.where}: batch failed ({type(error).__name__})")  # fmt: skip
+            failure = (
+                error
+                if isinstance(error, CacheBackendError)
+                else CacheBackendError(
+                    f"redis at {self.where}: batch failed ({type(error).__name__})"
+                )
+            )
             for _, waiter in batch:
                 if not waiter.done():
                     waiter.set_exception(failure)

@@ -55,13 +55,15 @@ class CacheCollector(Collector):
             "lab_cache_lookups", "Cache lookups by result", labels=["cache", "result"]
         )
         events = CounterMetricFamily(
-            "lab_cache_events", "Origin calls, errors, refreshes, lock waits",
+            "lab_cache_events",
+            "Origin calls, errors, refreshes, lock waits",
             labels=["cache", "event"],
-        )  # fmt: skip
+        )
         latency = HistogramMetricFamily(
-            "lab_cache_lookup_seconds", "Time a caller waited, by result",
+            "lab_cache_lookup_seconds",
+            "Time a caller waited, by result",
             labels=["cache", "result"],
-        )  # fmt: skip
+        )
         for stats in self._stats:
             lookups.add_metric([stats.name, "hit"], stats.hits)
             lookups.add_metric([stats.name, "miss"], stats.misses)

@@ -17,9 +17,13 @@ __all__ = ["TieredCache"]
 
 class TieredCache:
     def __init__(
-        self, back: CacheBackend, front: MemoryCache | None = None, *,
-        front_ttl_s: float = 5.0, name: str = "tiered",
-    ) -> None:  # fmt: skip
+        self,
+        back: CacheBackend,
+        front: MemoryCache | None = None,
+        *,
+        front_ttl_s: float = 5.0,
+        name: str = "tiered",
+    ) -> None:
         self.name = name
         self.front = front if front is not None else MemoryCache()
         self.back = back

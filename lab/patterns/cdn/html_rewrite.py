@@ -55,8 +55,21 @@ LAZY_LOADER_JS = """(function () {
 """
 
 _URL_ATTRS = {"img": "src", "script": "src", "link": "href", "source": "src"}
-_VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
-         "track", "wbr"}  # fmt: skip
+_VOID = {
+    "area",
+    "base",
+    "br",
+    "col",
+    "embed",
+    "hr",
+    "img",
+    "input",
+    "link",
+    "meta",
+    "source",
+    "track",
+    "wbr",
+}
 Attrs = list[tuple[str, str | None]]
 
 
@@ -70,8 +83,9 @@ class RewriteSettings:
 
 
 def _tag(name: str, attrs: Attrs) -> str:
-    parts = [name] + [key if value is None else f'{key}="{escape(value, quote=True)}"'
-                      for key, value in attrs]  # fmt: skip
+    parts = [name] + [
+        key if value is None else f'{key}="{escape(value, quote=True)}"' for key, value in attrs
+    ]
     return "<" + " ".join(parts) + ">"
 
 
@@ -164,8 +178,9 @@ class _Rewriter(HTMLParser):
             for fmt in ("avif", "webp"):
                 srcset = entry.srcset(fmt, self.s.base_url)
                 if srcset:
-                    sources.append([("type", f"image/{fmt}"), ("srcset", srcset),
-                                    ("sizes", self.s.sizes)])  # fmt: skip
+                    sources.append(
+                        [("type", f"image/{fmt}"), ("srcset", srcset), ("sizes", self.s.sizes)]
+                    )
             srcset = entry.srcset(original, self.s.base_url)
             if srcset:
                 attrs = _set(_set(attrs, "srcset", srcset), "sizes", self.s.sizes)
@@ -173,8 +188,10 @@ class _Rewriter(HTMLParser):
         if self.s.lazy == "script" and not eager and entry is not None:
             self.lazy_scripted = True
             attrs = self.deferred(attrs)
-            sources = [[(("data-srcset" if k == "srcset" else k), v) for k, v in source]
-                       for source in sources]  # fmt: skip
+            sources = [
+                [(("data-srcset" if k == "srcset" else k), v) for k, v in source]
+                for source in sources
+            ]
         html = "".join(_tag("source", source) for source in sources) + _tag("img", attrs)
         if sources:
             html = f"<picture>{html}</picture>"

@@ -48,8 +48,7 @@ class AssetEntry:
 
     def full_width(self, fmt: str) -> Variant | None:
         """The variant in ``fmt`` at the original width, if the pipeline kept one."""
-        return next((v for v in self.variants if v.format == fmt and v.width == self.width),
-                    None)  # fmt: skip
+        return next((v for v in self.variants if v.format == fmt and v.width == self.width), None)
 
     def srcset(self, fmt: str, base_url: str) -> str:
         """``url 480w, url 960w, ...`` for ``fmt`` (the original included when it matches)."""

@@ -38,12 +38,30 @@ __all__ = [
     "is_compressible",
 ]
 
-_TEXT_SUFFIXES = {".css", ".js", ".mjs", ".json", ".html", ".htm", ".svg", ".txt", ".xml",
-                  ".map", ".wasm", ".ico"}  # fmt: skip
+_TEXT_SUFFIXES = {
+    ".css",
+    ".js",
+    ".mjs",
+    ".json",
+    ".html",
+    ".htm",
+    ".svg",
+    ".txt",
+    ".xml",
+    ".map",
+    ".wasm",
+    ".ico",
+}
 _RASTER_FORMATS = {".jpg": "jpeg", ".jpeg": "jpeg", ".png": "png"}
-_EXTRA_TYPES = {".webp": "image/webp", ".avif": "image/avif", ".js": "text/javascript",
-                ".mjs": "text/javascript", ".woff2": "font/woff2", ".map": "application/json",
-                ".wasm": "application/wasm"}  # fmt: skip
+_EXTRA_TYPES = {
+    ".webp": "image/webp",
+    ".avif": "image/avif",
+    ".js": "text/javascript",
+    ".mjs": "text/javascript",
+    ".woff2": "font/woff2",
+    ".map": "application/json",
+    ".wasm": "application/wasm",
+}
 _SUFFIX = {"jpeg": ".jpg", "png": ".png", "webp": ".webp", "avif": ".avif"}
 _CSS_URL = re.compile(r"""url\(\s*(['"]?)([^'")]+)\1\s*\)""")
 
@@ -70,8 +88,7 @@ class PipelineSettings:
     #: ``None``: every format of :func:`available_image_formats`; ``()``: none.
     image_formats: tuple[str, ...] | None = None
     widths: tuple[int, ...] = (480, 960)
-    quality: dict[str, int] = field(default_factory=lambda: {"avif": 55, "webp": 78,
-                                                              "jpeg": 82})  # fmt: skip
+    quality: dict[str, int] = field(default_factory=lambda: {"avif": 55, "webp": 78, "jpeg": 82})
     min_saving: float = 0.05
     hash_length: int = 12
 
@@ -136,8 +153,9 @@ def _rewrite_css(name: str, text: str, done: dict[str, AssetEntry]) -> str:
 def _encode(image: Image.Image, fmt: str, settings: PipelineSettings) -> bytes:
     buffer = io.BytesIO()
     if fmt == "jpeg":
-        image.convert("RGB").save(buffer, "JPEG", quality=settings.quality["jpeg"],
-                                  optimize=True, progressive=True)  # fmt: skip
+        image.convert("RGB").save(
+            buffer, "JPEG", quality=settings.quality["jpeg"], optimize=True, progressive=True
+        )
     elif fmt == "png":
         image.save(buffer, "PNG", optimize=True)
     else:
@@ -145,8 +163,9 @@ def _encode(image: Image.Image, fmt: str, settings: PipelineSettings) -> bytes:
     return buffer.getvalue()
 
 
-def _variants(name: str, data: bytes, settings: PipelineSettings, out: Path
-              ) -> tuple[int, int, tuple[Variant, ...]]:  # fmt: skip
+def _variants(
+    name: str, data: bytes, settings: PipelineSettings, out: Path
+) -> tuple[int, int, tuple[Variant, ...]]:
     original_format = _RASTER_FORMATS[posixpath.splitext(name)[1].lower()]
     try:
         opened = Image.open(io.BytesIO(data))
@@ -173,8 +192,9 @@ def _variants(name: str, data: bytes, settings: PipelineSettings, out: Path
                 if len(encoded) >= len(data):
                     continue
                 stem = posixpath.splitext(name)[0] + _SUFFIX[fmt]
-                path = _hashed(stem, _digest(encoded, settings.hash_length), settings,
-                               f"{target_width}w")  # fmt: skip
+                path = _hashed(
+                    stem, _digest(encoded, settings.hash_length), settings, f"{target_width}w"
+                )
                 _write(out, path, encoded)
                 variants.append(Variant(path, fmt, target_width, target_height, len(encoded)))
     return width, height, tuple(variants)
@@ -195,8 +215,9 @@ def _entry(name: str, data: bytes, settings: PipelineSettings, out: Path) -> Ass
     variants: tuple[Variant, ...] = ()
     if posixpath.splitext(name)[1].lower() in _RASTER_FORMATS:
         width, height, variants = _variants(name, data, settings, out)
-    return AssetEntry(name, path, digest, len(data), content_type(name), encodings,
-                      width, height, variants)  # fmt: skip
+    return AssetEntry(
+        name, path, digest, len(data), content_type(name), encodings, width, height, variants
+    )
 
 
 def build_assets(source: Path, out: Path, settings: PipelineSettings | None = None) -> Manifest:

@@ -70,8 +70,7 @@ class StaticASGIApp:
         root = scope.get("root_path", "")
         if root and path.startswith(root):  # Starlette's Mount keeps the prefix in path
             path = path[len(root) :]
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1")
-                   for k, v in scope["headers"]}  # fmt: skip
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         answer = self.files.respond(scope["method"], path.removeprefix("/"), headers)
         raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers]
         if answer.status != 304 and not any(k == b"content-length" for k, _ in raw):

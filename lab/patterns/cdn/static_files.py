@@ -78,8 +78,9 @@ def _type_header(kind: str) -> str:
     return f"{kind}; charset=utf-8" if kind.startswith(_TEXT) else kind
 
 
-def _representation(file: Path, tag: str, encoding: str | None, kind: str, memory_limit: int
-                    ) -> _Representation:  # fmt: skip
+def _representation(
+    file: Path, tag: str, encoding: str | None, kind: str, memory_limit: int
+) -> _Representation:
     size = file.stat().st_size
     body = file.read_bytes() if size <= memory_limit else None
     return _Representation(file, size, f'"{tag}"', _type_header(kind), encoding, body)
@@ -93,9 +94,15 @@ class StaticFiles:
     changes.
     """
 
-    def __init__(self, root: Path, manifest: Manifest | None = None, *,
-                 memory_limit: int = 1 << 20, encodings: tuple[str, ...] = ("br", "gzip"),
-                 negotiate_images: bool = True) -> None:  # fmt: skip
+    def __init__(
+        self,
+        root: Path,
+        manifest: Manifest | None = None,
+        *,
+        memory_limit: int = 1 << 20,
+        encodings: tuple[str, ...] = ("br", "gzip"),
+        negotiate_images: bool = True,
+    ) -> None:
         self.root = root
         self.memory_limit = memory_limit
         self.encodings = encodings
@@ -153,8 +160,9 @@ class StaticFiles:
             return StaticResponse(405, [("Allow", "GET, HEAD")])
         asset = self._assets.get(path) if _safe(path) else None
         if asset is None:
-            return StaticResponse(404, [("Content-Type", "text/plain; charset=utf-8")],
-                                  b"not found\n")  # fmt: skip
+            return StaticResponse(
+                404, [("Content-Type", "text/plain; charset=utf-8")], b"not found\n"
+            )
         chosen = asset.identity
         fmt = choose_image_format(headers.get("accept"), tuple(asset.images))
         if fmt is not None:

@@ -1,8 +1,8 @@
 """Kafka message processing: at-least-once batches with a dead-letter topic.
 
-``lab.patterns.messaging`` (the issue's ``messaging.py``) is a package: ``processor``
-(``KafkaBatchProcessor``), ``offsets`` (what may be committed), ``dead_letter`` (the
-headers a dead-lettered record carries) and ``producer`` (the seed's producer knobs).
+``processor`` (``KafkaBatchProcessor``), ``offsets`` (what may be committed),
+``dead_letter`` (the headers a dead-lettered record carries) and ``producer`` (a
+producer's batching, compression and delivery settings).
 """
 
 from lab.patterns.messaging.dead_letter import ERROR_HEADERS, dead_letter_headers, header_dict

@@ -1,8 +1,7 @@
 """A dead-letter record keeps everything the original had, and says why it is there.
 
-The seed's dead-letter message is a new JSON document: the original key, headers,
-partition and offset are gone, and so is the error. Here the record goes to the
-dead-letter topic with the original key, value and headers untouched, plus the headers
+The record goes to the dead-letter topic with the original key, value and headers
+untouched, plus the headers
 Kafka Connect writes for the same purpose (``__connect.errors.*``: source topic,
 partition, offset, exception class, message and stack trace) and the number of attempts.
 """

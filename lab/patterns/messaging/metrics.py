@@ -11,8 +11,17 @@ from lab.patterns.messaging.processor import KafkaBatchProcessor
 
 __all__ = ["ProcessorCollector"]
 
-_EVENTS = ("consumed", "handled", "retried", "dead_lettered", "undecodable", "commits",
-           "commit_failures", "rebalances", "paused")  # fmt: skip
+_EVENTS = (
+    "consumed",
+    "handled",
+    "retried",
+    "dead_lettered",
+    "undecodable",
+    "commits",
+    "commit_failures",
+    "rebalances",
+    "paused",
+)
 
 
 class ProcessorCollector(Collector):
@@ -22,22 +31,30 @@ class ProcessorCollector(Collector):
         self._processors = list(processors)
 
     def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily | HistogramMetricFamily]:
-        events = CounterMetricFamily("lab_kafka_processor_events", "Messages and commits",
-                                     labels=["group", "event"])  # fmt: skip
-        handle = HistogramMetricFamily("lab_kafka_handle_seconds", "Decode to handled",
-                                       labels=["group"])  # fmt: skip
-        commit = HistogramMetricFamily("lab_kafka_commit_seconds", "One offset commit",
-                                       labels=["group"])  # fmt: skip
-        lag = GaugeMetricFamily("lab_kafka_lag", "High watermark minus committed offset",
-                                labels=["group", "topic", "partition"])  # fmt: skip
+        events = CounterMetricFamily(
+            "lab_kafka_processor_events", "Messages and commits", labels=["group", "event"]
+        )
+        handle = HistogramMetricFamily(
+            "lab_kafka_handle_seconds", "Decode to handled", labels=["group"]
+        )
+        commit = HistogramMetricFamily(
+            "lab_kafka_commit_seconds", "One offset commit", labels=["group"]
+        )
+        lag = GaugeMetricFamily(
+            "lab_kafka_lag",
+            "High watermark minus committed offset",
+            labels=["group", "topic", "partition"],
+        )
         for processor in self._processors:
             group, stats = processor.group_id, processor.stats
             for event in _EVENTS:
                 events.add_metric([group, event], getattr(stats, event))
-            handle.add_metric([group], stats.handle_seconds.cumulative(),
-                              stats.handle_seconds.total_s)  # fmt: skip
-            commit.add_metric([group], stats.commit_seconds.cumulative(),
-                              stats.commit_seconds.total_s)  # fmt: skip
+            handle.add_metric(
+                [group], stats.handle_seconds.cumulative(), stats.handle_seconds.total_s
+            )
+            commit.add_metric(
+                [group], stats.commit_seconds.cumulative(), stats.commit_seconds.total_s
+            )
             for (topic, partition), behind in processor.lag().items():
                 lag.add_metric([group, topic, str(partition)], behind)
         yield from (events, handle, commit, lag)

@@ -1,8 +1,8 @@
 """Which offset a partition may commit: the first one not yet finished.
 
 Kafka's committed offset means "everything before this is done". Committing the
-consumer's position (as the seed does) claims that for messages still being handled, so
-a crash loses them. Here every fetched offset is tracked until it is handled or
+consumer's position claims that for messages still being handled, so a crash would lose
+them. Here every fetched offset is tracked until it is handled or
 dead-lettered; the commit point is the lowest offset still open, or one past the last
 fetched when none is. Offsets need not be contiguous (compaction and transaction markers
 leave gaps): only the order matters.

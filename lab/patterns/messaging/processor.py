@@ -1,21 +1,19 @@
 """``KafkaBatchProcessor``: batches from aiokafka, bounded handlers, at-least-once commits.
 
-What the seed's processor gets wrong, and what this one does instead:
+How it keeps at-least-once without losing or blocking:
 
-* it commits the consumer's position after ``gather(..., return_exceptions=True)``, so a
-  handler that failed and a crash between handling and commit look alike (lost). Here
-  each partition commits only up to its first offset not yet handled or dead-lettered
-  (:class:`~lab.patterns.messaging.offsets.PartitionOffsets`), after the fact;
-* it starts a task per message without bound. Here ``concurrency`` workers take messages
-  from per-key (or per-partition) chains, so order is kept where it matters, and fetching
-  pauses while ``max_buffered`` messages wait;
-* its dead-letter message loses the original; here it keeps key, value and headers and
-  adds Kafka Connect's error headers (:mod:`~lab.patterns.messaging.dead_letter`). A
-  record that cannot be decoded goes there at once; a handler that keeps failing goes
-  there after ``retry.max_attempts`` with backoff, and its partition moves on;
-* it never stops cleanly. ``stop()`` (or SIGTERM, or cancelling ``run()``) stops
-  fetching, gives in-flight handlers ``shutdown_deadline_s``, commits what is done and
-  leaves the group; a rebalance commits the revoked partitions' finished work first.
+* each partition commits only up to its first offset not yet handled or dead-lettered
+  (:class:`~lab.patterns.messaging.offsets.PartitionOffsets`), after the fact, so a crash
+  between handling and commit repeats messages and never loses one;
+* ``concurrency`` workers take messages from per-key (or per-partition) chains, so order
+  is kept where it matters, and fetching pauses while ``max_buffered`` messages wait;
+* a dead-lettered record keeps its key, value and headers and gains Kafka Connect's error
+  headers (:mod:`~lab.patterns.messaging.dead_letter`). A record that cannot be decoded
+  goes there at once; a handler that keeps failing goes there after
+  ``retry.max_attempts`` with backoff, and its partition moves on;
+* ``stop()`` (or SIGTERM, or cancelling ``run()``) stops fetching, gives in-flight
+  handlers ``shutdown_deadline_s``, commits what is done and leaves the group; a
+  rebalance commits the revoked partitions' finished work first.
 """
 
 from __future__ import annotations
@@ -205,7 +203,7 @@ class KafkaBatchProcessor:
                 await self._fetch()
             finally:
                 committer.cancel()
-                await self._drain(workers)
+                await self._drain()
                 with contextlib.suppress(Exception):  # the group may already be gone
                     await self._commit()
         finally:
@@ -218,7 +216,7 @@ class KafkaBatchProcessor:
             await consumer.stop()  # leaves the group
             await producer.stop()
 
-    async def _drain(self, workers: list[asyncio.Task[None]]) -> None:
+    async def _drain(self) -> None:
         """Drop what waits in the buffer (it is not committed, so it comes again), and give
         what is in a handler ``shutdown_deadline_s`` to finish."""
         self._drop_waiting(list(self._chains))

@@ -1,4 +1,4 @@
-"""The seed's producer knobs, checked before a producer is built.
+"""A producer's batching, compression and delivery settings, checked before it is built.
 
 ``ProducerSettings`` holds batch size, linger, compression, acks and idempotence; a
 codec whose library is missing is refused with the package to install, rather than
