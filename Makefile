@@ -5,14 +5,25 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: lab test install tools services services-down lint bench asv notebooks clean
+.PHONY: lab test test-all install tools services services-down lint bench asv notebooks clean \
+	quick-suite test-suite
+
+# Each prints how long it took in all: install, servers, and the work itself.
+TIMED = start=$$(date +%s); $(MAKE) --no-print-directory $(1); status=$$?; \
+	echo "make $@: $$(( $$(date +%s) - start )) s in all (exit $$status)"; exit $$status
+
+lab:
+	@$(call TIMED,quick-suite)
+
+test:
+	@$(call TIMED,test-suite)
 
 # The report is written even when an experiment could not run (it says why); the exit
 # status is then lab run's.
-lab: services
+quick-suite: services
 	$(BIN)/lab run --quick; status=$$?; $(BIN)/lab report && exit $$status
 
-test: services
+test-suite: services
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	LAB_REQUIRE_SERVICES=1 $(BIN)/pytest --benchmark-disable --durations=40
