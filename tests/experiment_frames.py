@@ -34,7 +34,7 @@ def _settings() -> dict[str, Callable[[], Any]]:
     return {
         "service": lambda: service.quick_settings(),
         "baseline": lambda: baseline.quick_settings(
-            duration_s=0.2, repeats=1, concurrencies=(2, 32),
+            duration_s=0.2, repeats=1, concurrencies=(1, 32),
             redis_native_requests=2000, kafka_native_records=5000,
         ),
         "loadgen": lambda: loadgen.quick_settings(

@@ -44,6 +44,7 @@ def ratio_bars(
     table: pd.DataFrame,
     *,
     label_columns: list[str],
+    column: str | None = None,
     ratio: str = "ratio",
     low: str = "ratio_min",
     high: str = "ratio_max",
@@ -51,7 +52,10 @@ def ratio_bars(
     xlabel: str = "ratio (1.0 = as fast as the reference)",
     reference: float | None = 1.0,
 ) -> Figure:
-    """Horizontal bars of a ratio per row, with a min-max whisker over the repeats."""
+    """Horizontal bars of a ratio per row, with a min-max whisker over the repeats.
+    ``column="x"`` draws ``x`` with ``x_min`` and ``x_max`` (a summary's spread columns)."""
+    if column is not None:
+        ratio, low, high = column, f"{column}_min", f"{column}_max"
     labels = _labels(table, label_columns)
     fig, ax = plt.subplots(figsize=(7.5, 0.38 * len(labels) + 1.2))
     values = table[ratio].to_numpy()

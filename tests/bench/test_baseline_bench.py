@@ -11,8 +11,10 @@ from typing import Any
 
 import pytest
 
+from benchmarks.benchmark_baseline import PythonVsNative
 from lab.experiments.baseline import measure, tables
 from lab.harness.aio import new_runner
+from tests.bench.asv_tracks import tracked_values
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +40,7 @@ def test_200_round_trips(benchmark: Any, runner: Any, cell: str, concurrency: in
 
 def test_python_to_native_ratios(benchmark: Any, all_up: None, quick_frame: Any) -> None:
     frame = quick_frame("baseline")
+    benchmark.extra_info["asv"] = tracked_values(PythonVsNative, frame)
     table = tables.ratios(frame)
     benchmark.extra_info["ratios"] = table[
         ["service", "operation", "concurrency", "ratio", "ratio_min", "ratio_max", "runs"]

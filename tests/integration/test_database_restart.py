@@ -18,6 +18,7 @@ from lab.harness.services.process import ServerProcess
 from lab.patterns.pool import DatabasePool
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("engine", ["asyncpg", "lean"])
 def test_pool_recovers_after_postgres_restarts(
     postgres_up: None, run_lab: Callable[..., subprocess.CompletedProcess[str]], engine: str

@@ -15,23 +15,31 @@ def figures(frame: pd.DataFrame) -> list[Figure]:
     figures = []
     cost = tables.cost_summary(frame) if (frame.part == "cost").any() else None
     if cost is not None:
-        hits = cost[(cost.workload == "hit") & (cost.backend == "redis")
-                    & (cost.variant != "redis-benchmark -P 1")]  # fmt: skip
-        figures.append(plots.ratio_bars(
-            hits.assign(ratio=hits.cost_vs_redis_py, ratio_min=hits.cost_vs_redis_py_min,
-                        ratio_max=hits.cost_vs_redis_py_max),
-            label_columns=["variant", "concurrency"],
-            xlabel="time per hit relative to a bare redis-py GET + orjson (1.0)",
-            title="Cost of a Redis-backed hit (median, min-max)",
-        ))  # fmt: skip
+        hits = cost[
+            (cost.workload == "hit")
+            & (cost.backend == "redis")
+            & (cost.variant != "redis-benchmark -P 1")
+        ]
+        figures.append(
+            plots.ratio_bars(
+                hits,
+                column="cost_vs_redis_py",
+                label_columns=["variant", "concurrency"],
+                xlabel="time per hit relative to a bare redis-py GET + orjson (1.0)",
+                title="Cost of a Redis-backed hit (median, min-max)",
+            )
+        )
     if (frame.part == "stampede").any():
         table = tables.stampede_summary(frame)
         after = table[table.wave == "after expiry"]
-        figures.append(plots.ratio_bars(
-            after.assign(ratio=after.origin_calls, ratio_min=after.origin_calls_min,
-                         ratio_max=after.origin_calls_max),
-            label_columns=["mode", "callers"], reference=None,
-            xlabel="origin calls (1 is ideal)",
-            title="N callers meet an expired hot key: origin calls per stampede mode",
-        ))  # fmt: skip
+        figures.append(
+            plots.ratio_bars(
+                after,
+                column="origin_calls",
+                label_columns=["mode", "callers"],
+                reference=None,
+                xlabel="origin calls (1 is ideal)",
+                title="N callers meet an expired hot key: origin calls per stampede mode",
+            )
+        )
     return figures

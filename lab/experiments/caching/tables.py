@@ -14,7 +14,6 @@ __all__ = [
     "outage_summary",
     "stampede_summary",
     "stampede_totals",
-    "summary",
 ]
 
 
@@ -80,10 +79,6 @@ def outage_summary(frame: pd.DataFrame) -> pd.DataFrame:
         "calls": grouped.size(), "p50_ms": grouped.latency_ms.median(),
         "p99_ms": grouped.latency_ms.quantile(0.99), "max_ms": grouped.latency_ms.max(),
     }).reset_index()  # fmt: skip
-
-
-def summary(frame: pd.DataFrame) -> pd.DataFrame:
-    return cost_summary(frame)
 
 
 TABLES = (

@@ -15,7 +15,6 @@ __all__ = [
     "browser_summary",
     "savings_summary",
     "skipped",
-    "summary",
     "targets",
     "throughput_summary",
 ]
@@ -96,10 +95,6 @@ def _report_columns(table: pd.DataFrame) -> pd.DataFrame:
     return table[["profile", "variant", "visit", "runs", *spread, "vs_unoptimized",
                   "vs_own_first", "requests", "from_cache", "not_modified",
                   "images_requested"]]  # fmt: skip
-
-
-def summary(frame: pd.DataFrame) -> pd.DataFrame:
-    return browser_summary(frame)
 
 
 def skipped(frame: pd.DataFrame) -> pd.DataFrame:

@@ -15,7 +15,6 @@ __all__ = [
     "index_summary",
     "pagination_summary",
     "pool_size_summary",
-    "summary",
     "usl_fit",
     "vs_pgbench",
 ]
@@ -70,10 +69,6 @@ def _recommend(table: pd.DataFrame) -> pd.DataFrame:
         best = pooled.sort_values("rps").pool_size.iloc[-1]
         table["measured_best"] = table.pool_size == best
     return table
-
-
-def summary(frame: pd.DataFrame) -> pd.DataFrame:
-    return pool_size_summary(frame) if (frame.part == "pool_size").any() else vs_pgbench(frame)
 
 
 def vs_pgbench(frame: pd.DataFrame) -> pd.DataFrame:

@@ -15,27 +15,35 @@ def figures(frame: pd.DataFrame) -> list[Figure]:
     figures = []
     points = frame[(frame.part == "convergence") & (frame.kind == "timeline")]
     if len(points):
-        figures.append(plots.limit_timeline(
-            points, title="The limit each algorithm settles on, against the capacity C"
-        ))  # fmt: skip
+        figures.append(
+            plots.limit_timeline(
+                points, title="The limit each algorithm settles on, against the capacity C"
+            )
+        )
     conv = tables.convergence_summary(frame)
     if len(conv):
         limited = conv[conv.variant != "no limiter"]
-        figures.append(plots.ratio_bars(
-            limited.assign(ratio=limited.p99_ratio, ratio_min=limited.p99_ratio_min,
-                           ratio_max=limited.p99_ratio_max),
-            label_columns=["scenario", "variant"], reference=2.0,
-            xlabel="p99 in overload / p99 under light load (target: at most 2)",
-            title="What callers wait under overload, by limiter (median, min-max)",
-        ))  # fmt: skip
+        figures.append(
+            plots.ratio_bars(
+                limited,
+                column="p99_ratio",
+                label_columns=["scenario", "variant"],
+                reference=2.0,
+                xlabel="p99 in overload / p99 under light load (target: at most 2)",
+                title="What callers wait under overload, by limiter (median, min-max)",
+            )
+        )
     mon = tables.monitoring_summary(frame)
     if len(mon):
         added = mon[mon.variant != "plain"]
-        figures.append(plots.ratio_bars(
-            added.assign(ratio=added.added_cpu_percent, ratio_min=added.added_cpu_percent_min,
-                         ratio_max=added.added_cpu_percent_max),
-            label_columns=["stack", "variant"], reference=5.0,
-            xlabel="server CPU per request added, % (target: at most 5)",
-            title="What request metrics cost a minimal handler (median, min-max)",
-        ))  # fmt: skip
+        figures.append(
+            plots.ratio_bars(
+                added,
+                column="added_cpu_percent",
+                label_columns=["stack", "variant"],
+                reference=5.0,
+                xlabel="server CPU per request added, % (target: at most 5)",
+                title="What request metrics cost a minimal handler (median, min-max)",
+            )
+        )
     return figures

@@ -19,7 +19,6 @@ __all__ = [
     "overload_run",
     "overload_summary",
     "quantile_summary",
-    "summary",
     "targets",
 ]
 
@@ -201,17 +200,6 @@ def targets(frame: pd.DataFrame) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
-
-
-def summary(frame: pd.DataFrame) -> pd.DataFrame:
-    parts = [
-        convergence_summary(frame).assign(section="convergence"),
-        overload_summary(frame).assign(section="overload"),
-        overhead_summary(frame).assign(section="overhead"),
-        monitoring_summary(frame).assign(section="monitoring"),
-        quantile_summary(frame).assign(section="quantiles"),
-    ]
-    return pd.concat([p for p in parts if len(p)], ignore_index=True)
 
 
 TABLES = (

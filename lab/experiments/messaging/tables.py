@@ -18,7 +18,6 @@ __all__ = [
     "lag_timeline",
     "produce_summary",
     "scale_summary",
-    "summary",
     "targets",
 ]
 
@@ -114,17 +113,6 @@ def targets(frame: pd.DataFrame) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
-
-
-def summary(frame: pd.DataFrame) -> pd.DataFrame:
-    parts = [
-        produce_summary(frame).assign(section="produce"),
-        consume_summary(frame).assign(section="consume"),
-        end_to_end_summary(frame).assign(section="end to end"),
-        crash_summary(frame).assign(section="crash"),
-        scale_summary(frame).assign(section="scale out"),
-    ]
-    return pd.concat([p for p in parts if len(p)], ignore_index=True)
 
 
 TABLES = (

@@ -15,9 +15,10 @@ def figures(frame: pd.DataFrame) -> list[Figure]:
     table = tables.breaker_summary(frame)
     overhead = tables.overhead_summary(frame)
     overhead = overhead[overhead.variant != "bare await"].assign(
-        ratio=lambda t: t.overhead_ns / 1000, ratio_min=lambda t: t.overhead_ns_min / 1000,
+        ratio=lambda t: t.overhead_ns / 1000,
+        ratio_min=lambda t: t.overhead_ns_min / 1000,
         ratio_max=lambda t: t.overhead_ns_max / 1000,
-    )  # fmt: skip
+    )
     return [
         plots.outcome_timeline(
             frame[frame.part.isin(["outage", "partial", "slowdown"])],

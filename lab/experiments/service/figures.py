@@ -23,12 +23,14 @@ def figures(frame: pd.DataFrame) -> list[Figure]:
             figures.append(plots.slo_timeline(seconds, lines=lines, title=title))
     search = tables.search_summary(frame)
     if len(search):
-        figures.append(plots.ratio_bars(
-            search.assign(ratio=search.max_rate_meeting_slo,
-                          ratio_min=search.max_rate_meeting_slo_min,
-                          ratio_max=search.max_rate_meeting_slo_max),
-            label_columns=["variant"], reference=1000.0,
-            xlabel="largest requests/s meeting every latency, error and resource line",
-            title="How far each variant goes before the SLO breaks (median, min-max)",
-        ))  # fmt: skip
+        figures.append(
+            plots.ratio_bars(
+                search,
+                column="max_rate_meeting_slo",
+                label_columns=["variant"],
+                reference=1000.0,
+                xlabel="largest requests/s meeting every latency, error and resource line",
+                title="How far each variant goes before the SLO breaks (median, min-max)",
+            )
+        )
     return figures

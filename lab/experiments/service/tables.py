@@ -16,7 +16,6 @@ __all__ = [
     "error_budget",
     "search_summary",
     "slo_metrics",
-    "summary",
     "targets",
     "timeline",
     "verdicts",
@@ -116,10 +115,6 @@ def slo_metrics(frame: pd.DataFrame) -> dict[str, float]:
     mine = table[table.variant == "optimized"]
     return {str(metric): float(value) for metric, value in zip(mine.metric, mine.measured,
                                                                  strict=True)}  # fmt: skip
-
-
-def summary(frame: pd.DataFrame) -> pd.DataFrame:
-    return verdicts(frame)
 
 
 TABLES = (
