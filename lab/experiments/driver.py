@@ -1,8 +1,10 @@
 """The one loop every experiment runs through: each part, in order, once per repeat.
 
 A part is ``part(settings, repeat) -> rows`` (a list of dicts, one per observation), or an
-awaitable of rows, which the driver runs on its own event loop. The driver reports
-progress the same way for every experiment and makes the rows a DataFrame.
+awaitable of rows, which the driver runs on an event loop of its own: closing it cancels
+whatever the part left running (a server's handlers, a client's callbacks), so nothing
+leaks into the next part. The driver reports progress the same way for every experiment
+and makes the rows a DataFrame.
 """
 
 from __future__ import annotations
@@ -46,14 +48,14 @@ def drive(
     say = progress or (lambda _: None)
     repeats: int = settings.repeats  # type: ignore[attr-defined]
     rows: list[Row] = []
-    with new_runner() as runner:
-        for repeat in range(repeats):
-            for part in parts:
-                say(f"{name}: {part.replace('_', ' ')}, repeat {repeat + 1}/{repeats}")
-                made = measure[part](settings, repeat)
-                if inspect.isawaitable(made):
+    for repeat in range(repeats):
+        for part in parts:
+            say(f"{name}: {part.replace('_', ' ')}, repeat {repeat + 1}/{repeats}")
+            made = measure[part](settings, repeat)
+            if inspect.isawaitable(made):
+                with new_runner() as runner:
                     made = runner.run(_rows(made))
-                rows += made
+            rows += made
     return pd.DataFrame(rows)
 
 
