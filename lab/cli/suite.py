@@ -29,6 +29,10 @@ def _minutes(seconds: float) -> str:
 def run(
     experiments: Annotated[list[str] | None, typer.Argument(help="Names; all when none.")] = None,
     quick: Quick = False,
+    repeats: Annotated[int | None, typer.Option(
+        "--repeats", min=1,
+        help="Repeats per experiment, instead of the quick or full default; comparing two "
+        "runs (lab report --compare) takes several.")] = None,
     results: Results = Path("results"),
     slo: SloFile = Path("slo.yaml"),
 ) -> None:
@@ -69,8 +73,8 @@ def run(
                 current[0], started[0] = names[index], time.monotonic()
             bar.update(task, completed=done_s)
 
-        stored = run_suite(names, quick=quick, results_root=results, progress=progress,
-                           on_done=on_done)  # fmt: skip
+        stored = run_suite(names, quick=quick, results_root=results, repeats=repeats,
+                           progress=progress, on_done=on_done)  # fmt: skip
     meta = stored.meta()
     console.print(f"results: {stored.path} ({_minutes(time.monotonic() - suite_started)})")
     if meta.get("skipped"):
@@ -122,6 +126,15 @@ def report(
         _check_in_browser(built.path)
     if built.comparison is not None:
         console.print(f"change {built.comparison.line()}")
+        for change in built.comparison.changes:
+            if change.beyond_noise:
+                old, new = change.old, change.new
+                console.print(
+                    f"{change.verdict}: {new.experiment} / {new.caption[:50]} / {new.where()} / "
+                    f"{new.column}: {old.value:.4g} [{old.low:.4g}-{old.high:.4g}] -> "
+                    f"{new.value:.4g} [{new.low:.4g}-{new.high:.4g}]",
+                    markup=False, highlight=False, soft_wrap=True,
+                )
         if fail_on_regression and built.comparison.count("regression"):
             raise typer.Exit(1)
 

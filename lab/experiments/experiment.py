@@ -6,11 +6,14 @@ used, so a worker process that imports one module of a package pays for nothing 
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
+
+from lab.errors import ConfigError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -63,11 +66,23 @@ class Experiment:
         return importlib.import_module(f"lab.experiments.{self.name}.{part}")
 
     def run(
-        self, *, quick: bool = False, settings: Any = None, progress: Progress | None = None
+        self,
+        *,
+        quick: bool = False,
+        settings: Any = None,
+        progress: Progress | None = None,
+        repeats: int | None = None,
     ) -> pd.DataFrame:
-        frame: pd.DataFrame = self.module("measure").run(
-            quick=quick, settings=settings, progress=progress
-        )
+        """Measure. ``repeats`` overrides the settings' (quick or full) number of repeats:
+        comparing two runs needs enough of them (``lab report --compare``)."""
+        measure = self.module("measure")
+        if repeats is not None:
+            if repeats < 1:
+                raise ConfigError(f"repeats must be at least 1, not {repeats}")
+            kind = type(measure.quick_settings())
+            base = settings if settings is not None else (kind.quick() if quick else kind())
+            settings = dataclasses.replace(base, repeats=repeats)
+        frame: pd.DataFrame = measure.run(quick=quick, settings=settings, progress=progress)
         return frame
 
     def tables(self, frame: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:

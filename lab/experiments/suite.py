@@ -67,6 +67,7 @@ def run_suite(
     *,
     quick: bool,
     results_root: Path,
+    repeats: int | None = None,
     progress: Callable[[str], None] = lambda _: None,
     on_done: Callable[[str, float, str | None], None] = lambda name, seconds, error: None,
 ) -> Run:
@@ -79,6 +80,7 @@ def run_suite(
         "command": shlex.join(["lab", *sys.argv[1:]]) if sys.argv else "lab run",
         "experiments": chosen,
         "quick": quick,
+        "repeats": repeats,
         "started_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "git_sha": git_short_sha(),
         "git_sha_full": git_commit(),
@@ -94,7 +96,7 @@ def run_suite(
         started = time.perf_counter()
         error = None
         try:
-            frame = EXPERIMENTS[name].run(quick=quick, progress=progress)
+            frame = EXPERIMENTS[name].run(quick=quick, progress=progress, repeats=repeats)
         except LabError as failed:
             error = str(failed)
             meta["skipped"][name] = error

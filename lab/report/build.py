@@ -13,7 +13,7 @@ import pandas as pd
 from lab.experiments import EXPERIMENTS
 from lab.report.headlines import Headline, headlines
 from lab.report.bench_results import BenchRow, asv_rows, pytest_benchmark_rows
-from lab.report.cells import Cell, Change, cells, compare
+from lab.report.cells import TOO_FEW, Cell, Change, cells, compare, repeats_to_judge
 from lab.harness.plots import to_svg
 from lab.report.html import Section, render_report, write_report
 from lab.harness.results import Run, git_commit
@@ -41,9 +41,14 @@ class Comparison:
         return sum(change.verdict == verdict for change in self.changes)
 
     def line(self) -> str:
-        counts = ", ".join(f"{self.count(v)} {v}" for v in
-                           ("regression", "improvement", "changed", "within noise"))  # fmt: skip
-        return f"against {self.against}: {counts} (of {len(self.changes)} figures in both)"
+        verdicts = ("regression", "improvement", "changed", "within noise", TOO_FEW)
+        counts = ", ".join(f"{self.count(v)} {v}" for v in verdicts if self.count(v) or
+                           v != TOO_FEW)  # fmt: skip
+        line = f"against {self.against}: {counts} (of {len(self.changes)} figures in both)"
+        if self.count(TOO_FEW):
+            need = repeats_to_judge(len(self.changes))
+            line += f"; judging {len(self.changes)} figures takes {need} repeats a run"
+        return line
 
 
 @dataclass

@@ -6,11 +6,25 @@ is a :class:`Cell`, found again in another run by its experiment, the table's ca
 the row's key (its text and whole-number columns: variant, workload, concurrency, ...)
 and the column.
 
-Two runs' cells differ *beyond noise* when their [min, max] ranges do not overlap and
-the medians differ by more than :data:`NOISE_FLOOR`. Whether that is a regression
-depends on the figure's direction (:func:`direction`): higher is better for rates and
-ratios of speed, lower for times, costs and losses; a figure of neither kind is only
-said to have changed.
+Two runs' cells differ *beyond noise* by a rule whose false-positive rate is bounded over
+all the figures compared at once:
+
+* Their [min, max] ranges do not overlap. That is complete rank separation, the most
+  extreme outcome of a Mann-Whitney test: if both runs measured the same thing, its
+  exact two-sided chance with ``n`` and ``m`` repeats is ``2 / C(n + m, n)``
+  (:func:`separation_p`).
+* That chance is at most :data:`FAMILY_ALPHA` divided by the number of figures compared
+  (Bonferroni): two runs of the same code then flag no figure at all, except with
+  probability at most 5 %. With fewer repeats than that needs (3 and 3 give 0.1), a
+  figure is *too few repeats to judge*, never a regression or an improvement.
+* The medians differ by more than :data:`NOISE_FLOOR`, the smallest effect worth a
+  reader's time.
+
+Whether a change is a regression depends on the figure's direction (:func:`direction`):
+higher is better for rates and ratios of speed, lower for times, costs and losses; a
+figure of neither kind is only said to have changed. Cells carry a median and extremes,
+not every repeat, so the rule uses only separation: it can miss a real shift whose ranges
+still overlap, and it never flags one whose ranges touch.
 """
 
 from __future__ import annotations
@@ -21,10 +35,43 @@ from typing import Any, Literal
 
 import pandas as pd
 
-__all__ = ["NOISE_FLOOR", "Cell", "Change", "cells", "compare", "direction"]
+__all__ = [
+    "FAMILY_ALPHA",
+    "NOISE_FLOOR",
+    "TOO_FEW",
+    "Cell",
+    "Change",
+    "cells",
+    "compare",
+    "direction",
+    "repeats_to_judge",
+    "separation_p",
+]
 
 #: A change smaller than this share of the old median is noise, whatever the ranges.
 NOISE_FLOOR = 0.05
+#: The chance, over every figure of a comparison together, of flagging a change between
+#: two runs of the same code.
+FAMILY_ALPHA = 0.05
+TOO_FEW = "too few repeats to judge"
+
+
+def separation_p(n: int, m: int) -> float:
+    """Exact two-sided chance that ``n`` and ``m`` repeats of the same distribution fall
+    completely apart (every one of one run above every one of the other)."""
+    if n < 1 or m < 1:
+        return 1.0
+    return min(1.0, 2 / math.comb(n + m, n))
+
+
+def repeats_to_judge(figures: int, alpha: float = FAMILY_ALPHA) -> int:
+    """The fewest repeats per run (the same in both) that can flag a change when
+    ``figures`` are compared at once."""
+    n = 1
+    while separation_p(n, n) > alpha / max(1, figures):
+        n += 1
+    return n
+
 
 Better = Literal["higher", "lower"] | None
 
@@ -144,20 +191,30 @@ def cells(experiment: str, tables: list[tuple[str, pd.DataFrame]]) -> list[Cell]
 class Change:
     old: Cell
     new: Cell
+    #: The level each figure is judged at: :data:`FAMILY_ALPHA` over the figures compared.
+    alpha: float = FAMILY_ALPHA
 
     @property
     def ratio(self) -> float:
         return self.new.value / self.old.value if self.old.value else math.nan
 
     @property
+    def judgeable(self) -> bool:
+        """Enough repeats that complete separation would be significant at ``alpha``."""
+        return separation_p(self.old.runs, self.new.runs) <= self.alpha
+
+    @property
     def beyond_noise(self) -> bool:
         apart = self.new.low > self.old.high or self.new.high < self.old.low
         moved = abs(self.new.value - self.old.value) > NOISE_FLOOR * abs(self.old.value)
-        return apart and moved
+        return self.judgeable and apart and moved
 
     @property
     def verdict(self) -> str:
-        """``regression``, ``improvement``, ``changed`` (no direction) or ``within noise``."""
+        """``regression``, ``improvement``, ``changed`` (no direction), ``within noise``, or
+        :data:`TOO_FEW` when no outcome of so few repeats could be told from noise."""
+        if not self.judgeable:
+            return TOO_FEW
         if not self.beyond_noise:
             return "within noise"
         better = self.new.better
@@ -172,6 +229,8 @@ def compare(old: list[Cell], new: list[Cell]) -> tuple[list[Change], list[Cell],
     run have (settings differ, or an experiment ran in one of them only)."""
     before = {cell.key: cell for cell in old}
     after = {cell.key: cell for cell in new}
-    changes = [Change(before[key], cell) for key, cell in after.items() if key in before]
+    both = [key for key in after if key in before]
+    alpha = FAMILY_ALPHA / max(1, len(both))  # Bonferroni over every figure compared
+    changes = [Change(before[key], after[key], alpha) for key in both]
     return (changes, [c for k, c in after.items() if k not in before],
             [c for k, c in before.items() if k not in after])  # fmt: skip

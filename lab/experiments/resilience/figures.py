@@ -19,27 +19,37 @@ def figures(frame: pd.DataFrame) -> list[Figure]:
         ratio_min=lambda t: t.overhead_ns_min / 1000,
         ratio_max=lambda t: t.overhead_ns_max / 1000,
     )
-    return [
-        plots.outcome_timeline(
-            frame[frame.part.isin(["outage", "partial", "slowdown"])],
-            title="Calls by outcome over time (shaded: the fault); one row per breaker",
-        ),
-        plots.ratio_bars(
-            table[table.scenario == "outage"].assign(
-                ratio=lambda t: t.reached_during_fault,
-                ratio_min=lambda t: t.reached_during_fault,
-                ratio_max=lambda t: t.reached_max,
-            ),
-            label_columns=["variant"],
-            xlabel="calls that reached the failing downstream",
-            reference=None,
-            title="Outage: calls that still hit the downstream while it was down",
-        ),
-        plots.ratio_bars(
-            overhead,
-            label_columns=["variant"],
-            xlabel="microseconds added per call",
-            reference=None,
-            title="Cost per call against a bare await (median, min-max)",
-        ),
-    ]
+    figures = []
+    faults = frame[frame.part.isin(["outage", "partial", "slowdown"])]
+    if len(faults):
+        figures.append(
+            plots.outcome_timeline(
+                faults, title="Calls by outcome over time (shaded: the fault); one row per breaker"
+            )
+        )
+    outage = table[table.scenario == "outage"]
+    if len(outage):
+        figures.append(
+            plots.ratio_bars(
+                outage.assign(
+                    ratio=lambda t: t.reached_during_fault,
+                    ratio_min=lambda t: t.reached_during_fault,
+                    ratio_max=lambda t: t.reached_max,
+                ),
+                label_columns=["variant"],
+                xlabel="calls that reached the failing downstream",
+                reference=None,
+                title="Outage: calls that still hit the downstream while it was down",
+            )
+        )
+    if len(overhead):
+        figures.append(
+            plots.ratio_bars(
+                overhead,
+                label_columns=["variant"],
+                xlabel="microseconds added per call",
+                reference=None,
+                title="Cost per call against a bare await (median, min-max)",
+            )
+        )
+    return figures

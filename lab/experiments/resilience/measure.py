@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import os
 import time
 import tracemalloc
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -220,8 +221,14 @@ async def _per_call_ns(body: Callable[[], Awaitable[None]], calls: int) -> float
     return (time.perf_counter_ns() - began) / calls
 
 
+#: Test-only: each counted "lab CLOSED" call makes this many calls through the breaker, a
+#: known slowdown planted in the hot path to show that ``lab report --compare`` finds one.
+PLANT_SLOWDOWN = "LAB_PLANT_BREAKER_SLOWDOWN"
+
+
 async def _overhead(s: ResilienceSettings, repeat: int) -> list[Row]:
     n = s.overhead_calls
+    planted = int(os.environ.get(PLANT_SLOWDOWN, "1"))
     closed = CircuitBreaker()
     opened = CircuitBreaker(failure_threshold=1, recovery_timeout=3600)
     opened.force_open()
@@ -231,7 +238,7 @@ async def _overhead(s: ResilienceSettings, repeat: int) -> list[Row]:
             await _noop()
 
     async def lab_closed() -> None:
-        for _ in range(n):
+        for _ in range(n * planted):
             await closed.call(_noop)
 
     async def lab_open() -> None:

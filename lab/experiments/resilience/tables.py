@@ -52,6 +52,8 @@ def breaker_summary(frame: pd.DataFrame) -> pd.DataFrame:
             else None,
         })  # fmt: skip
     table = pd.DataFrame(per_repeat)
+    if table.empty:  # a run without the fault scenarios
+        return pd.DataFrame(columns=["scenario", "variant", "runs"])
     return (
         table.groupby(["scenario", "variant"], sort=False)
         .agg(
@@ -101,13 +103,15 @@ def summary(frame: pd.DataFrame) -> pd.DataFrame:
             .agg(runs=("repeat", "size"), peak_mib=("peak_mib", "median"))
             .reset_index().assign(scenario="memory")
         )  # fmt: skip
-    return pd.concat(parts, ignore_index=True)
+    return pd.concat([part for part in parts if len(part)], ignore_index=True)
 
 
 def scenario_table(frame: pd.DataFrame, scenario: str) -> pd.DataFrame:
     """The summary's rows of one question, without the columns it does not use."""
     table = summary(frame)
     rows = table[table.scenario == scenario]
+    if rows.empty:
+        return rows
     return rows.dropna(axis=1, how="all").drop(columns="scenario")
 
 

@@ -1,0 +1,82 @@
+"""`lab report --compare` against real measurements: a planted slowdown is flagged and
+fails the run; with too few repeats nothing is judged. The breaker's cost per call is
+measured in process (no server), 8 repeats a run."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lab.experiments import EXPERIMENTS
+from lab.experiments.resilience import measure
+from lab.harness.results import Run
+
+SMALL = {
+    "scenarios": (), "overhead_calls": 20_000, "bounded_items": 50, "bounded_limits": (10,),
+    "memory_items": (2_000,),
+}  # fmt: skip
+
+
+def _store(folder: Path, repeats: int, planted: int = 1) -> Path:
+    os.environ[measure.PLANT_SLOWDOWN] = str(planted)
+    try:
+        frame = EXPERIMENTS["resilience"].run(settings=measure.quick_settings(**SMALL),
+                                              repeats=repeats)  # fmt: skip
+    finally:
+        del os.environ[measure.PLANT_SLOWDOWN]
+    run = Run(folder)
+    folder.mkdir(parents=True)
+    run.write_frame("resilience", frame)
+    run.write_meta({"quick": True, "finished": ["resilience"]})
+    return folder
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("compare")
+    return {
+        "before": _store(root / "before", 8),
+        "again": _store(root / "again", 8),
+        "planted": _store(root / "planted", 8, planted=3),
+        "few": _store(root / "few", 3, planted=3),
+    }
+
+
+Lab = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def _compare(run_lab: Lab, runs: dict[str, Path], new: str, old: str, tmp_path: Path) -> Any:
+    return run_lab("report", "--run", str(runs[new]), "--compare", str(runs[old]),
+                   "--fail-on-regression", "--no-screenshot", "--out",
+                   str(tmp_path / "index.html"))  # fmt: skip
+
+
+def test_two_runs_of_the_same_code_flag_nothing(
+    run_lab: Lab, runs: dict[str, Path], tmp_path: Path
+) -> None:
+    done = _compare(run_lab, runs, "again", "before", tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "0 regression, 0 improvement, 0 changed" in done.stdout
+
+
+def test_a_planted_slowdown_is_a_regression_and_fails_the_run(
+    run_lab: Lab, runs: dict[str, Path], tmp_path: Path
+) -> None:
+    done = _compare(run_lab, runs, "planted", "before", tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    flagged = [line for line in done.stdout.splitlines() if line.startswith("regression:")]
+    assert any("lab CLOSED" in line and "overhead_ns" in line for line in flagged), done.stdout
+
+
+def test_with_three_repeats_nothing_is_judged(
+    run_lab: Lab, runs: dict[str, Path], tmp_path: Path
+) -> None:
+    done = _compare(run_lab, runs, "few", "before", tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "0 regression" in done.stdout and "too few repeats to judge" in done.stdout
+    assert "takes" in done.stdout  # how many repeats would do
