@@ -29,10 +29,15 @@ def _minutes(seconds: float) -> str:
 def run(
     experiments: Annotated[list[str] | None, typer.Argument(help="Names; all when none.")] = None,
     quick: Quick = False,
-    repeats: Annotated[int | None, typer.Option(
-        "--repeats", min=1,
-        help="Repeats per experiment, instead of the quick or full default; comparing two "
-        "runs (lab report --compare) takes several.")] = None,
+    repeats: Annotated[
+        int | None,
+        typer.Option(
+            "--repeats",
+            min=1,
+            help="Repeats per experiment, instead of the quick or full default; comparing two "
+            "runs (lab report --compare) takes several.",
+        ),
+    ] = None,
     results: Results = Path("results"),
     slo: SloFile = Path("slo.yaml"),
 ) -> None:
@@ -133,7 +138,9 @@ def report(
                     f"{change.verdict}: {new.experiment} / {new.caption[:50]} / {new.where()} / "
                     f"{new.column}: {old.value:.4g} [{old.low:.4g}-{old.high:.4g}] -> "
                     f"{new.value:.4g} [{new.low:.4g}-{new.high:.4g}]",
-                    markup=False, highlight=False, soft_wrap=True,
+                    markup=False,
+                    highlight=False,
+                    soft_wrap=True,
                 )
         if fail_on_regression and built.comparison.count("regression"):
             raise typer.Exit(1)

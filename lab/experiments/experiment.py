@@ -37,6 +37,9 @@ class HeadlineSpec:
     #: The row to divide by (same table and column): the headline is then a ratio of two
     #: medians of the same repeats, its range the extremes divided (wider than either's).
     over: Mapping[str, Any] | None = None
+    #: What an empty cell (NaN) means, said instead of a number: "did not settle within
+    #: the run". Without it, an empty cell reads "not measured in this run".
+    missing: str = ""
 
 
 def headline(
@@ -45,9 +48,10 @@ def headline(
     column: str,
     peer: str | None = None,
     over: Mapping[str, Any] | None = None,
+    missing: str = "",
     **where: Any,
 ) -> HeadlineSpec:
-    return HeadlineSpec(label, caption, where, column, peer, over)
+    return HeadlineSpec(label, caption, where, column, peer, over, missing)
 
 
 @dataclass(frozen=True)

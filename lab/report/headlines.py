@@ -29,11 +29,15 @@ class Headline:
     label: str
     cell: Cell
     peer: str | None = None
+    missing: str = ""
 
     def text(self) -> str:
         """The figure with its spread and repeats (a table without a spread for it: the
-        figure over its repeats, as the table states it)."""
+        figure over its repeats, as the table states it); never a bare NaN: an empty cell
+        says what it means."""
         c = self.cell
+        if math.isnan(c.value):
+            return f"{self.missing or 'not measured in this run'}, {c.runs} runs"
         if math.isnan(c.low) or math.isnan(c.high):
             return f"{_number(c.value)}, {c.runs} runs"
         return f"{_number(c.value)} [{_number(c.low)}-{_number(c.high)}], {c.runs} runs"
@@ -97,5 +101,5 @@ def headlines(experiment: str, tables: list[tuple[str, pd.DataFrame]]) -> list[H
             bottom = _find(experiment, replace(spec, where=spec.over, over=None), found, tables)
             match = _ratio(match, bottom) if bottom is not None else None
         if match is not None:
-            picked.append(Headline(experiment, spec.label, match, spec.peer))
+            picked.append(Headline(experiment, spec.label, match, spec.peer, spec.missing))
     return picked

@@ -9,11 +9,11 @@ from lab.report.headlines import headlines
 
 def stampede(origin_calls: list[float]) -> list[tuple[str, pd.DataFrame]]:
     table = pd.DataFrame({
-        "callers": [1000, 1000], "mode": ["single-flight", "none"],
-        "wave": ["after expiry", "after expiry"], "origin_calls": origin_calls,
-        "origin_calls_min": [1.0, 832.0], "origin_calls_max": [1.0, 1000.0], "runs": [3, 3],
+        "mode": ["single-flight", "none"], "callers": [1000, 1000],
+        "origin_calls": origin_calls, "origin_calls_min": [1.0, 832.0],
+        "origin_calls_max": [1.0, 1000.0], "runs": [3, 3],
     })  # fmt: skip
-    return [("Origin calls and caller waits when N callers meet one expiry", table)]
+    return [("Origin calls per expiry, both waves together", table)]
 
 
 def test_headlines_carry_the_median_spread_and_repeats() -> None:
@@ -49,3 +49,13 @@ def test_a_peer_is_compared_as_a_ratio_whose_range_divides_the_extremes() -> Non
     assert found.text() == "2.5 [2.33-2.68], 3 runs"
     without_ours = cost[cost.variant != "lab redis"]
     assert not [h for h in headlines("caching", [("Cost of a hit", without_ours)]) if h.peer]
+
+
+def test_an_empty_cell_says_what_it_means_never_nan() -> None:
+    convergence = pd.DataFrame({"scenario": ["step"], "variant": ["gradient2"], "runs": [2],
+                                "settle_s": [float("nan")], "settle_s_min": [float("nan")],
+                                "settle_s_max": [float("nan")]})  # fmt: skip
+    found = {h.label: h for h in headlines("load_control", [("Convergence", convergence)])}
+    text = found["gradient2: seconds to settle after a capacity step"].text()
+    assert text == "did not settle before the run ended, 2 runs"
+    assert "nan" not in text

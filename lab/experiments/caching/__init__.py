@@ -30,19 +30,17 @@ EXPERIMENT = Experiment(
         ),
         headline(
             "origin calls, 1000 callers at one expiry, single-flight",
-            "Origin calls",
+            "Origin calls per expiry",
             "origin_calls",
             callers=1000,
             mode="single-flight",
-            wave="after expiry",
         ),
         headline(
             "origin calls, 1000 callers at one expiry, unprotected",
-            "Origin calls",
+            "Origin calls per expiry",
             "origin_calls",
             callers=1000,
             mode="none",
-            wave="after expiry",
         ),
         headline(
             "lab Redis hit, 50 callers: cost / redis-py GET",

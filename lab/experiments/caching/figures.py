@@ -30,11 +30,9 @@ def figures(frame: pd.DataFrame) -> list[Figure]:
             )
         )
     if (frame.part == "stampede").any():
-        table = tables.stampede_summary(frame)
-        after = table[table.wave == "after expiry"]
         figures.append(
             plots.ratio_bars(
-                after,
+                tables.stampede_totals(frame),
                 column="origin_calls",
                 label_columns=["mode", "callers"],
                 reference=None,

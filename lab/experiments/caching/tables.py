@@ -88,6 +88,11 @@ TABLES = (
         part="cost",
     ),
     ReportTable(
+        "Origin calls per expiry, both waves together (1 is ideal; N callers, no protection)",
+        stampede_totals,
+        part="stampede",
+    ),
+    ReportTable(
         "Origin calls and caller waits when N callers meet one expiry",
         stampede_summary,
         part="stampede",

@@ -24,6 +24,7 @@ EXPERIMENT = Experiment(
             "gradient2: seconds to settle after a capacity step",
             "Convergence",
             "settle_s",
+            missing="did not settle before the run ended",
             scenario="step",
             variant="gradient2",
         ),

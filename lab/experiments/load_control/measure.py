@@ -81,7 +81,9 @@ class LoadControlSettings:
     def quick(cls) -> LoadControlSettings:
         return cls(
             repeats=2,
-            sim=SimSettings(capacity=20, before_s=4.0, after_s=12.0),
+            # the full run's capacity and warm-up, so the limits settle as they do there;
+            # a shorter window after the step (15 s, not 30)
+            sim=SimSettings(capacity=50, before_s=10.0, after_s=15.0),
             scenarios=("step", "drop"),
             sim_variants=("no limiter", "fixed(C)", "vegas", "gradient2", "latency-target"),
             http_light_s=1.0,
