@@ -87,9 +87,11 @@ class ServiceExperimentSettings:
 
     @classmethod
     def quick(cls) -> ServiceExperimentSettings:
-        return cls(repeats=1, users=2_000, warmup_s=1.0, ramp_s=2.0, target_rps=300.0,
-                   hold_s=3.0, beyond_rps=400.0, beyond_s=1.0, search_steps=1,
-                   search_high_rps=400.0, search_run_s=2.0, fault_rps=150.0, fault_s=8.0,
+        # The full run's target rate and connections, held for 5 s after a 3 s ramp: a
+        # verdict at the SLO's rate. The search starts where the hold passed.
+        return cls(repeats=1, users=2_000, warmup_s=1.0, ramp_s=3.0, hold_s=5.0,
+                   beyond_s=1.0, search_low_rps=1050.0, search_high_rps=3000.0,
+                   search_steps=2, search_run_s=2.0, fault_rps=150.0, fault_s=8.0,
                    timeout_s=2.0,
                    followers_outage_s=(2.0, 2.0), redis_down_s=(4.0, 1.5))  # fmt: skip
 
