@@ -17,7 +17,7 @@ from lab.experiments.resilience import measure
 from lab.harness.results import Run
 
 SMALL = {
-    "scenarios": (), "overhead_calls": 20_000, "bounded_items": 50, "bounded_limits": (10,),
+    "scenarios": (), "overhead_calls": 10_000, "bounded_items": 50, "bounded_limits": (10,),
     "memory_items": (2_000,),
 }  # fmt: skip
 

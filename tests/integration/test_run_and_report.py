@@ -16,12 +16,13 @@ def test_run_stores_results_and_report_renders_them(
     run_lab: RunLab, all_up: None, tmp_path: Path
 ) -> None:
     results = tmp_path / "results"
-    done = run_lab("run", "baseline", "--quick", "--results", str(results))
+    # one repeat: this tests lab run and lab report, not the baseline's figures
+    done = run_lab("run", "baseline", "--quick", "--repeats", "1", "--results", str(results))
     assert done.returncode == 0, done.stderr
     (run,) = list(results.iterdir())
     assert sorted(p.name for p in run.iterdir()) == ["baseline.csv", "meta.json"]
     meta = json.loads((run / "meta.json").read_text())
-    assert meta["finished"] == ["baseline"] and meta["quick"] is True
+    assert meta["finished"] == ["baseline"] and meta["quick"] is True and meta["repeats"] == 1
     assert set(meta["durations_s"]) == {"baseline"} and meta["skipped"] == {}
     assert "baseline took" in done.stderr
     assert meta["machine"]["cores"] >= 1

@@ -23,8 +23,10 @@ def test_every_slo_line_is_judged_for_both_variants(frame: pd.DataFrame) -> None
     for variant in ("optimized", "naive"):
         judged = verdicts[verdicts.variant == variant]
         assert set(judged.metric) == lines
+    # counted at the service's sockets: never more than the generator's 600 connections
     users = verdicts[verdicts.metric == "concurrent_users"]
-    assert (users.measured == 600).all()
+    assert (users.measured <= 600).all()
+    assert users[users.variant == "optimized"].measured.iloc[0] > 500
 
 
 def test_at_the_target_rate_the_optimized_service_meets_every_line_the_naive_does_not(

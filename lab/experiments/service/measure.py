@@ -53,6 +53,10 @@ SERVICES = ("redis", "postgres", "kafka")
 MIX = (("/api/users/{id}", 6.0), ("/api/users/{id}/posts?per_page=10", 2.0),
        ("/api/users/{id}/summary", 2.0))  # fmt: skip
 VARIANTS = {"optimized": (), "naive": NAIVE_FLAGS}
+#: Nothing is measured once a load has ended: a service still draining an overload (the
+#: naive one at the target rate, thousands of queued handlers each opening a PostgreSQL
+#: connection) gets this long to stop, then is killed. It never stopped within 30 s.
+DONE_STOP_S = 5.0
 #: SLO lines a rate search varies rather than judges.
 SEARCH_IGNORES = frozenset({"throughput_rps", "concurrent_users"})
 
@@ -132,8 +136,9 @@ def _seconds(result: LoadResult, samples: list[Row], labels: Row) -> list[Row]:
     return rows
 
 
-def judge(result: LoadResult, samples: list[Row], window: tuple[float, float],
-          connections: int, slo_path: Path) -> list[Row]:  # fmt: skip
+def judge(
+    result: LoadResult, samples: list[Row], window: tuple[float, float], slo_path: Path
+) -> list[Row]:
     """Every SLO line measured over ``window`` (seconds from the start of the load)."""
     start, end = int(window[0]), int(window[1])
     seconds = result.timeline[start:end]
@@ -145,8 +150,12 @@ def judge(result: LoadResult, samples: list[Row], window: tuple[float, float],
         f"latency_{name}_ms": value for name, value in latency.summary().as_columns("").items()
     }
     measured.update(throughput_rps=requests / max(end - start, 1),
-                    error_rate_percent=100.0 * errors / requests if requests else 0.0,
-                    concurrent_users=float(connections))  # fmt: skip
+                    error_rate_percent=100.0 * errors / requests if requests else 0.0)  # fmt: skip
+    # Users the service held: connections established to it, counted at its own sockets
+    # once a second over the window (the median: a line held, not touched once).
+    held = pd.Series([sample.get("service_connections") for sample in inside], dtype=float)
+    if len(held.dropna()):
+        measured["concurrent_users"] = float(held.dropna().median())
     for metric, pick in (("cpu_percent", "mean"), ("memory_percent", "max"),
                          ("db_connections_percent", "max")):  # fmt: skip
         values = pd.Series([sample[metric] for sample in inside], dtype=float).dropna()
@@ -162,20 +171,26 @@ def _ramp(s: ServiceExperimentSettings, variant: str, repeat: int) -> list[Row]:
               Stage(s.hold_s, s.target_rps), Stage(s.beyond_s, s.beyond_rps))  # fmt: skip
     with (
         followers_process() as followers,
-        service_process(*VARIANTS[variant], "--followers-url", followers, users=s.users) as base,
+        service_process(
+            *VARIANTS[variant],
+            "--followers-url",
+            followers,
+            users=s.users,
+            stop_timeout_s=DONE_STOP_S,
+        ) as base,
     ):
         result, samples = _load(base, Schedule(stages, start_rps=s.warmup_rps), s, repeat)
     hold = (s.warmup_s + s.ramp_s, s.warmup_s + s.ramp_s + s.hold_s)
     labels = {"part": "ramp", "variant": variant, "repeat": repeat}
     verdicts = [{**labels, "kind": "verdict", "window_s": f"{hold[0]:g}-{hold[1]:g}", **v}
-                for v in judge(result, samples, hold, s.connections, s.slo_path)]  # fmt: skip
+                for v in judge(result, samples, hold, s.slo_path)]  # fmt: skip
     return verdicts + [{**row, "kind": "second"} for row in _seconds(result, samples, labels)]
 
 
 def _meets(result: LoadResult, samples: list[Row], s: ServiceExperimentSettings,
            rate: float) -> tuple[bool, list[str]]:  # fmt: skip
     warm = min(2.0, s.search_run_s / 2)
-    verdicts = judge(result, samples, (warm, s.search_run_s), s.connections, s.slo_path)
+    verdicts = judge(result, samples, (warm, s.search_run_s), s.slo_path)
     failing = [v["metric"] for v in verdicts if v["metric"] not in SEARCH_IGNORES
                and v["passed"] is False]  # fmt: skip
     if result.dropped or result.achieved_rps < 0.95 * rate:
@@ -187,7 +202,13 @@ def _search(s: ServiceExperimentSettings, variant: str, repeat: int) -> list[Row
     low, high, rows = s.search_low_rps, s.search_high_rps, []
     with (
         followers_process() as followers,
-        service_process(*VARIANTS[variant], "--followers-url", followers, users=s.users) as base,
+        service_process(
+            *VARIANTS[variant],
+            "--followers-url",
+            followers,
+            users=s.users,
+            stop_timeout_s=DONE_STOP_S,
+        ) as base,
     ):
         for step in range(s.search_steps + 1):
             rate = low if step == 0 else (low + high) / 2
@@ -213,7 +234,8 @@ def _fault(s: ServiceExperimentSettings, repeat: int) -> list[Row]:
         redis.start()
         with (
             service_process("--followers-url", f"http://127.0.0.1:{port}",
-                            env={"LAB_REDIS_URL": redis.url}, users=s.users) as base,
+                            env={"LAB_REDIS_URL": redis.url}, users=s.users,
+                            stop_timeout_s=DONE_STOP_S) as base,
             followers_process(outage_start, outage_for, port=port),  # its clock starts here
         ):  # fmt: skip
             timers = [threading.Timer(stop_at, redis.stop),
@@ -230,7 +252,7 @@ def _fault(s: ServiceExperimentSettings, repeat: int) -> list[Row]:
     labels = {"part": "fault", "variant": "optimized", "repeat": repeat,
               "followers_down_s": f"{outage_start:g}-{outage_start + outage_for:g}",
               "redis_down_s": f"{stop_at:g}-{stop_at + down_for:g}"}  # fmt: skip
-    whole = judge(result, samples, (0, s.fault_s), s.connections, s.slo_path)
+    whole = judge(result, samples, (0, s.fault_s), s.slo_path)
     verdicts = [{**labels, "kind": "verdict", "window_s": f"0-{s.fault_s:g}", **v}
                 for v in whole]  # fmt: skip
     return verdicts + [{**row, "kind": "second"} for row in _seconds(result, samples, labels)]

@@ -10,6 +10,7 @@ import socket
 import sys
 import threading
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +26,7 @@ from lab.harness.url_process import url_process
 __all__ = [
     "NAIVE_FLAGS",
     "Sampler",
+    "established_to",
     "followers_process",
     "free_port",
     "read_stats",
@@ -35,15 +37,18 @@ NAIVE_FLAGS = ("--no-cache", "--no-pool", "--no-breaker", "--no-limiter")
 
 
 @contextmanager
-def service_process(*flags: str, env: dict[str, str] | None = None, users: int = 10_000,
-                    posts: int = 100_000) -> Iterator[str]:  # fmt: skip
-    """``lab serve --port 0 FLAGS`` in its own process; yields its base URL (no slash)."""
+def service_process(
+    *flags: str,
+    env: dict[str, str] | None = None,
+    users: int = 10_000,
+    posts: int = 100_000,
+    stop_timeout_s: float = 30.0,
+) -> Iterator[str]:
+    """``lab serve --port 0 FLAGS`` in its own process; yields its base URL (no slash).
+    On exit it is asked to stop (SIGINT) and killed after ``stop_timeout_s``."""
     argv = [sys.executable, "-m", "lab.cli", "serve", "--port", "0", "--users", str(users),
             "--posts", str(posts), *flags]  # fmt: skip
-    # Nothing is measured once the load has ended: a service still draining an overload
-    # (the naive one at the target rate, thousands of queued handlers each opening a
-    # PostgreSQL connection) is given 5 s, then killed, rather than 30.
-    with url_process(argv, "lab serve", stop_timeout_s=5, env=env) as url:
+    with url_process(argv, "lab serve", stop_timeout_s=stop_timeout_s, env=env) as url:
         yield url.rstrip("/")
 
 
@@ -75,11 +80,22 @@ _CONNECTIONS = (
 )
 
 
+def established_to(port: int) -> int:
+    """TCP connections established to ``port`` on this machine, counted on the server's
+    side of each socket (its local port): the users a service is holding right now."""
+    return sum(
+        1
+        for c in psutil.net_connections(kind="tcp")
+        if c.status == psutil.CONN_ESTABLISHED and c.laddr and c.laddr.port == port
+    )
+
+
 class Sampler:
     """Once every ``every_s`` on a thread, from ``start()`` to ``stop()``: the machine's CPU
     and memory (psutil, here: the load generator shares the machine), PostgreSQL's
-    connections in use (a query of its own), and the service's ``/api/_stats`` when it
-    answers within 2 s (an overloaded service may not: those columns are then empty)."""
+    connections in use (a query of its own), the connections established to the service
+    (counted at its sockets), and the service's ``/api/_stats`` when it answers within 2 s
+    (an overloaded service may not: those columns are then empty)."""
 
     def __init__(self, base: str, every_s: float = 1.0, dsn: str | None = None) -> None:
         self.base = base
@@ -89,6 +105,7 @@ class Sampler:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="stats sampler", daemon=True)
         self._began = 0.0
+        self._port = int(urllib.parse.urlsplit(base).port or 80)
 
     def start(self) -> Sampler:
         self._began = time.monotonic()
@@ -113,6 +130,7 @@ class Sampler:
                     "memory_percent": psutil.virtual_memory().percent,
                     "db_connections_percent": loop.run_until_complete(
                         connection.fetchval(_CONNECTIONS)),
+                    "service_connections": established_to(self._port),
                 }  # fmt: skip
                 try:
                     stats = read_stats(self.base)
