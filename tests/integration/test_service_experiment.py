@@ -23,9 +23,10 @@ def test_every_slo_line_is_judged_for_both_variants(frame: pd.DataFrame) -> None
     for variant in ("optimized", "naive"):
         judged = verdicts[verdicts.variant == variant]
         assert set(judged.metric) == lines
-    # counted at the service's sockets: never more than the generator's 600 connections
+    # counted at the service's sockets: the generator's 600 connections, and at most one
+    # or two of the sampler's own /api/_stats requests
     users = verdicts[verdicts.metric == "concurrent_users"]
-    assert (users.measured <= 600).all()
+    assert (users.measured <= 600 + 2).all()
     assert users[users.variant == "optimized"].measured.iloc[0] > 500
 
 

@@ -279,3 +279,35 @@ async def test_stats_export_to_prometheus() -> None:
     assert 'lab_cache_lookups_total{cache="profile",result="miss"} 2.0' in text
     assert 'lab_cache_events_total{cache="profile",event="origin_calls"} 2.0' in text
     assert 'lab_cache_lookup_seconds_count{cache="profile",result="miss"} 2.0' in text
+
+
+class StaleFirstReads(MemoryCache):
+    """Its first ``stale`` reads answer a miss: callers whose GET left before the leader's
+    SET landed (a slow Redis round trip, in a unit test)."""
+
+    def __init__(self, stale: int) -> None:
+        super().__init__()
+        self.stale = stale
+
+    in_process = False  # every read goes through get(), as with Redis
+
+    async def get(self, key: str) -> bytes | None:
+        if self.stale:
+            self.stale -= 1
+            return None
+        return await super().get(key)
+
+
+async def test_a_caller_that_missed_before_the_flight_stored_makes_no_second_call() -> None:
+    calls = 0
+    store = StaleFirstReads(stale=3)  # the leader's read and re-read, the late caller's read
+
+    @cached(store, ttl_s=60, stampede="single-flight")
+    async def slow(x: int) -> int:
+        nonlocal calls
+        calls += 1
+        return x
+
+    assert await slow(1) == 1  # the leader: a miss, one call, the value stored
+    assert await slow(1) == 1  # missed on a stale read after that flight was gone
+    assert calls == 1

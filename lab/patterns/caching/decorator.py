@@ -184,25 +184,50 @@ class Cached(Generic[P, R]):
         stampede = self.policy.stampede
         if stampede == "none":
             return await self._compute_and_store(key, args, kwargs)
-        return await asyncio.shield(self._flight(key, args, kwargs))
+        return await asyncio.shield(self._flight(key, args, kwargs, recheck=True))
 
     def _flight(
-        self, key: str, args: tuple[Any, ...], kwargs: dict[str, Any], *, store: bool = True
+        self,
+        key: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        *,
+        store: bool = True,
+        recheck: bool = False,
     ) -> asyncio.Task[Any]:
         """The one task filling ``key`` in this process. Under ``lock`` it takes the store's
         lock, so a process sends one lock attempt and one poller, not one per caller;
-        ``store=False`` (the store is failing) only calls the function."""
+        ``store=False`` (the store is failing) only calls the function. ``recheck`` (a
+        miss): read the store once more first, since a caller that missed just before the
+        last flight stored its value arrives after that flight is gone."""
         task = self._flights.get(key)
         if task is None:
             if not store:
                 task = asyncio.create_task(self._origin(args, kwargs))
             elif self.policy.stampede == "lock":
                 task = asyncio.create_task(self._fill_under_lock(key, args, kwargs))
+            elif recheck:
+                task = asyncio.create_task(self._recheck_then_fill(key, args, kwargs))
             else:
                 task = asyncio.create_task(self._compute_and_store(key, args, kwargs))
             self._flights[key] = task
             task.add_done_callback(lambda done: self._flights.pop(key, None))
         return task
+
+    async def _recheck_then_fill(
+        self, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        try:
+            raw = await self.cache.get(key)
+        except CacheBackendError:
+            self.stats.errors += 1
+            raw = None
+        if raw is not None:
+            try:
+                return self._loads(unpack_entry(raw)[2])
+            except Exception:  # foreign or corrupt: the caller that missed counted it
+                pass
+        return await self._compute_and_store(key, args, kwargs)
 
     def _refresh_in_background(
         self, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]
