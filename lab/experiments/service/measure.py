@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -166,19 +167,21 @@ def judge(
             for v in evaluate(load_slo(slo_path), measured)]  # fmt: skip
 
 
+@contextmanager
+def _variant_service(s: ServiceExperimentSettings, variant: str) -> Iterator[str]:
+    """The variant's service beside its own followers service; yields its base URL."""
+    with (
+        followers_process() as followers,
+        service_process(*VARIANTS[variant], "--followers-url", followers, users=s.users,
+                        stop_timeout_s=DONE_STOP_S) as base,
+    ):  # fmt: skip
+        yield base
+
+
 def _ramp(s: ServiceExperimentSettings, variant: str, repeat: int) -> list[Row]:
     stages = (Stage(s.warmup_s, s.warmup_rps), Stage(s.ramp_s, s.target_rps),
               Stage(s.hold_s, s.target_rps), Stage(s.beyond_s, s.beyond_rps))  # fmt: skip
-    with (
-        followers_process() as followers,
-        service_process(
-            *VARIANTS[variant],
-            "--followers-url",
-            followers,
-            users=s.users,
-            stop_timeout_s=DONE_STOP_S,
-        ) as base,
-    ):
+    with _variant_service(s, variant) as base:
         result, samples = _load(base, Schedule(stages, start_rps=s.warmup_rps), s, repeat)
     hold = (s.warmup_s + s.ramp_s, s.warmup_s + s.ramp_s + s.hold_s)
     labels = {"part": "ramp", "variant": variant, "repeat": repeat}
@@ -200,16 +203,7 @@ def _meets(result: LoadResult, samples: list[Row], s: ServiceExperimentSettings,
 
 def _search(s: ServiceExperimentSettings, variant: str, repeat: int) -> list[Row]:
     low, high, rows = s.search_low_rps, s.search_high_rps, []
-    with (
-        followers_process() as followers,
-        service_process(
-            *VARIANTS[variant],
-            "--followers-url",
-            followers,
-            users=s.users,
-            stop_timeout_s=DONE_STOP_S,
-        ) as base,
-    ):
+    with _variant_service(s, variant) as base:
         for step in range(s.search_steps + 1):
             rate = low if step == 0 else (low + high) / 2
             result, samples = _load(base, Schedule.constant(rate, s.search_run_s), s, step)
