@@ -106,6 +106,7 @@ class Sampler:
         self._thread = threading.Thread(target=self._loop, name="stats sampler", daemon=True)
         self._began = 0.0
         self._port = int(urllib.parse.urlsplit(base).port or 80)
+        self._connection: asyncpg.Connection | None = None
 
     def start(self) -> Sampler:
         self._began = time.monotonic()
@@ -118,9 +119,22 @@ class Sampler:
         self._thread.join(timeout=10)
         return self.samples
 
+    def _db_connections(self, loop: asyncio.AbstractEventLoop) -> float | None:
+        """PostgreSQL's connections in use, in % of its maximum; None while none can be
+        had for asking (a naive service under overload may hold every slot)."""
+        try:
+            if self._connection is None:  # at most a second: the other readings must go on
+                self._connection = loop.run_until_complete(asyncpg.connect(self.dsn, timeout=1.0))
+            return float(
+                loop.run_until_complete(self._connection.fetchval(_CONNECTIONS, timeout=1.0))
+            )
+        except (OSError, asyncpg.PostgresError):
+            self._connection = None
+            return None
+
     def _loop(self) -> None:
         loop = asyncio.new_event_loop()
-        connection = loop.run_until_complete(asyncpg.connect(self.dsn))
+        self._connection = None
         last: tuple[float, float] | None = None
         try:
             while not self._stop.wait(self.every_s):
@@ -128,8 +142,7 @@ class Sampler:
                 sample: dict[str, Any] = {
                     "t_s": now, "cpu_percent": psutil.cpu_percent(interval=None),
                     "memory_percent": psutil.virtual_memory().percent,
-                    "db_connections_percent": loop.run_until_complete(
-                        connection.fetchval(_CONNECTIONS)),
+                    "db_connections_percent": self._db_connections(loop),
                     "service_connections": established_to(self._port),
                 }  # fmt: skip
                 try:
@@ -152,5 +165,6 @@ class Sampler:
                 })  # fmt: skip
                 self.samples.append(sample)
         finally:
-            loop.run_until_complete(connection.close())
+            if self._connection is not None:
+                loop.run_until_complete(self._connection.close())
             loop.close()
