@@ -15,17 +15,24 @@ def frame(redis_up: None, frames: SessionFrames) -> pd.DataFrame:
 
 
 def test_stampede_origin_calls_per_mode(frame: pd.DataFrame) -> None:
-    """One expiry falls in the window both waves cover, whichever wave meets it."""
+    """Single-flight and the lock make one origin call per expiry; unprotected, at least
+    half the callers reach the origin (all of them, when the wave meets one expiry within
+    one origin call as designed); early refresh at most one per wave."""
     totals = tables.stampede_totals(frame).set_index(["mode", "callers"])
     for callers in trimmed_settings("caching").callers:
-        assert totals.loc[("none", callers), "origin_calls_min"] > 1
+        assert totals.loc[("none", callers), "origin_calls_min"] >= callers / 2
         for mode in ("single-flight", "lock"):
             assert totals.loc[(mode, callers), "origin_calls_min"] == 1
             assert totals.loc[(mode, callers), "origin_calls_max"] == 1
         early = totals.loc[("early-refresh", callers)]
-        assert early.origin_calls_min >= 1
-        if callers <= 200:  # 1000 callers take longer to launch than a wave lasts here (#23)
-            assert early.origin_calls_max <= 2  # one per wave
+        assert 1 <= early.origin_calls_min <= early.origin_calls_max <= 2
+
+
+def test_first_wave_ends_before_expiry(frame: pd.DataFrame) -> None:
+    """The wave design holds on this machine: no unprotected call lands before expiry."""
+    part = frame[(frame.part == "stampede") & (frame.mode == "none")]
+    assert (part[part.wave == "before expiry"].origin_calls == 0).all()
+    assert (part.origin_ms >= 3 * part.lookup_span_ms - 1e-6).all()
 
 
 def test_lru_never_beats_the_best_possible_ratio(frame: pd.DataFrame) -> None:

@@ -6,8 +6,10 @@ Parts (the ``part`` column of the frame):
 ``hit_ratio``  an LRU of several sizes under Zipf keys (skew 0.6 to 1.2) and uniform keys,
                with and without a TTL, in virtual time, next to the best ratio any cache of
                that size can reach (the top-k popularity mass);
-``stampede``   one hot key on Redis: N callers arrive just before and just after expiry,
-               for each stampede mode; origin calls and caller latency per wave;
+``stampede``   one hot key on Redis: N callers arrive just before expiry and at it, for
+               each stampede mode; origin calls and caller latency per wave (the origin
+               and TTL are sized from how long N lookups take here, so a wave meets one
+               expiry on a slow machine too);
 ``cost``       hits and misses per second, each variant in the same repeat as a bare
                redis-py GET (+ orjson) and, at concurrency 50, as ``redis-benchmark``;
 ``outage``     callers at a fixed rate while a scratch Redis is stopped and started again.
@@ -119,42 +121,75 @@ def _hit_ratio(s: CachingSettings, repeat: int) -> list[Row]:
 # --- stampede: waves of callers around one expiry ----------------------------------------
 
 
+async def _lookup_span(store: RedisCache, callers: int) -> float:
+    """Seconds ``callers`` concurrent hits on one key take here, first to last. A wave
+    meets one expiry only if every caller looks the key up within one origin call; a
+    slow machine launches callers slowly, so the origin and the TTL are sized from this
+    (a fixed 50 ms origin gave 11 to 1000 unprotected calls for 1000 callers, #23). It
+    also opens the store's sockets, so the waves do not pay for them."""
+
+    @cached(store, ttl_s=60.0, namespace=f"stampede-span-{uuid.uuid4().hex}")
+    async def warm(x: int) -> int:
+        return x
+
+    await warm(1)
+    await asyncio.gather(*(warm(1) for _ in range(callers)))
+    began = time.perf_counter()
+    await asyncio.gather(*(warm(1) for _ in range(callers)))
+    return time.perf_counter() - began
+
+
 async def _stampede(s: CachingSettings, repeat: int, url: str) -> list[Row]:
+    """Per caller count: the lookup span sizes the wave (origin at least 3 spans, first
+    wave starting at least 2 spans before expiry); per mode: one write, a wave of hits
+    before expiry (where early refresh acts), a wave at expiry. XFetch's delta is the
+    first write's 50 ms, so its lead (beta 5: 0.25 s on average) does not grow with the
+    origin; a refresh takes the longer origin, so early refresh may refresh once per wave."""
     rows: list[Row] = []
-    modes = ("none", "single-flight", "lock", "early-refresh")
     for callers in s.callers:
-        for mode in modes:
-            store = RedisCache(url, max_connections=64, pool_timeout_s=10.0)
-            namespace = f"stampede-{uuid.uuid4().hex}"
+        store = RedisCache(url, max_connections=64, pool_timeout_s=10.0)
+        try:
+            span = await _lookup_span(store, callers)
+            for mode in ("none", "single-flight", "lock", "early-refresh"):
+                rows += await _waves(s, repeat, store, mode, callers, span)
+        finally:
+            await store.close()
+    return rows
 
-            @cached(store, ttl_s=s.stampede_ttl_s, ttl_jitter=0.0, stampede=mode,  # type: ignore[arg-type]
-                    namespace=namespace, rng=random.Random(repeat),
-                    early_beta=s.early_beta)  # fmt: skip
-            async def hot(x: int) -> dict[str, int]:
-                await asyncio.sleep(s.origin_s)
-                return {"x": x}
 
-            try:
-                await hot(1)  # written at t=0 (after one origin call)
-                written = time.monotonic()
-                # The first wave ends before expiry even with 1000 callers (about 0.1 s of
-                # GETs here); XFetch with delta 0.05 s and beta 5 refreshes a hit 0.3 s
-                # before expiry with probability exp(-0.3 / 0.25) = 0.30.
-                for wave, at in (("before expiry", 0.8), ("after expiry", 1.1)):
-                    delay = written + at * s.stampede_ttl_s - time.monotonic()
-                    await asyncio.sleep(max(0.0, delay))
-                    before = hot.stats.origin_calls
-                    waits = await asyncio.gather(*(_timed(hot) for _ in range(callers)))
-                    await asyncio.sleep(s.origin_s * 2)  # let a background refresh land
-                    waits_ms = np.array(waits) * 1000
-                    rows.append({"part": "stampede", "repeat": repeat, "mode": mode,
-                                 "callers": callers, "wave": wave,
-                                 "origin_calls": hot.stats.origin_calls - before,
-                                 "p50_ms": float(np.percentile(waits_ms, 50)),
-                                 "p99_ms": float(np.percentile(waits_ms, 99)),
-                                 "max_ms": float(waits_ms.max())})  # fmt: skip
-            finally:
-                await store.close()
+async def _waves(
+    s: CachingSettings, repeat: int, store: RedisCache, mode: str, callers: int, span: float
+) -> list[Row]:
+    origin_s = max(s.origin_s, 3 * span)
+    lead_s = max(0.2 * s.stampede_ttl_s, 2 * span)
+    ttl_s = max(s.stampede_ttl_s, 2 * lead_s)
+    latency = [s.origin_s]  # the first write's, then the waves'
+
+    @cached(store, ttl_s=ttl_s, ttl_jitter=0.0, stampede=mode,  # type: ignore[arg-type]
+            namespace=f"stampede-{uuid.uuid4().hex}", rng=random.Random(repeat),
+            early_beta=s.early_beta)  # fmt: skip
+    async def hot(x: int) -> dict[str, int]:
+        await asyncio.sleep(latency[0])
+        return {"x": x}
+
+    await hot(1)
+    written = time.monotonic()
+    latency[0] = origin_s
+    rows: list[Row] = []
+    for wave, at in (("before expiry", ttl_s - lead_s), ("after expiry", ttl_s)):
+        await asyncio.sleep(max(0.0, written + at - time.monotonic()))
+        before = hot.stats.origin_calls
+        waits = await asyncio.gather(*(_timed(hot) for _ in range(callers)))
+        await asyncio.sleep(origin_s * 1.5)  # let a background refresh land
+        waits_ms = np.array(waits) * 1000
+        rows.append({"part": "stampede", "repeat": repeat, "mode": mode,
+                     "callers": callers, "wave": wave,
+                     "origin_calls": hot.stats.origin_calls - before,
+                     "lookup_span_ms": span * 1000, "origin_ms": origin_s * 1000,
+                     "stampede_ttl_s": ttl_s,
+                     "p50_ms": float(np.percentile(waits_ms, 50)),
+                     "p99_ms": float(np.percentile(waits_ms, 99)),
+                     "max_ms": float(waits_ms.max())})  # fmt: skip
     return rows
 
 
