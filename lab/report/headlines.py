@@ -20,7 +20,10 @@ from lab.experiments import EXPERIMENTS
 from lab.experiments.experiment import HeadlineSpec
 from lab.report.cells import Cell, cells
 
-__all__ = ["Headline", "headlines"]
+__all__ = ["NOT_RUN", "Headline", "headlines"]
+
+#: What a headline says when its run left out the part or case that measures it.
+NOT_RUN = "not measured in this run (its part or case was left out)"
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,8 @@ class Headline:
         figure over its repeats, as the table states it); never a bare NaN: an empty cell
         says what it means."""
         c = self.cell
+        if not c.runs:
+            return self.missing or NOT_RUN
         if math.isnan(c.value):
             return f"{self.missing or 'not measured in this run'}, {c.runs} runs"
         if math.isnan(c.low) or math.isnan(c.high):
@@ -91,7 +96,9 @@ def _ratio(top: Cell, bottom: Cell) -> Cell | None:
 
 
 def headlines(experiment: str, tables: list[tuple[str, pd.DataFrame]]) -> list[Headline]:
-    """The experiment's headlines found in these tables (a quick run may lack some)."""
+    """The experiment's headlines found in these tables, each declared one present: one
+    whose part or case the run left out says so instead of a figure. No tables (the
+    experiment did not run), no headlines."""
     found = cells(experiment, tables)
     picked = []
     specs = EXPERIMENTS[experiment].headlines if experiment in EXPERIMENTS else ()
@@ -102,4 +109,8 @@ def headlines(experiment: str, tables: list[tuple[str, pd.DataFrame]]) -> list[H
             match = _ratio(match, bottom) if bottom is not None else None
         if match is not None:
             picked.append(Headline(experiment, spec.label, match, spec.peer, spec.missing))
+        elif tables:
+            absent = Cell(experiment, spec.caption, tuple(spec.where.items()), spec.column,
+                          math.nan, math.nan, math.nan, 0)  # fmt: skip
+            picked.append(Headline(experiment, spec.label, absent, spec.peer, NOT_RUN))
     return picked

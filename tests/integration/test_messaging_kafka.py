@@ -10,8 +10,9 @@ from pathlib import Path
 
 import orjson
 import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from lab.experiments.messaging.crash import crash_run
+from lab.experiments.messaging.crash import crash_run, group_lag
 from lab.patterns.messaging import ERROR_HEADERS, KafkaBatchProcessor, Message, RetryPolicy
 from lab.patterns.messaging.dead_letter import header_dict
 from tests.integration.kafka_helpers import (
@@ -161,6 +162,27 @@ async def test_a_handler_slower_than_max_poll_interval_causes_no_rebalance() -> 
     await run_until(processor, lambda: len(done) == 3)
     assert done == [0, 1, 2]
     assert processor.stats.rebalances == 1  # the first assignment, and no other
+
+
+async def test_group_lag_counts_what_a_group_has_not_committed() -> None:
+    """What the crash run waits on before it counts losses: a message committed but never
+    handled is then counted as lost, instead of showing up as a timeout."""
+    topic = await new_topic(partitions=2)
+    await produce(topic, keyed_json(40))
+    group = f"g-{topic}"
+    assert await group_lag(bootstrap(), topic, group) == 40  # no commit yet: all of it
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap(), group_id=group,
+                                enable_auto_commit=False)  # fmt: skip
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in range(2)]
+        consumer.assign(partitions)
+        ends = await consumer.end_offsets(partitions)
+        first = partitions[0]
+        await consumer.commit({first: ends[first] - 3, partitions[1]: ends[partitions[1]]})
+    finally:
+        await consumer.stop()
+    assert await group_lag(bootstrap(), topic, group) == 3
 
 
 @pytest.mark.slow

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from lab.report.headlines import headlines
+from lab.experiments import EXPERIMENTS
+from lab.report.headlines import NOT_RUN, headlines
 
 
 def stampede(origin_calls: list[float]) -> list[tuple[str, pd.DataFrame]]:
@@ -23,8 +24,15 @@ def test_headlines_carry_the_median_spread_and_repeats() -> None:
     assert found["origin calls, 1000 callers at one expiry, single-flight"].cell.value == 1
 
 
-def test_a_quick_run_without_a_row_simply_lacks_that_headline() -> None:
-    assert [h.label for h in headlines("caching", stampede([1.0, 1000.0])[:0])] == []
+def test_a_headline_whose_case_was_left_out_says_so_never_nan() -> None:
+    found = {h.label: h for h in headlines("caching", stampede([1.0, 1000.0]))}
+    hit_ratio = found["LRU hit ratio, 10 % of keys, Zipf 1.0"]
+    assert hit_ratio.text() == NOT_RUN and "nan" not in hit_ratio.text()
+    assert len(found) == len(EXPERIMENTS["caching"].headlines)
+
+
+def test_an_experiment_that_did_not_run_has_no_headlines() -> None:
+    assert headlines("caching", stampede([1.0, 1000.0])[:0]) == []
     assert headlines("no such experiment", stampede([1.0, 1000.0])) == []
 
 
@@ -43,12 +51,13 @@ def test_a_peer_is_compared_as_a_ratio_whose_range_divides_the_extremes() -> Non
         "cost_vs_redis_py": [2.9, 1.16], "cost_vs_redis_py_min": [2.8, 1.12],
         "cost_vs_redis_py_max": [3.0, 1.2],
     })  # fmt: skip
-    (found,) = [h for h in headlines("caching", [("Cost of a hit and a miss", cost)]) if h.peer]
+    (found, _) = [h for h in headlines("caching", [("Cost of a hit and a miss", cost)]) if h.peer]
     assert found.peer == "cashews"
     assert (found.cell.value, found.cell.low, found.cell.high) == (2.5, 2.8 / 1.2, 3.0 / 1.12)
     assert found.text() == "2.5 [2.33-2.68], 3 runs"
     without_ours = cost[cost.variant != "lab redis"]
-    assert not [h for h in headlines("caching", [("Cost of a hit", without_ours)]) if h.peer]
+    against = [h for h in headlines("caching", [("Cost of a hit", without_ours)]) if h.peer]
+    assert [h.text() for h in against] == [NOT_RUN, NOT_RUN]  # no ratio without ours
 
 
 def test_an_empty_cell_says_what_it_means_never_nan() -> None:

@@ -88,7 +88,7 @@ class LoadControlSettings:
             sim_variants=("no limiter", "fixed(C)", "vegas", "gradient2", "latency-target"),
             http_light_s=1.0,
             http_heavy_s=4.0,
-            http_variants=("no limiter", "vegas"),
+            http_variants=("no limiter", "gradient2"),  # the headline pair
             overhead_ops=50_000,
             monitoring_s=0.5,
             monitoring_rounds=2,

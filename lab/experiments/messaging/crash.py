@@ -3,9 +3,10 @@
 A topic is fed ``total`` keyed messages in bursts while a worker process
 (:mod:`lab.experiments.messaging.worker`) consumes it; the worker is killed with SIGKILL
 ``crashes`` times, each time after it has handled another ``between`` messages, and
-started again. At the end one worker runs until every key has been handled, and stops
-cleanly. The worker writes a line per handled message before its handler returns, so the
-file is the ground truth: a key missing from it is a lost message, a key twice is a
+started again. At the end one worker runs until its group has committed the end of
+every partition (lag 0), and stops cleanly. The worker writes a line per handled message
+before its handler returns, so the file is the ground truth: a key missing from it once
+the group has caught up is a lost message, counted (not a timeout); a key twice is a
 duplicate (allowed by at-least-once, and bounded by what was handled but not committed
 when the worker died).
 """
@@ -21,7 +22,9 @@ from functools import partial
 from pathlib import Path
 
 import orjson
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.structs import TopicPartition
 
 from lab.experiments.messaging.worker import start_worker
 
@@ -43,10 +46,6 @@ def _at_least(out: Path, lines: int) -> bool:
     return len(handled_keys(out)) >= lines
 
 
-def _every_key(out: Path, total: int) -> bool:
-    return len(set(handled_keys(out))) >= total
-
-
 async def until(condition: Callable[[], bool], timeout_s: float) -> None:
     """Poll ``condition`` (a file filling up, say) until it holds; TimeoutError after."""
     async with asyncio.timeout(timeout_s):
@@ -54,6 +53,34 @@ async def until(condition: Callable[[], bool], timeout_s: float) -> None:
             if condition():
                 return
             await asyncio.sleep(0.05)
+
+
+async def group_lag(bootstrap: str, topic: str, group: str) -> int:
+    """Messages in ``topic`` past what ``group`` has committed, over all partitions (a
+    partition with no commit counts from its start)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await admin.start()
+    await reader.start()
+    try:
+        committed = await admin.list_consumer_group_offsets(group)
+        (described,) = await admin.describe_topics([topic])
+        partitions = [TopicPartition(topic, p["partition"]) for p in described["partitions"]]
+        starts = await reader.beginning_offsets(partitions)
+        ends = await reader.end_offsets(partitions)
+        done = {p: (committed[p].offset if p in committed else -1) for p in partitions}
+        return sum(ends[p] - max(done[p], starts[p]) for p in partitions)
+    finally:
+        await reader.stop()
+        await admin.close()
+
+
+async def _caught_up(bootstrap: str, topic: str, group: str, timeout_s: float) -> None:
+    async with asyncio.timeout(timeout_s):
+        while True:
+            if await group_lag(bootstrap, topic, group) == 0:
+                return
+            await asyncio.sleep(0.2)
 
 
 async def crash_run(
@@ -92,7 +119,7 @@ async def crash_run(
             worker.communicate()
         await feeding
         worker = start_worker(bootstrap, topic, group, out)
-        await until(partial(_every_key, out, total), 180)
+        await _caught_up(bootstrap, topic, group, 180)
         worker.send_signal(signal.SIGTERM)
         worker.communicate(timeout=30)
     finally:
