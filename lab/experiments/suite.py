@@ -119,6 +119,6 @@ def open_or_measure(name: str, *, run: str | Path | None = None, quick: bool = F
     if run is None:
         return EXPERIMENTS[name].run(quick=quick)
     stored = Run(Path(run))
-    if not (stored.path / f"{name}.csv").is_file():
+    if not stored.has_frame(name):
         raise ConfigError(f"{stored.path} holds no {name} results: run `lab run {name}` first")
     return stored.read_frame(name)

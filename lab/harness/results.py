@@ -67,6 +67,11 @@ def git_commit(revision: str = "HEAD", *, cwd: Path | None = None, short: bool =
     return done.stdout.strip() or "nogit"
 
 
+#: A frame's file: ``lab run`` writes CSV; a committed run (``reference/``) may hold
+#: it gzipped, and reads the same.
+FRAME_SUFFIXES = (".csv", ".csv.gz")
+
+
 @dataclass(frozen=True)
 class Run:
     """One run's folder: frames by experiment name, and ``meta.json``."""
@@ -78,11 +83,24 @@ class Run:
         write_atomic(target, frame.to_csv(index=False))
         return target
 
+    def frame_file(self, name: str) -> Path | None:
+        for suffix in FRAME_SUFFIXES:
+            if (self.path / f"{name}{suffix}").is_file():
+                return self.path / f"{name}{suffix}"
+        return None
+
+    def has_frame(self, name: str) -> bool:
+        return self.frame_file(name) is not None
+
     def read_frame(self, name: str) -> pd.DataFrame:
-        return pd.read_csv(self.path / f"{name}.csv")
+        return pd.read_csv(self.frame_file(name) or self.path / f"{name}.csv")
+
+    def frame_names(self) -> list[str]:
+        return sorted({path.name.split(".")[0] for suffix in FRAME_SUFFIXES
+                       for path in self.path.glob(f"*{suffix}")})  # fmt: skip
 
     def frames(self) -> dict[str, pd.DataFrame]:
-        return {path.stem: pd.read_csv(path) for path in sorted(self.path.glob("*.csv"))}
+        return {name: self.read_frame(name) for name in self.frame_names()}
 
     def write_meta(self, meta: dict[str, Any]) -> None:
         write_atomic(self.path / META, json.dumps(meta, indent=2, sort_keys=True, default=str))
@@ -101,7 +119,7 @@ def stored_runs(root: Path) -> list[Run]:
     if not root.is_dir():
         return []
     return [Run(p) for p in sorted(root.iterdir(), reverse=True)
-            if p.is_dir() and ((p / META).is_file() or any(p.glob("*.csv")))]  # fmt: skip
+            if p.is_dir() and ((p / META).is_file() or Run(p).frame_names())]  # fmt: skip
 
 
 def new_run(root: Path, now: datetime | None = None) -> Run:
@@ -119,6 +137,6 @@ def latest_run(root: Path) -> Run:
     """The newest run that has something to report: a result, or an experiment that could
     not run (a run interrupted before either is passed over)."""
     for run in stored_runs(root):
-        if any(run.path.glob("*.csv")) or run.meta().get("skipped"):
+        if run.frame_names() or run.meta().get("skipped"):
             return run
     raise ConfigError(f"no results under {root}/; run `lab run --quick` first")

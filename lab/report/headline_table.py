@@ -21,7 +21,7 @@ def newest_headlines(results: Path, *, quick: bool) -> list[tuple[str, list[Head
     runs = stored_runs(results)
     for name, experiment in EXPERIMENTS.items():
         for run in runs:
-            if bool(run.meta().get("quick")) != quick or not (run.path / f"{name}.csv").is_file():
+            if bool(run.meta().get("quick")) != quick or not run.has_frame(name):
                 continue
             frame = run.read_frame(name)
             found.append((run.path.name, headlines(name, experiment.tables(frame))))

@@ -10,7 +10,6 @@ import pytest
 from benchmarks.benchmark_cdn import CdnBehaviour
 from lab.experiments.cdn import tables
 from lab.experiments.cdn.site import VARIANTS, build_site
-from lab.harness.browser import browser_missing
 from lab.patterns.cdn import Manifest, RewriteSettings, StaticFiles, rewrite_html
 from tests.bench.asv_tracks import tracked_values
 
@@ -39,9 +38,7 @@ def test_rewrite_the_gallery_page(benchmark: Any, site: Path) -> None:
     assert html.count("<picture>") == 4
 
 
-def test_cdn_experiment(benchmark: Any, quick_frame: Any) -> None:
-    if browser_missing():
-        pytest.skip(str(browser_missing()))
+def test_cdn_experiment(benchmark: Any, quick_frame: Any, chromium: None) -> None:
     frame = quick_frame("cdn")
     benchmark.extra_info["asv"] = tracked_values(CdnBehaviour, frame)
     targets = tables.targets(frame)

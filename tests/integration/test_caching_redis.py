@@ -231,44 +231,6 @@ def test_sync_function_over_redis(request: pytest.FixtureRequest, redis_up: None
     asyncio.run(store.close())
 
 
-async def test_callers_beyond_max_connections_wait_their_turn(redis_up: None) -> None:
-    store = RedisCache(endpoints().redis_url, max_connections=2, pool_timeout_s=5)
-    peak = 0
-    original = store._client.get
-
-    async def counting_get(key: str) -> bytes | None:
-        nonlocal peak
-        peak = max(peak, store._in_flight)
-        return await original(key)  # type: ignore[no-any-return]
-
-    store._client.get = counting_get
-    try:
-        assert await asyncio.gather(*(store.get(f"absent-{i}") for i in range(200))) == [None] * 200
-        assert peak == 2 and store._in_flight == 0 and not store._slot_waiters
-    finally:
-        await store.close()
-
-
-async def test_pool_timeout_is_an_error_not_an_outage(redis_up: None) -> None:
-    store = RedisCache(endpoints().redis_url, max_connections=1, pool_timeout_s=0.05)
-    gate = asyncio.Event()
-
-    async def held(key: str) -> bytes | None:
-        await gate.wait()
-        return None
-
-    store._client.get = held
-    try:
-        first = asyncio.create_task(store.get("a"))
-        await asyncio.sleep(0)
-        with pytest.raises(CacheBackendError, match="no connection free"):
-            await store.get("b")
-        gate.set()
-        assert await first is None and store.outages == 0
-    finally:
-        await store.close()
-
-
 # --- outages ----------------------------------------------------------------------------
 
 
@@ -278,6 +240,49 @@ def scratch(tmp_path: Path, redis_up: None) -> Iterator[ScratchRedis]:
     server.start()
     yield server
     server.stop()
+
+
+def _client_connections(scratch: ScratchRedis) -> int:
+    """Connections the scratch server holds, its own probe's left out."""
+    probe = redis.Redis.from_url(scratch.url)
+    try:
+        return len(probe.client_list()) - 1
+    finally:
+        probe.close()
+
+
+async def test_callers_beyond_max_connections_wait_their_turn(scratch: ScratchRedis) -> None:
+    """200 callers while the server is frozen: 2 commands go out on 2 connections, the
+    rest wait for a slot (no 'too many connections'), and all are answered after."""
+    store = RedisCache(scratch.url, max_connections=2, pool_timeout_s=5, op_timeout_s=5)
+    try:
+        scratch.freeze()
+        calls = [asyncio.create_task(store.get(f"absent-{i}")) for i in range(200)]
+        await asyncio.sleep(0.2)
+        assert store._in_flight == 2 and not any(call.done() for call in calls)
+        scratch.thaw()
+        assert await asyncio.gather(*calls) == [None] * 200
+        assert _client_connections(scratch) == 2
+        assert store._in_flight == 0 and not store._slot_waiters
+    finally:
+        scratch.thaw()
+        await store.close()
+
+
+async def test_pool_timeout_is_an_error_not_an_outage(scratch: ScratchRedis) -> None:
+    store = RedisCache(scratch.url, max_connections=1, pool_timeout_s=0.05, op_timeout_s=5)
+    try:
+        await store.get("warm")  # the one connection is open
+        scratch.freeze()
+        first = asyncio.create_task(store.get("a"))
+        await asyncio.sleep(0.05)
+        with pytest.raises(CacheBackendError, match="no connection free"):
+            await store.get("b")
+        scratch.thaw()
+        assert await first is None and store.outages == 0
+    finally:
+        scratch.thaw()
+        await store.close()
 
 
 async def test_fail_open_while_redis_is_down_and_recovery(scratch: ScratchRedis) -> None:

@@ -7,14 +7,11 @@ import pandas as pd
 import pytest
 
 from lab.experiments.cdn import measure, tables
-from lab.harness.browser import browser_missing
 from tests.experiment_frames import SessionFrames
 
 
 @pytest.fixture(scope="module")
-def frame(frames: SessionFrames) -> pd.DataFrame:
-    if browser_missing():
-        pytest.skip(str(browser_missing()))
+def frame(chromium: None, frames: SessionFrames) -> pd.DataFrame:
     return frames("cdn")
 
 

@@ -16,6 +16,7 @@ from lab.config import endpoints, lab_home
 from lab.harness.aio import new_runner
 from lab.harness.services.process import ServerProcess
 from lab.patterns.pool import DatabasePool
+from tests.conftest import skip_unless_required
 
 
 @pytest.mark.slow
@@ -24,7 +25,7 @@ def test_pool_recovers_after_postgres_restarts(
     postgres_up: None, run_lab: Callable[..., subprocess.CompletedProcess[str]], engine: str
 ) -> None:
     if ServerProcess("postgres", lab_home()).pid() is None:
-        pytest.skip("postgres was not started by `lab services up`; not restarting it")
+        skip_unless_required("postgres was not started by `lab services up`; not restarting it")
 
     async def scenario() -> list[object]:
         async with DatabasePool(endpoints().postgres_dsn, min_size=2, max_size=4,

@@ -135,17 +135,26 @@ async def test_origin_error_reaches_every_waiter_and_is_not_cached() -> None:
 
 
 async def test_cancelled_first_caller_does_not_cancel_the_others() -> None:
+    started, release = asyncio.Event(), asyncio.Event()
+    calls = 0
+
     @cached(MemoryCache(), ttl_s=60)
     async def slow(x: int) -> int:
-        await asyncio.sleep(0.02)
+        nonlocal calls
+        calls += 1
+        started.set()
+        await release.wait()
         return x
 
     first = asyncio.create_task(slow(5))
-    await asyncio.sleep(0)
+    await started.wait()  # the first caller's flight is running
     second = asyncio.create_task(slow(5))
-    await asyncio.sleep(0.005)
+    await asyncio.sleep(0)  # the second caller joins that flight
     first.cancel()
-    assert await second == 5
+    release.set()
+    assert await second == 5 and calls == 1
+    with pytest.raises(asyncio.CancelledError):
+        await first
 
 
 async def test_early_refresh_recomputes_before_expiry_and_serves_the_old_value(

@@ -7,6 +7,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from lab.errors import ConfigError, LimitExceededError
 from lab.harness.virtual_time import run_virtual
@@ -185,3 +187,66 @@ def test_bad_settings_are_config_errors() -> None:
         AdaptiveLimiter(FixedLimit(4), mode="drop")  # type: ignore[arg-type]
     with pytest.raises(ConfigError):
         FixedLimit(0)
+
+
+# --- randomised: no admission beyond the limit, no leaked slot ------------------------------
+
+Step = tuple[str, int]
+STEPS = st.lists(
+    st.one_of(
+        st.tuples(st.just("acquire"), st.just(0)),
+        st.tuples(st.just("release"), st.integers(0, 50)),
+        st.tuples(st.just("cancel"), st.integers(0, 50)),
+        st.tuples(st.just("set_limit"), st.integers(1, 8)),
+        st.tuples(st.just("settle"), st.integers(0, 3)),  # virtual seconds: queue timeouts
+    ),
+    max_size=60,
+)
+
+
+async def _replay(steps: list[Step]) -> None:
+    """Steps run back to back, so a caller can be admitted and cancelled before it
+    resumes; the counts are checked whenever the callers have settled."""
+    lim = AdaptiveLimiter(FixedLimit(3), max_queue=20, queue_timeout_s=2.0,
+                          clock=asyncio.get_running_loop().time)  # fmt: skip
+    lim.algorithm.min_limit, lim.algorithm.max_limit = 1, 8
+    callers: list[asyncio.Task[Permit]] = []
+    holders: list[Permit] = []
+
+    async def settle(seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        for _ in range(3):
+            await asyncio.sleep(0)  # admitted and cancelled callers resume
+        for task in [t for t in callers if t.done()]:
+            callers.remove(task)
+            if not task.cancelled() and task.exception() is None:
+                holders.append(task.result())
+        assert lim.in_flight == len(holders)  # every slot has a holder, none leaked
+        if lim.waiting:
+            assert lim.in_flight >= lim.limit  # nobody waits while a slot is free
+        assert lim.waiting <= len(callers)
+
+    for kind, n in [*steps, ("settle", 0)]:
+        before = lim.in_flight
+        if kind == "acquire":
+            callers.append(asyncio.create_task(lim.acquire()))
+            await asyncio.sleep(0)  # it runs up to its fast path or its queue
+        elif kind == "release" and holders:
+            lim.release(holders.pop(n % len(holders)), ignore=True)
+        elif kind == "cancel" and callers:
+            callers[n % len(callers)].cancel()
+        elif kind == "set_limit":
+            lim.set_limit(n)
+        elif kind == "settle":
+            await settle(n)
+        if lim.in_flight > before:  # someone was admitted by this step ...
+            assert lim.in_flight <= lim.limit  # ... never beyond the limit
+    for task in callers:
+        task.cancel()
+    await asyncio.gather(*callers, return_exceptions=True)
+
+
+@given(STEPS)
+def test_no_admission_beyond_the_limit_and_no_leaked_slot(steps: list[Step]) -> None:
+    """Random interleavings of acquire, release, cancel, set_limit and queue timeouts."""
+    run_virtual(_replay(steps))

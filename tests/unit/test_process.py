@@ -1,14 +1,16 @@
 from __future__ import annotations
 
-import os
+import time
 from pathlib import Path
 
 from lab.harness.services.process import ServerProcess, log_tail
 
 
-def _wait_for_log(proc: ServerProcess, words: str) -> None:
+def _wait_for_log(proc: ServerProcess, words: str, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
     while words not in log_tail(proc.log_file):
-        os.sched_yield()
+        assert time.monotonic() < deadline, f"{words!r} never reached {proc.log_file}"
+        time.sleep(0.01)
 
 
 def test_spawn_records_pid_and_stop_leaves_nothing(tmp_path: Path) -> None:

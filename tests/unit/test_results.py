@@ -28,6 +28,18 @@ def test_frames_and_meta_round_trip(tmp_path: Path) -> None:
     assert sorted(p.name for p in run.path.iterdir()) == ["baseline.csv", "meta.json"]
 
 
+def test_a_gzipped_frame_reads_as_its_csv(tmp_path: Path) -> None:
+    """A committed run (``reference/``) may hold its frames compressed."""
+    run = Run(tmp_path)
+    frame = pd.DataFrame({"part": ["a", "b"], "value": [1.5, 2.5]})
+    frame.to_csv(tmp_path / "caching.csv.gz", index=False)
+    run.write_frame("baseline", frame)
+    assert run.frame_names() == ["baseline", "caching"]
+    assert run.has_frame("caching") and not run.has_frame("cdn")
+    assert run.read_frame("caching").equals(frame)
+    assert list(run.frames()) == ["baseline", "caching"]
+
+
 def test_interrupted_write_keeps_the_old_file_and_no_temp(tmp_path: Path) -> None:
     target = tmp_path / "x.csv"
     write_atomic(target, "old\n")

@@ -8,6 +8,7 @@ The cluster is what ``redis-cli --cluster create`` builds: ``redis-server
 from __future__ import annotations
 
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -61,7 +62,19 @@ class ScratchRedis:
         finally:
             client.close()
 
+    def freeze(self) -> None:
+        """SIGSTOP the server: connections stay open and commands wait, as on a server
+        stalled by a long command or a swapping host."""
+        assert self._popen is not None, "start() it first"
+        self._popen.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        assert self._popen is not None, "start() it first"
+        self._popen.send_signal(signal.SIGCONT)
+
     def stop(self) -> None:
+        if self._popen is not None:
+            self._popen.send_signal(signal.SIGCONT)  # a frozen server cannot stop
         self.process.stop(timeout=10)
         if self._popen is not None:
             self._popen.wait(timeout=10)  # reaped: no zombie, no ResourceWarning
