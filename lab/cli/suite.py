@@ -82,6 +82,11 @@ def run(
                            progress=progress, on_done=on_done)  # fmt: skip
     meta = stored.meta()
     console.print(f"results: {stored.path} ({_minutes(time.monotonic() - suite_started)})")
+    if meta.get("interrupted"):
+        kept = ", ".join(meta["finished"]) or "nothing finished"
+        err.print(f"lab: interrupted during {meta['interrupted']}; kept: {kept}",
+                  markup=False)  # fmt: skip
+        raise typer.Exit(130)
     if meta.get("skipped"):
         err.print(f"lab: {len(meta['skipped'])} of {len(names)} experiments did not run: "
                   f"{', '.join(meta['skipped'])}", markup=False)  # fmt: skip

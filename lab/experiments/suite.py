@@ -73,7 +73,8 @@ def run_suite(
 ) -> Run:
     """Run each experiment and store its frame as soon as it finishes. One that raises a
     LabError (a server down, a tool missing) is recorded under ``skipped`` with the error,
-    and the suite goes on; ``on_done(name, seconds, error)`` follows each."""
+    and the suite goes on; ``on_done(name, seconds, error)`` follows each. Ctrl-C stops it
+    and returns the run so far, its ``meta.json`` naming the experiment ``interrupted``."""
     chosen = resolve_names(names)
     run = new_run(results_root)
     meta: dict[str, Any] = {
@@ -100,6 +101,11 @@ def run_suite(
         except LabError as failed:
             error = str(failed)
             meta["skipped"][name] = error
+        except KeyboardInterrupt:  # Ctrl-C: keep what finished, say where it stopped
+            meta["interrupted"] = name
+            meta["finished_utc"] = datetime.now(UTC).isoformat(timespec="seconds")
+            run.write_meta(meta)
+            return run
         else:
             run.write_frame(name, frame)
             meta["finished"].append(name)

@@ -64,6 +64,8 @@ def missing_reason(name: str, meta: dict[str, Any]) -> str:
     skipped = meta.get("skipped", {})
     if name in skipped:
         return f"did not run: {skipped[name]}"
+    if meta.get("interrupted") == name:
+        return f"interrupted (Ctrl-C) before it finished: `lab run {name}` measures it"
     if name in meta.get("experiments", []):
         return "started but did not finish: the run was interrupted or failed (see `lab run`)"
     return f"not part of this run: `lab run {name}` measures it"

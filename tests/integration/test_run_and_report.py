@@ -3,28 +3,50 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
+
+from tests.conftest import LAB, ROOT
 
 RunLab = Callable[..., subprocess.CompletedProcess[str]]
 EXTERNAL = re.compile(r"""(src|href)\s*=\s*["']?(https?:)?//|url\(\s*["']?(https?:)?//""")
 
 
-def test_run_stores_results_and_report_renders_them(
+def _interrupted_run(results: Path, first: str, then: str) -> tuple[int, str]:
+    """``lab run first then --quick --repeats 1``, Ctrl-C (SIGINT) once ``first``'s CSV is
+    stored, as a user would stop it: its exit status and stderr."""
+    command = [*LAB, "run", first, then, "--quick", "--repeats", "1", "--results", str(results)]
+    with subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True, env={**os.environ, "COLUMNS": "200"}) as lab:  # fmt: skip
+        deadline = time.monotonic() + 300
+        while not list(results.glob(f"*/{first}.csv")):
+            assert lab.poll() is None and time.monotonic() < deadline, f"{first} never stored"
+            time.sleep(0.1)
+        time.sleep(1.0)  # into the second experiment
+        lab.send_signal(signal.SIGINT)
+        _, stderr = lab.communicate(timeout=120)
+    return lab.returncode, stderr
+
+
+def test_run_interrupted_keeps_what_finished_and_report_renders_it(
     run_lab: RunLab, all_up: None, tmp_path: Path
 ) -> None:
     results = tmp_path / "results"
     # one repeat: this tests lab run and lab report, not the baseline's figures
-    done = run_lab("run", "baseline", "--quick", "--repeats", "1", "--results", str(results))
-    assert done.returncode == 0, done.stderr
+    status, stderr = _interrupted_run(results, "baseline", "loadgen")
+    assert status == 130, stderr
+    assert "baseline took" in stderr and "interrupted during loadgen; kept: baseline" in stderr
     (run,) = list(results.iterdir())
     assert sorted(p.name for p in run.iterdir()) == ["baseline.csv", "meta.json"]
     meta = json.loads((run / "meta.json").read_text())
     assert meta["finished"] == ["baseline"] and meta["quick"] is True and meta["repeats"] == 1
+    assert meta["interrupted"] == "loadgen"
     assert set(meta["durations_s"]) == {"baseline"} and meta["skipped"] == {}
-    assert "baseline took" in done.stderr
     assert meta["machine"]["cores"] >= 1
     assert set(meta["servers"]) == {"redis", "postgres", "kafka"}
 
@@ -40,6 +62,7 @@ def test_run_stores_results_and_report_renders_them(
     assert "checked in Chromium" in report.stdout
     assert out.with_suffix(".png").read_bytes().startswith(b"\x89PNG")
     assert "No results: not part of this run: `lab run caching` measures it." in html
+    assert "interrupted (Ctrl-C) before it finished: `lab run loadgen`" in html
     assert html.index("Service-level objectives") < html.index("Headline figures")
     assert "redis-py GET, 32 concurrent / redis-benchmark" in html  # a headline, with peer
 
