@@ -103,3 +103,7 @@ class Experiment:
         """The SLO metrics this experiment measures (none for most)."""
         measured = getattr(self.module("tables"), "slo_metrics", None)
         return {} if measured is None else dict(measured(frame))
+
+    def slo_sources(self) -> dict[str, str]:
+        """Where this experiment measures each SLO metric it measures."""
+        return dict(getattr(self.module("tables"), "SLO_SOURCES", {}))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 
@@ -75,11 +75,19 @@ def _repeats(frame: pd.DataFrame) -> int | None:
     return int(frame["repeat"].nunique()) if "repeat" in frame else None
 
 
-def _sections(run: Run, meta: dict[str, Any]) -> tuple[list[Section], dict[str, float],
-                                                        list[Headline], list[Cell]]:  # fmt: skip
+class _Found(NamedTuple):
+    sections: list[Section]
+    measured: dict[str, float]  # SLO metric -> value
+    sources: dict[str, str]  # SLO metric -> where it was measured
+    headlines: list[Headline]
+    cells: list[Cell]
+
+
+def _sections(run: Run, meta: dict[str, Any]) -> _Found:
     frames = run.frames()
     sections: list[Section] = []
     measured: dict[str, float] = {}
+    where: dict[str, str] = {}  # the SLO metric's source, as the experiment names it
     picked: list[Headline] = []
     every: list[Cell] = []
     for name, experiment in EXPERIMENTS.items():
@@ -89,8 +97,10 @@ def _sections(run: Run, meta: dict[str, Any]) -> tuple[list[Section], dict[str, 
                                     missing=missing_reason(name, meta)))  # fmt: skip
             continue
         tables = experiment.tables(frame)
+        sources = experiment.slo_sources()
         for metric, value in experiment.slo_metrics(frame).items():
             measured.setdefault(metric, value)  # the reference service (first) has its say
+            where.setdefault(metric, f"{name}: {sources.get(metric, 'its tables')}")
         found = headlines(name, tables)
         picked.extend(found)
         every.extend(cells(name, tables))
@@ -100,7 +110,7 @@ def _sections(run: Run, meta: dict[str, Any]) -> tuple[list[Section], dict[str, 
             rows_measured=len(frame), reading=experiment.reading, headlines=found,
             repeats=_repeats(frame), seconds=meta.get("durations_s", {}).get(name),
         ))  # fmt: skip
-    return sections, measured, picked, every
+    return _Found(sections, measured, where, picked, every)
 
 
 def _all_cells(run: Run) -> list[Cell]:
@@ -137,13 +147,14 @@ def build_report(run: Run, *, slo_path: Path, out: Path, compare_to: Run | None 
     targets = load_slo(slo_path)
     meta = run.meta()
     meta["slo_file"] = str(slo_path)
-    sections, measured, picked, every = _sections(run, meta)
-    verdicts = evaluate(targets, measured)
+    found = _sections(run, meta)
+    verdicts = evaluate(targets, found.measured)
     comparison = None
     if compare_to is not None:
-        changes, only_new, only_old = compare(_all_cells(compare_to), every)
+        changes, only_new, only_old = compare(_all_cells(compare_to), found.cells)
         comparison = Comparison(compare_to.path.name, changes, only_new, only_old)
-    html = render_report(run_id=run.path.name, meta=meta, sections=sections, verdicts=verdicts,
-                         headlines=picked, comparison=comparison, slo_spread=_slo_spread(every),
+    html = render_report(run_id=run.path.name, meta=meta, sections=found.sections,
+                         verdicts=verdicts, headlines=found.headlines, comparison=comparison,
+                         slo_spread=_slo_spread(found.cells), slo_sources=found.sources,
                          bench=_bench(meta, bench or BenchSources()))  # fmt: skip
-    return ReportBuilt(write_report(out, html), verdicts, comparison, picked)
+    return ReportBuilt(write_report(out, html), verdicts, comparison, found.headlines)

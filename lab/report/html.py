@@ -73,10 +73,11 @@ def render_report(
     comparison: Any = None,
     bench: dict[str, tuple[list[Any], str]] | None = None,
     slo_spread: dict[str, str] | None = None,
+    slo_sources: dict[str, str] | None = None,
 ) -> str:
     """The HTML; ``headlines``, ``comparison`` (:class:`lab.report.build.Comparison`) and
     ``bench`` (rows and source per tool) are optional parts; ``slo_spread`` gives each
-    SLO metric's range over the repeats."""
+    SLO metric's range over the repeats, ``slo_sources`` where it was measured."""
     template = _environment().get_template("report.html.j2")
     return template.render(
         run_id=run_id,
@@ -90,6 +91,7 @@ def render_report(
         comparison=comparison,
         bench=bench or {},
         slo_spread=slo_spread or {},
+        slo_sources=slo_sources or {},
     )
 
 

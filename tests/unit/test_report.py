@@ -25,8 +25,9 @@ def _html() -> str:
         {"db_connections_percent": 16.0},
     )
     meta = {"machine": {"cpu_model": "Test CPU", "cores": 2}, "command": "lab run --quick"}
+    sources = {"db_connections_percent": "service: pg_stat_activity"}
     return render_report(run_id="20260101T000000Z-abc", meta=meta, sections=sections,
-                         verdicts=verdicts)  # fmt: skip
+                         verdicts=verdicts, slo_sources=sources)  # fmt: skip
 
 
 def test_report_is_self_contained() -> None:
@@ -43,6 +44,16 @@ def test_report_shows_verdicts_sections_and_machine() -> None:
     assert 'id="baseline"' in html and "Test CPU" in html
     assert "<h3>Ratios</h3>" in html
     assert "pg &lt;select&gt;" in html  # cells are escaped
+
+
+def test_each_slo_line_says_where_it_was_measured() -> None:
+    from lab.experiments.service.tables import SLO_SOURCES
+    from lab.harness.slo import METRICS
+
+    html = _html()
+    assert '<td class="source">service: pg_stat_activity</td>' in html
+    assert '<td class="source">–</td>' in html  # throughput: not measured in this run
+    assert set(SLO_SOURCES) == set(METRICS)  # the service experiment names every one
 
 
 def test_format_table_rounds_for_reading() -> None:

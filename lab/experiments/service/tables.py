@@ -12,6 +12,7 @@ from lab.experiments.tables import ReportTable, part_rows, spread_columns
 
 __all__ = [
     "BUDGET_SHARE",
+    "SLO_SOURCES",
     "TABLES",
     "error_budget",
     "search_summary",
@@ -23,6 +24,22 @@ __all__ = [
 
 #: The SLO's p99 line allows 1 % of requests over it; failed requests spend it too.
 BUDGET_SHARE = 0.01
+
+_GENERATOR = "the load generator, over the hold"
+#: Where the service experiment measures each SLO line (the report prints it beside it).
+SLO_SOURCES = {
+    **{f"latency_{name}_ms": f"{_GENERATOR}: HdrHistogram from each request's intended time"
+       for name in ("p50", "p90", "p95", "p99", "p999", "max")},
+    "throughput_rps": f"{_GENERATOR}: requests answered per second",
+    "error_rate_percent": f"{_GENERATOR}: failed requests (5xx, resets, timeouts) / all",
+    "concurrent_users": "the service's side of its sockets: established TCP connections to "
+    "its port (psutil), median of 1 s samples",
+    "cpu_percent": "the whole machine (psutil), mean of 1 s samples: the service, the load "
+    "generator and the servers share it",
+    "memory_percent": "the whole machine (psutil), largest of 1 s samples",
+    "db_connections_percent": "PostgreSQL: client backends in pg_stat_activity / "
+    "max_connections, largest of 1 s samples",
+}  # fmt: skip
 
 
 def _rows(frame: pd.DataFrame, part: str, kind: str | None = None) -> pd.DataFrame:
