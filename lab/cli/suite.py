@@ -171,10 +171,15 @@ def _check_in_browser(html: Path) -> None:
 def headlines_command(
     results: Results = Path("results"),
     quick: Annotated[bool, typer.Option(help="From quick runs instead of full ones.")] = False,
-) -> None:
-    """Each experiment's headline figures from its newest run (full, unless --quick), as a
-    Markdown table naming the run each came from: what the README's table is made of."""
+    run_dir: Annotated[str | None, typer.Option(
+        "--run", help="One run folder or its name (reference: the committed run).")] = None,
+) -> None:  # fmt: skip
+    """Each experiment's headline figures from its newest run (full, unless --quick), or
+    from one run, as a Markdown table naming the run each came from: what the README's
+    table is made of."""
+    from lab.harness.results import Run
     from lab.report.headline_table import headline_markdown
 
-    console.print(headline_markdown(results, quick=quick), markup=False, highlight=False,
-                  soft_wrap=True)  # fmt: skip
+    one = Run(_run_folder(run_dir, results)) if run_dir else None
+    console.print(headline_markdown(results, quick=quick, run=one), markup=False,
+                  highlight=False, soft_wrap=True)  # fmt: skip

@@ -7,9 +7,9 @@ from pathlib import Path
 from lab.errors import ConfigError
 from lab.experiments import EXPERIMENTS
 from lab.report.headlines import Headline, headlines
-from lab.harness.results import stored_runs
+from lab.harness.results import Run, stored_runs
 
-__all__ = ["headline_markdown", "newest_headlines"]
+__all__ = ["headline_markdown", "newest_headlines", "run_headlines"]
 
 
 def newest_headlines(results: Path, *, quick: bool) -> list[tuple[str, list[Headline]]]:
@@ -29,14 +29,24 @@ def newest_headlines(results: Path, *, quick: bool) -> list[tuple[str, list[Head
     return found
 
 
-def headline_markdown(results: Path, *, quick: bool = False) -> str:
+def run_headlines(run: Run) -> list[tuple[str, list[Headline]]]:
+    """``(run folder name, headlines)`` per experiment stored in one run (``reference/``)."""
+    return [(run.path.name, headlines(name, experiment.tables(run.read_frame(name))))
+            for name, experiment in EXPERIMENTS.items() if run.has_frame(name)]  # fmt: skip
+
+
+def headline_markdown(results: Path, *, quick: bool = False, run: Run | None = None) -> str:
+    """The table from the newest runs under ``results`` (full or quick), or from ``run``."""
     rows = ["| experiment | headline figure | median [min-max], repeats | run |",
             "|---|---|---|---|"]  # fmt: skip
-    for run, picked in newest_headlines(results, quick=quick):
+    found = run_headlines(run) if run is not None else newest_headlines(results, quick=quick)
+    for name, picked in found:
         for headline in picked:
             peer = f" (against {headline.peer})" if headline.peer else ""
             rows.append(f"| `{headline.experiment}` | {headline.label}{peer} | "
-                        f"{headline.text()} | `{run}` |")  # fmt: skip
+                        f"{headline.text()} | `{name}` |")  # fmt: skip
+    if len(rows) == 2 and run is not None:
+        raise ConfigError(f"{run.path} holds no experiment's results")
     if len(rows) == 2:
         kind = "quick" if quick else "full"
         raise ConfigError(f"no {kind} run in {results} holds an experiment's results")
