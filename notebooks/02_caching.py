@@ -26,13 +26,17 @@
 
 # %% tags=["parameters"]
 quick = False
-run = None  # a stored run's folder (results/<run>): shown instead of measuring
+# "newest": your newest stored run of this experiment (results/), else the run committed
+# with the repository (reference/): figures in seconds, no server needed.
+# "measure": measure now against the servers (`lab services up`), quick or full.
+# Or a run's folder, such as "../results/20261129T231200Z-abc1234".
+run = "newest"
 
 # %%
 # %matplotlib inline
 from lab.experiments import EXPERIMENTS
 from lab.experiments.caching import tables
-from lab.experiments.suite import open_or_measure
+from lab.experiments.stored import open_or_measure
 
 frame = open_or_measure("caching", run=run, quick=quick)
 cost_figure, stampede_figure = EXPERIMENTS["caching"].figures(frame)

@@ -18,7 +18,7 @@ from lab.harness.machine import machine_facts
 from lab.harness.results import Run, git_commit, git_short_sha, new_run, stored_runs
 from lab.harness.services import status
 
-__all__ = ["estimate_seconds", "open_or_measure", "resolve_names", "run_suite"]
+__all__ = ["estimate_seconds", "resolve_names", "run_suite"]
 
 #: Rough durations on the 2-core machine the lab was built on, for a first estimate
 #: before this folder has runs of its own (seconds; quick, full).
@@ -115,16 +115,3 @@ def run_suite(
         run.write_meta(meta)
         on_done(name, took, error)
     return run
-
-
-def open_or_measure(name: str, *, run: str | Path | None = None, quick: bool = False) -> Any:
-    """Experiment ``name``'s frame: read from a stored run's folder (``results/<run>``,
-    written by ``lab run``) when ``run`` is given, else measured now (``quick`` or full)."""
-    if name not in EXPERIMENTS:
-        raise ConfigError(f"unknown experiment {name!r}; choose from {', '.join(EXPERIMENTS)}")
-    if run is None:
-        return EXPERIMENTS[name].run(quick=quick)
-    stored = Run(Path(run))
-    if not stored.has_frame(name):
-        raise ConfigError(f"{stored.path} holds no {name} results: run `lab run {name}` first")
-    return stored.read_frame(name)

@@ -57,7 +57,7 @@ def test_notebook_runs_with_quick_parameters(
     """Each notebook runs end to end: the live one measures (quick), the others open the
     session's stored run of their experiment, measured once for the whole test session."""
     name = _experiment(source)
-    parameters: dict[str, object] = {"quick": True}
+    parameters: dict[str, object] = {"quick": True, "run": "measure"}
     for service in EXPERIMENTS[name].services:
         request.getfixturevalue(f"{service}_up")
     if source.stem != LIVE:

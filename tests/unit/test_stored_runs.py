@@ -1,0 +1,57 @@
+"""Which stored run a notebook opens: the newest holding the experiment, else the
+committed reference run; and what it says about that run."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from lab.errors import ConfigError
+from lab.experiments import stored
+from lab.harness.results import Run, new_run
+
+
+def _run(root: Path, day: int, *names: str) -> Run:
+    run = new_run(root, now=datetime(2026, 1, day, tzinfo=UTC))
+    for name in names:
+        run.write_frame(name, pd.DataFrame({"part": ["x"], "day": [day]}))
+    run.write_meta({"git_sha": f"sha{day}", "started_utc": f"2026-01-0{day}", "quick": True,
+                    "machine": {"cores": 2, "cpu_model": "Test CPU"}})  # fmt: skip
+    return run
+
+
+def test_the_newest_run_holding_the_experiment_is_opened(tmp_path: Path) -> None:
+    older, newer = _run(tmp_path, 1, "caching"), _run(tmp_path, 2, "baseline")
+    assert stored.newest_run_with("caching", [tmp_path]) == older
+    assert stored.newest_run_with("baseline", [tmp_path]) == newer
+
+
+def test_without_a_run_of_ones_own_the_reference_run_is_opened(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reference = _run(tmp_path / "ref", 3, "caching")
+    monkeypatch.setattr(stored, "REFERENCE", reference.path)
+    assert stored.newest_run_with("caching", [tmp_path / "none"]) == reference
+    assert stored.newest_run_with("cdn", [tmp_path / "none"]) is None
+
+
+def test_opening_says_which_run_it_shows(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = _run(tmp_path, 4, "caching")
+    frame = stored.open_or_measure("caching", run=run.path)
+    assert frame.day.tolist() == [4]
+    said = capsys.readouterr().out
+    assert f"caching: run {run.path.name}: commit sha4, started 2026-01-04, quick" in said
+    assert "2 cores, Test CPU" in said
+
+
+def test_a_run_without_the_experiment_is_a_clear_error(tmp_path: Path) -> None:
+    run = _run(tmp_path, 5, "baseline")
+    with pytest.raises(ConfigError, match="holds no caching results"):
+        stored.open_or_measure("caching", run=run.path)
+    with pytest.raises(ConfigError, match="unknown experiment"):
+        stored.open_or_measure("no such", run=run.path)
