@@ -153,7 +153,7 @@ def build_report(run: Run, *, slo_path: Path, out: Path, compare_to: Run | None 
     if compare_to is not None:
         changes, only_new, only_old = compare(_all_cells(compare_to), found.cells)
         comparison = Comparison(compare_to.path.name, changes, only_new, only_old)
-    html = render_report(run_id=run.path.name, meta=meta, sections=found.sections,
+    html = render_report(run_id=str(meta.get("run_id", run.path.name)), meta=meta, sections=found.sections,
                          verdicts=verdicts, headlines=found.headlines, comparison=comparison,
                          slo_spread=_slo_spread(found.cells), slo_sources=found.sources,
                          bench=_bench(meta, bench or BenchSources()))  # fmt: skip
