@@ -34,7 +34,7 @@ class MessagingBehaviour(ExperimentBehaviour):
     track_consumer_vs_java.unit = "ratio"  # type: ignore[attr-defined]
 
     def track_processor_vs_java(self, cells: Cells) -> float:
-        return tracked(cells, ("KafkaBatchProcessor, concurrency 8",), "vs_java")
+        return tracked(cells, ("KafkaBatchProcessor, concurrency 32",), "vs_java")
 
     track_processor_vs_java.unit = "ratio"  # type: ignore[attr-defined]
 
@@ -43,10 +43,10 @@ class MessagingBehaviour(ExperimentBehaviour):
 
     track_end_to_end_duplicates.unit = "messages"  # type: ignore[attr-defined]
 
-    def track_two_workers_vs_one(self, cells: Cells) -> float:
-        return tracked(cells, (2,), "vs_one")
+    def track_four_workers_vs_one(self, cells: Cells) -> float:
+        return tracked(cells, (4,), "vs_one")
 
-    track_two_workers_vs_one.unit = "ratio"  # type: ignore[attr-defined]
+    track_four_workers_vs_one.unit = "ratio"  # type: ignore[attr-defined]
 
 
 class OffsetsCost:

@@ -63,7 +63,7 @@ def _settings() -> dict[str, Callable[[], Any]]:
         ),
         "messaging": lambda: messaging.quick_settings(
             repeats=1, producer_cases=messaging.DEFAULT_CASES[:1], produce_records=3_000,
-            consume_records=3_000, end_to_end_records=400, scale_workers=(1, 2),
+            consume_records=3_000, end_to_end_records=400, scale_workers=(1, 4),
             scale_records=400, native_records=20_000,
             parts=("produce", "consume", "end_to_end", "scale_out"),  # crash: its own test
         ),

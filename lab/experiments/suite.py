@@ -4,9 +4,12 @@ recorded (with why) while the others go on; and how long each is expected to tak
 from __future__ import annotations
 
 import shlex
+import signal
 import sys
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -93,6 +96,35 @@ def run_suite(
         "durations_s": {},
     }
     run.write_meta(meta)
+    with _ctrl_c_interrupts():
+        _run_each(chosen, run, meta, quick=quick, repeats=repeats, progress=progress,
+                  on_done=on_done)  # fmt: skip
+    return run
+
+
+@contextmanager
+def _ctrl_c_interrupts() -> Iterator[None]:
+    """Ctrl-C raises KeyboardInterrupt wherever the suite is, event loops included.
+    asyncio.Runner's own handler only cancels the running task, and a part that ends
+    cleanly on cancellation (a load run returns what it measured) would let the suite go
+    on; with a handler of our own in place, the Runner installs none."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, _raise_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _run_each(chosen: list[str], run: Run, meta: dict[str, Any], *, quick: bool,
+              repeats: int | None, progress: Callable[[str], None],
+              on_done: Callable[[str, float, str | None], None]) -> None:  # fmt: skip
     for name in chosen:
         started = time.perf_counter()
         error = None
@@ -105,7 +137,7 @@ def run_suite(
             meta["interrupted"] = name
             meta["finished_utc"] = datetime.now(UTC).isoformat(timespec="seconds")
             run.write_meta(meta)
-            return run
+            return
         else:
             run.write_frame(name, frame)
             meta["finished"].append(name)
@@ -114,4 +146,3 @@ def run_suite(
         meta["finished_utc"] = datetime.now(UTC).isoformat(timespec="seconds")
         run.write_meta(meta)
         on_done(name, took, error)
-    return run

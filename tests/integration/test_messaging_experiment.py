@@ -34,7 +34,7 @@ def test_each_python_rate_sits_beside_the_java_tool(frame: pd.DataFrame) -> None
 
 def test_scale_out_and_the_channels(frame: pd.DataFrame) -> None:
     scale = tables.scale_summary(frame)
-    assert list(scale.workers) == [1, 2] and (scale.msgs_s > 0).all()
+    assert list(scale.workers) == [1, 4] and (scale.msgs_s > 0).all()
     assert len(tables.targets(frame)) == 3  # no crash part in this run
     experiment = EXPERIMENTS["messaging"]
     assert len(experiment.figures(frame)) == 3
