@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import psutil
 
 from lab.experiments.driver import Part, Progress, Row, chosen_settings, drive
 from lab.experiments.service.process import (
@@ -200,9 +202,20 @@ def _meets(result: LoadResult, samples: list[Row], s: ServiceExperimentSettings,
     return not failing, failing
 
 
+def _quiet_machine(below_percent: float = 40.0, within_s: float = 15.0) -> None:
+    """Wait (at most ``within_s``) for the machine's CPU to fall below ``below_percent``
+    over half a second: a probe judges machine CPU, and a variant stopped just before (a
+    naive service draining a 1050 requests/s overload) would fail the first probe's CPU
+    line for it (the quick search gave the optimized service 0 requests/s that way)."""
+    deadline = time.monotonic() + within_s
+    while psutil.cpu_percent(interval=0.5) >= below_percent and time.monotonic() < deadline:
+        pass
+
+
 def _search(s: ServiceExperimentSettings, variant: str, repeat: int) -> list[Row]:
     low, high, rows = s.search_low_rps, s.search_high_rps, []
     with _variant_service(s, variant) as base:
+        _quiet_machine()
         for step in range(s.search_steps + 1):
             rate = low if step == 0 else (low + high) / 2
             result, samples = _load(base, Schedule.constant(rate, s.search_run_s), s, step)
