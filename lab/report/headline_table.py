@@ -19,20 +19,22 @@ def newest_headlines(results: Path, *, quick: bool) -> list[tuple[str, list[Head
         raise ConfigError(f"{results} is not a folder of results: run `lab run` first")
     found = []
     runs = stored_runs(results)
-    for name, experiment in EXPERIMENTS.items():
-        for run in runs:
-            if bool(run.meta().get("quick")) != quick or not run.has_frame(name):
-                continue
-            frame = run.read_frame(name)
-            found.append((run.path.name, headlines(name, experiment.tables(frame))))
-            break
+    for name in EXPERIMENTS:
+        newest = next((run for run in runs
+                       if bool(run.meta().get("quick")) == quick and run.has_frame(name)), None)  # fmt: skip
+        if newest is not None:
+            found.append((newest.path.name, _headlines_of(newest, name)))
     return found
 
 
 def run_headlines(run: Run) -> list[tuple[str, list[Headline]]]:
     """``(run folder name, headlines)`` per experiment stored in one run (``reference/``)."""
-    return [(run.path.name, headlines(name, experiment.tables(run.read_frame(name))))
-            for name, experiment in EXPERIMENTS.items() if run.has_frame(name)]  # fmt: skip
+    return [(run.path.name, _headlines_of(run, name)) for name in EXPERIMENTS
+            if run.has_frame(name)]  # fmt: skip
+
+
+def _headlines_of(run: Run, name: str) -> list[Headline]:
+    return headlines(name, EXPERIMENTS[name].tables(run.read_frame(name)))
 
 
 def headline_markdown(results: Path, *, quick: bool = False, run: Run | None = None) -> str:

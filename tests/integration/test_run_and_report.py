@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tests.conftest import LAB, ROOT
+from tests.polling import eventually
 
 RunLab = Callable[..., subprocess.CompletedProcess[str]]
 EXTERNAL = re.compile(r"""(src|href)\s*=\s*["']?(https?:)?//|url\(\s*["']?(https?:)?//""")
@@ -23,10 +24,12 @@ def _interrupted_run(results: Path, first: str, then: str) -> tuple[int, str]:
     command = [*LAB, "run", first, then, "--quick", "--repeats", "1", "--results", str(results)]
     with subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           text=True, env={**os.environ, "COLUMNS": "200"}) as lab:  # fmt: skip
-        deadline = time.monotonic() + 300
-        while not list(results.glob(f"*/{first}.csv")):
-            assert lab.poll() is None and time.monotonic() < deadline, f"{first} never stored"
-            time.sleep(0.1)
+
+        def stored() -> bool:
+            return bool(list(results.glob(f"*/{first}.csv")))
+
+        eventually(lambda: stored() or lab.poll() is not None, polls=3000, every_s=0.1)
+        assert stored() and lab.poll() is None, f"{first} was not stored while lab ran"
         time.sleep(1.0)  # into the second experiment
         lab.send_signal(signal.SIGINT)
         _, stderr = lab.communicate(timeout=120)

@@ -1,16 +1,14 @@
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from lab.harness.services.process import ServerProcess, log_tail
+from tests.polling import eventually
 
 
-def _wait_for_log(proc: ServerProcess, words: str, timeout_s: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while words not in log_tail(proc.log_file):
-        assert time.monotonic() < deadline, f"{words!r} never reached {proc.log_file}"
-        time.sleep(0.01)
+def _wait_for_log(proc: ServerProcess, words: str) -> None:
+    logged = eventually(lambda: words in log_tail(proc.log_file))
+    assert logged, f"{words!r} never reached {proc.log_file}"
 
 
 def test_spawn_records_pid_and_stop_leaves_nothing(tmp_path: Path) -> None:

@@ -1,0 +1,16 @@
+"""Waiting for something another process does, without reading the clock in a test."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+
+def eventually(condition: Callable[[], bool], *, polls: int = 3000, every_s: float = 0.01) -> bool:
+    """Whether ``condition`` held at one of ``polls`` checks, ``every_s`` apart: a guard
+    against a test hanging forever, not a measure of how fast anything happened."""
+    for _ in range(polls):
+        if condition():
+            return True
+        time.sleep(every_s)
+    return condition()
