@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import functools
-from collections.abc import Callable
+import signal
+from collections.abc import Callable, Iterator
 from typing import ParamSpec, TypeVar
 
-__all__ = ["loop_name", "new_runner", "outside_event_loop"]
+__all__ = ["loop_name", "new_runner", "outside_event_loop", "stop_signals"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -49,3 +51,26 @@ def outside_event_loop(function: Callable[P, T]) -> Callable[P, T]:
             return pool.submit(function, *args, **kwargs).result()
 
     return wrapper
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def stop_signals() -> Iterator[asyncio.Event]:
+    """A server process's stop switch: an event set by SIGINT (Ctrl-C) or SIGTERM.
+
+    Enter it before printing the address a parent waits for, so a signal sent right after
+    is not lost. Both signals are handled explicitly: a process started in the background
+    of a shell script inherits SIGINT as *ignored*, so a server relying on Python's
+    KeyboardInterrupt never hears it, and whoever stops it waits out a timeout and a SIGKILL.
+    """
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in STOP_SIGNALS:
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        yield stop
+    finally:
+        for signum in STOP_SIGNALS:
+            loop.remove_signal_handler(signum)

@@ -21,6 +21,7 @@ from typing import Any
 from aiohttp import web
 
 from lab.errors import ConfigError
+from lab.harness.aio import stop_signals
 from lab.harness.url_process import url_process
 
 __all__ = ["ServerCounters", "ServerModel", "SimulatedServer", "server_process"]
@@ -273,11 +274,9 @@ def server_process(model: ServerModel) -> Iterator[str]:
 
 
 async def serve_forever(model: ServerModel, host: str, port: int) -> None:
-    """Run until cancelled (``lab simulate``)."""
+    """Run until SIGINT or SIGTERM, or until cancelled (``lab simulate``)."""
     async with SimulatedServer(model, host=host, port=port) as server:
-        print(
-            f"simulating at {server.url} (stats at {server.url.rstrip('/')}{STATS_PATH})",
-            flush=True,
-        )
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.Event().wait()
+        with stop_signals() as stop, contextlib.suppress(asyncio.CancelledError):
+            stats = f"{server.url.rstrip('/')}{STATS_PATH}"
+            print(f"simulating at {server.url} (stats at {stats})", flush=True)
+            await stop.wait()

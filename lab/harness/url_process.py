@@ -1,5 +1,8 @@
 """A server in a process of its own that prints ``... http://host:port/ ...`` on its first
-line: start it, yield that URL, stop it with SIGINT (then SIGKILL) on exit."""
+line: start it, yield that URL, stop it with SIGTERM (then SIGKILL) on exit.
+
+SIGTERM, not SIGINT: a process started from a shell script's background job inherits
+SIGINT as ignored, and would only stop at the SIGKILL after ``stop_timeout_s``."""
 
 from __future__ import annotations
 
@@ -39,7 +42,7 @@ def url_process(argv: Sequence[str], what: str, stop_timeout_s: float = 15.0,
                 raise ConfigError(f"{what} did not start: {(first + errors.read()).strip()}")
             yield found.group(1)
         finally:
-            process.send_signal(signal.SIGINT)
+            process.send_signal(signal.SIGTERM)
             try:
                 process.communicate(timeout=stop_timeout_s)
             except subprocess.TimeoutExpired:

@@ -14,6 +14,7 @@ import orjson
 from aiohttp import web
 
 from lab.errors import CircuitOpenError
+from lab.harness.aio import stop_signals
 from lab.harness.simulate import ServerModel, SimulatedServer
 from lab.patterns.breaker import BreakerMetrics, CircuitBreaker
 from lab.patterns.http_client import TRANSIENT, ResilientHTTPClient
@@ -113,8 +114,9 @@ class FollowersClient:
 async def _serve_forever(model: ServerModel, port: int) -> None:
     server = SimulatedServer(model, port=port, respond=_answer, shutdown_timeout_s=1.0)
     async with server:
-        print(f"serving {server.url} (followers)", flush=True)
-        await asyncio.Event().wait()
+        with stop_signals() as stop:
+            print(f"serving {server.url} (followers)", flush=True)
+            await stop.wait()
 
 
 def main(argv: list[str] | None = None) -> None:

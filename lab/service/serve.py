@@ -4,14 +4,13 @@ is started beside it unless one is given."""
 
 from __future__ import annotations
 
-import asyncio
-import signal
 from collections.abc import Callable
 
 from aiohttp import web
 
 from lab.config import endpoints
 from lab.errors import ConfigError, ServiceUnavailableError
+from lab.harness.aio import stop_signals
 from lab.harness.services.probes import PROBES
 from lab.harness.simulate import ServerModel
 from lab.service.app import build_app
@@ -57,12 +56,9 @@ async def serve(settings: ServiceSettings, *, host: str = "127.0.0.1", port: int
         bound = runner.addresses[0][1]
         switches = ", ".join(f"{name} {'on' if on else 'OFF'}"
                              for name, on in settings.enabled().items())  # fmt: skip
-        ready(f"serving http://{host}:{bound}/ ({switches}; followers at {followers_url})")
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await stop.wait()
+        with stop_signals() as stop:
+            ready(f"serving http://{host}:{bound}/ ({switches}; followers at {followers_url})")
+            await stop.wait()
     finally:
         await runner.cleanup()
         if followers is not None:

@@ -28,6 +28,7 @@ from aiohttp import web
 from PIL import Image
 
 from lab.config import lab_home
+from lab.harness.aio import stop_signals
 from lab.patterns.cdn import (
     PipelineSettings,
     RewriteSettings,
@@ -195,9 +196,10 @@ async def serve(site: Path, port: int, aiohttp_static: bool = False) -> None:
     server = web.TCPSite(runner, "127.0.0.1", port, backlog=1024)
     await server.start()
     bound = runner.addresses[0][1]
-    print(f"serving http://127.0.0.1:{bound}/ ({site.name})", flush=True)
     try:
-        await asyncio.Event().wait()
+        with stop_signals() as stop:
+            print(f"serving http://127.0.0.1:{bound}/ ({site.name})", flush=True)
+            await stop.wait()
     finally:
         await runner.cleanup()
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 import socket
 import sys
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ import asyncpg
 import orjson
 from aiohttp import web
 
+from lab.harness.aio import stop_signals
 from lab.harness.url_process import url_process
 from lab.patterns.pool import DatabasePool
 
@@ -69,10 +69,9 @@ async def _serve(dsn: str, pool_size: int, reset: str, engine: str) -> None:
     sock.bind(("127.0.0.1", 0))
     site = web.SockSite(runner, sock)
     await site.start()
-    print(f"listening on http://127.0.0.1:{sock.getsockname()[1]}/ ", flush=True)
-    stop = asyncio.Event()
-    asyncio.get_running_loop().add_signal_handler(signal.SIGINT, stop.set)
-    await stop.wait()
+    with stop_signals() as stop:
+        print(f"listening on http://127.0.0.1:{sock.getsockname()[1]}/ ", flush=True)
+        await stop.wait()
     await runner.cleanup()
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 import socket
 import sys
 import time
@@ -21,6 +20,7 @@ from typing import Any
 
 from aiohttp import web
 
+from lab.harness.aio import stop_signals
 from lab.harness.url_process import url_process
 from lab.patterns.monitoring import (
     MetricsASGIMiddleware,
@@ -71,10 +71,9 @@ async def _aiohttp(with_metrics: bool, empty_middleware: bool = False) -> None:
     app.router.add_get("/metrics", metrics_handler(metrics_registry(RequestCollector(metrics))))
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    await web.SockSite(runner, _listen()).start()
-    stop = asyncio.Event()
-    asyncio.get_running_loop().add_signal_handler(signal.SIGINT, stop.set)
-    await stop.wait()
+    with stop_signals() as stop:
+        await web.SockSite(runner, _listen()).start()
+        await stop.wait()
     await runner.cleanup()
 
 

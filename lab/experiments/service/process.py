@@ -45,7 +45,7 @@ def service_process(
     stop_timeout_s: float = 30.0,
 ) -> Iterator[str]:
     """``lab serve --port 0 FLAGS`` in its own process; yields its base URL (no slash).
-    On exit it is asked to stop (SIGINT) and killed after ``stop_timeout_s``."""
+    On exit it is asked to stop (SIGTERM) and killed after ``stop_timeout_s``."""
     argv = [sys.executable, "-m", "lab.cli", "serve", "--port", "0", "--users", str(users),
             "--posts", str(posts), *flags]  # fmt: skip
     with url_process(argv, "lab serve", stop_timeout_s=stop_timeout_s, env=env) as url:
