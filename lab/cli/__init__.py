@@ -23,6 +23,27 @@ app.add_typer(services_app, name="services")
 console = Console()
 err = Console(stderr=True)
 
+
+def _version(shown: bool) -> None:
+    if shown:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            console.print(f"lab {version('perflab')}")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            console.print("lab (not installed: no version)")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:  # fmt: skip
+    """Performance patterns measured against real servers: experiments, load tests,
+    reports, and the servers they need."""
+
+
 Only = Annotated[
     str | None, typer.Option("--only", help="Comma-separated subset: redis,postgres,kafka.")
 ]

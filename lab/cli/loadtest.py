@@ -22,8 +22,9 @@ from lab.harness.loadgen import (
     parse_duration,
     parse_mix,
     parse_stages,
+    parse_status_ranges,
     run_in_workers,
-    run_load,
+    run_load_until_stopped,
 )
 
 __all__ = ["loadtest", "simulate"]
@@ -91,7 +92,7 @@ def _progress_line(result: LoadResult, elapsed: float, last: list[int]) -> str:
 
 async def _run_with_progress(settings: LoadSettings, show: bool) -> LoadResult:
     live: list[LoadResult] = []
-    task = asyncio.ensure_future(run_load(settings, on_start=live.append))
+    task = asyncio.ensure_future(run_load_until_stopped(settings, on_start=live.append))
     if not show:
         return await task
     loop = asyncio.get_running_loop()
@@ -104,11 +105,26 @@ async def _run_with_progress(settings: LoadSettings, show: bool) -> LoadResult:
     return task.result()
 
 
+#: ``lab loadtest``'s exit codes, for CI jobs (also in its --help).
+EXIT_SLO_MISSED = 1
+EXIT_NO_SUCCESS = 3
+EXIT_INTERRUPTED = 130
+
+
 def _finish(result: LoadResult, json_out: Path | None, slo: Path | None) -> None:
+    """Show and write what ran, then exit with the code that says how it went."""
     console.print(results_table(result))
     if json_out is not None:
         result.write(json_out)
         console.print(f"result: {json_out}")
+    if result.interrupted:
+        err.print("lab: interrupted: the summary covers the requests that ran")
+        raise typer.Exit(EXIT_INTERRUPTED)
+    if result.requests and not result.succeeded:
+        target = result.settings.get("url", "the target")
+        err.print(f"lab: no request to {target} succeeded ({_counts(result.error_counts)})",
+                  markup=False, highlight=False, soft_wrap=True)  # fmt: skip
+        raise typer.Exit(EXIT_NO_SUCCESS)
     if slo is not None:
         from lab.harness.slo import evaluate, load_slo, verdict_line
 
@@ -118,7 +134,7 @@ def _finish(result: LoadResult, json_out: Path | None, slo: Path | None) -> None
             console.print(f"  {verdict.status:>12}  {verdict.target}  (measured {measured})")
         console.print(verdict_line(verdicts))
         if any(verdict.passed is False for verdict in verdicts):
-            raise typer.Exit(1)
+            raise typer.Exit(EXIT_SLO_MISSED)
 
 
 def loadtest(
@@ -135,8 +151,12 @@ def loadtest(
     max_backlog: Annotated[
         int, typer.Option(help="Due requests that may wait; 0 = 10 x connections.")
     ] = 0,
-    timeout: Annotated[str, typer.Option(help="Per-request timeout.")] = "10s",
+    timeout: Annotated[str, typer.Option(
+        help="A request's deadline, from when it was due.")] = "10s",
     method: Annotated[str, typer.Option(help="HTTP method.")] = "GET",
+    expect_status: Annotated[str, typer.Option(
+        help="Statuses that count as success, e.g. 200-399,404; any other is an error.")
+    ] = "200-399",
     header: Annotated[list[str] | None, typer.Option(help="'Name: value', repeatable.")] = None,
     body: Annotated[str | None, typer.Option(help="Request body, or @file.")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the full result.")] = None,
@@ -147,7 +167,12 @@ def loadtest(
     ids: Annotated[int, typer.Option(help="With --path: {id} is drawn from 1..ids.")] = 1000,
     zipf: Annotated[float, typer.Option(help="With --path: id skew (0 = uniform).")] = 0.0,
 ) -> None:  # fmt: skip
-    """Open-loop HTTP load; latency from each request's intended send time."""
+    """Open-loop HTTP load; latency from each request's intended send time.
+
+    Exit codes: 0 the run completed and every --slo threshold held; 1 a threshold was
+    missed; 2 bad input; 3 no request succeeded (the target is down or wrong);
+    130 interrupted (Ctrl-C or SIGTERM): the summary and --json cover what ran.
+    """
     if target and target[0] == "merge":
         files = [Path(name) for name in target[1:]]
         if not files:
@@ -178,6 +203,7 @@ def loadtest(
         think_time_s=_think_time(think_time),
         duration_s=run_for, connections=connections, max_backlog=max_backlog,
         timeout_s=parse_duration(timeout, "--timeout"), method=method.upper(),
+        expect_status=parse_status_ranges(expect_status),
         headers=_headers(header or []), body=_body(body),
         mix=parse_mix(path, ids=ids, zipf_s=zipf) if path else None,
     )  # fmt: skip

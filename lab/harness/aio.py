@@ -57,20 +57,23 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 @contextlib.contextmanager
-def stop_signals() -> Iterator[asyncio.Event]:
+def stop_signals(signals: tuple[signal.Signals, ...] = STOP_SIGNALS) -> Iterator[asyncio.Event]:
     """A server process's stop switch: an event set by SIGINT (Ctrl-C) or SIGTERM.
 
     Enter it before printing the address a parent waits for, so a signal sent right after
     is not lost. Both signals are handled explicitly: a process started in the background
     of a shell script inherits SIGINT as *ignored*, so a server relying on Python's
     KeyboardInterrupt never hears it, and whoever stops it waits out a timeout and a SIGKILL.
+    On exit the handlers in place before are back.
     """
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for signum in STOP_SIGNALS:
+    previous = {signum: signal.getsignal(signum) for signum in signals}
+    for signum in signals:
         loop.add_signal_handler(signum, stop.set)
     try:
         yield stop
     finally:
-        for signum in STOP_SIGNALS:
+        for signum, handler in previous.items():
             loop.remove_signal_handler(signum)
+            signal.signal(signum, handler)

@@ -77,7 +77,7 @@ async def test_errors_are_counted_by_kind_and_match_what_the_server_did() -> Non
     result, server = await _run(model, schedule=Schedule.constant(200, 1.0), connections=8)
     c = server.counters
     assert result.requests == c.received == 200
-    assert result.error_counts["5xx"] == c.errors_injected == result.status_counts["500"]
+    assert result.error_counts["status 500"] == c.errors_injected == result.status_counts["500"]
     assert result.error_counts["connection reset"] == c.resets_injected > 0
     assert result.errors == c.errors_injected + c.resets_injected
     assert result.latency.count == c.answered  # transport errors have no latency
@@ -89,6 +89,19 @@ async def test_timeouts_are_errors_of_their_own_kind() -> None:
     assert result.requests == 10
     assert result.error_counts == {"timeout": 10}
     assert result.latency.count == 0
+
+
+async def test_the_timeout_runs_from_when_a_request_was_due() -> None:
+    """One connection to a server taking 50 ms a request, 40 due each second: requests
+    wait in the generator, and each one's 0.3 s deadline counts that wait. (Timed from
+    the send, none of them would time out: the server answers each in 50 ms.)"""
+    model = ServerModel(service_s=0.05)
+    result, _ = await _run(model, schedule=Schedule.constant(40, 1.0), connections=1,
+                           timeout_s=0.3)  # fmt: skip
+    late = result.error_counts["timeout"] + result.error_counts["timeout before send"]
+    assert late > 0 and result.errors == late
+    assert result.requests + result.dropped == 40  # every one accounted for
+    assert result.latency.count == result.requests - late
 
 
 async def test_a_refused_connection_is_an_error_not_a_crash() -> None:

@@ -40,7 +40,7 @@ def test_every_notebook_has_a_parameters_cell_with_quick() -> None:
 
 
 #: The notebook that measures live in the tests (quick); the others open the session's run.
-LIVE = "06_messaging"
+LIVE = "08_static_assets"
 
 
 def _experiment(source: Path) -> str:

@@ -7,10 +7,16 @@ import asyncio
 import pytest
 
 from lab.errors import ConfigError
-from lab.harness.loadgen.http1 import ProtocolError, _Protocol, build_request, parse_target
+from lab.harness.loadgen.http1 import (
+    ProtocolError,
+    Response,
+    _Protocol,
+    build_request,
+    parse_target,
+)
 
 
-def _feed(*chunks: bytes) -> asyncio.Future[int]:
+def _feed(*chunks: bytes) -> asyncio.Future[Response]:
     loop = asyncio.get_running_loop()
     protocol = _Protocol()
     protocol.waiter = loop.create_future()
@@ -21,13 +27,13 @@ def _feed(*chunks: bytes) -> asyncio.Future[int]:
 
 async def test_content_length_split_across_reads() -> None:
     waiter = _feed(b"HTTP/1.1 200 OK\r\nContent-", b"Length: 5\r\n\r\nhel", b"lo")
-    assert await waiter == 200
+    assert (await waiter).status == 200
 
 
 async def test_chunked_body() -> None:
     waiter = _feed(b"HTTP/1.1 503 Busy\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n",
                    b"0\r\n\r\n")  # fmt: skip
-    assert await waiter == 503
+    assert (await waiter).status == 503
 
 
 async def test_incomplete_body_does_not_finish() -> None:
@@ -37,7 +43,7 @@ async def test_incomplete_body_does_not_finish() -> None:
 
 
 async def test_no_content_status_finishes_without_body() -> None:
-    assert await _feed(b"HTTP/1.1 204 No Content\r\n\r\n") == 204
+    assert (await _feed(b"HTTP/1.1 204 No Content\r\n\r\n")).status == 204
 
 
 async def test_garbage_is_a_protocol_error() -> None:

@@ -3,9 +3,12 @@
 A topic is fed ``total`` keyed messages in bursts while a worker process
 (:mod:`lab.experiments.messaging.worker`) consumes it; the worker is killed with SIGKILL
 ``crashes`` times, each time after it has handled another ``between`` messages, and
-started again. At the end one worker runs until its group has committed the end of
-every partition (lag 0), and stops cleanly. The worker writes a line per handled message
-before its handler returns, so the file is the ground truth: a key missing from it once
+started again, the way a supervisor restarts a pod: with the same static group
+membership id (KIP-345), so the new process takes over the dead one's partitions at
+once instead of after its session timeout (10 s, each crash). At the end one worker
+runs until its group has committed the end of every partition (lag 0), and stops
+cleanly. The worker writes a line per handled message before its handler returns, so
+the file is the ground truth: a key missing from it once
 the group has caught up is a lost message, counted (not a timeout); a key twice is a
 duplicate (allowed by at-least-once, and bounded by what was handled but not committed
 when the worker died).
@@ -113,12 +116,13 @@ async def crash_run(
     try:
         feeding = asyncio.create_task(feed())
         for _ in range(crashes):
-            worker = start_worker(bootstrap, topic, group, out, slow_ms=slow_ms)
+            worker = start_worker(bootstrap, topic, group, out, slow_ms=slow_ms,
+                                  instance_id=f"{group}-worker")  # fmt: skip
             await until(partial(_at_least, out, len(handled_keys(out)) + between), 120)
             worker.send_signal(signal.SIGKILL)
             worker.communicate()
         await feeding
-        worker = start_worker(bootstrap, topic, group, out)
+        worker = start_worker(bootstrap, topic, group, out, instance_id=f"{group}-worker")
         await _caught_up(bootstrap, topic, group, 180)
         worker.send_signal(signal.SIGTERM)
         worker.communicate(timeout=30)

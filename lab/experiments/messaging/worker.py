@@ -49,6 +49,7 @@ async def _serve(args: argparse.Namespace) -> None:
         shutdown_deadline_s=5.0,
         retry=RetryPolicy(max_attempts=2, backoff_s=0.01),
         value_format=args.value_format,
+        consumer_options={"group_instance_id": args.instance_id} if args.instance_id else None,
     )
     print("ready", flush=True)
     try:
@@ -68,10 +69,12 @@ def start_worker(
     commit_interval_s: float = 0.2,
     slow_ms: float = 0.0,
     value_format: str = "json",
+    instance_id: str = "",
 ) -> subprocess.Popen[str]:
     """Start a worker process and wait for its ``ready`` line; its stderr goes to
     ``<out>.stderr`` (a pipe nobody reads could fill and stall it). Stop it with a signal,
-    then ``communicate()``."""
+    then ``communicate()``. ``instance_id``: a static group member (KIP-345), which a
+    restart with the same id takes over at once instead of waiting out its session."""
     argv = [
         sys.executable,
         "-m",
@@ -94,6 +97,8 @@ def start_worker(
         str(slow_ms),
         "--value-format",
         value_format,
+        "--instance-id",
+        instance_id,
     ]
     errors = out.with_name(out.name + ".stderr")
     with errors.open("a") as stderr:
@@ -117,6 +122,7 @@ def main() -> None:
     parser.add_argument("--commit-interval-s", type=float, default=0.2)
     parser.add_argument("--slow-ms", type=float, default=0.0)
     parser.add_argument("--value-format", choices=["json", "bytes"], default="json")
+    parser.add_argument("--instance-id", default="", help="static group membership")
     args = parser.parse_args()
     try:
         import uvloop

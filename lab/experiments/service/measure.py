@@ -59,7 +59,7 @@ VARIANTS = {"optimized": (), "naive": NAIVE_FLAGS}
 #: Nothing is measured once a load has ended: a service still draining an overload (the
 #: naive one at the target rate, thousands of queued handlers each opening a PostgreSQL
 #: connection) gets this long to stop, then is killed. It never stopped within 30 s.
-DONE_STOP_S = 5.0
+DONE_STOP_S = 2.0
 #: SLO lines a rate search varies rather than judges.
 SEARCH_IGNORES = frozenset({"throughput_rps", "concurrent_users"})
 

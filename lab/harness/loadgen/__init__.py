@@ -2,7 +2,12 @@
 
 from lab.harness.loadgen.mix import RequestMix, parse_mix
 from lab.harness.loadgen.result import LoadResult, merge_results
-from lab.harness.loadgen.runner import LoadSettings, run_load
+from lab.harness.loadgen.runner import (
+    LoadSettings,
+    parse_status_ranges,
+    run_load,
+    run_load_until_stopped,
+)
 from lab.harness.loadgen.schedule import Schedule, Stage, parse_duration, parse_stages
 from lab.harness.loadgen.workers import run_in_workers
 
@@ -16,6 +21,8 @@ __all__ = [
     "parse_duration",
     "parse_mix",
     "parse_stages",
+    "parse_status_ranges",
     "run_in_workers",
     "run_load",
+    "run_load_until_stopped",
 ]

@@ -11,8 +11,11 @@ from typing import cast
 from urllib.parse import urlsplit
 
 from lab.errors import ConfigError, ProtocolError
+from lab.harness.loadgen.response import Response, ResponseParser
 
-__all__ = ["Connection", "HttpTarget", "ProtocolError", "build_request", "parse_target"]
+__all__ = [
+    "Connection", "HttpTarget", "ProtocolError", "Response", "build_request", "parse_target",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -53,101 +56,54 @@ def build_request(
 
 
 class _Protocol(asyncio.Protocol):
-    def __init__(self) -> None:
+    """Feeds a connection's bytes to a :class:`ResponseParser`; the waiter gets the
+    final response, or the error that ended the connection."""
+
+    def __init__(self, keep_body: bool = False) -> None:
         self.transport: asyncio.Transport | None = None
-        self.buffer = bytearray()
-        self.waiter: asyncio.Future[int] | None = None
+        self.parser = ResponseParser(keep_body=keep_body)
+        self.waiter: asyncio.Future[Response] | None = None
         self.closed = False
-        # Parse state of the response being read.
-        self.status = 0
-        self.head_done = False
-        self.remaining = -1  # body bytes still expected; -1 while unknown
-        self.chunked = False
-        self.keep_alive = True
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
-        body_until_close = self.head_done and self.remaining < 0 and not self.chunked
-        if body_until_close and exc is None:
-            self._finish()
-        if self.waiter is not None and not self.waiter.done():
+        response = self.parser.closed() if exc is None else None
+        if response is not None:
+            self._resolve(response)
+        elif self.waiter is not None and not self.waiter.done():
             self.waiter.set_exception(exc or ConnectionResetError("server closed the connection"))
 
     def data_received(self, data: bytes) -> None:
-        self.buffer += data
         try:
-            self._parse()
+            response = self.parser.feed(data)
         except ProtocolError as error:
             if self.waiter is not None and not self.waiter.done():
                 self.waiter.set_exception(error)
+            self.closed = True
             if self.transport is not None:
                 self.transport.abort()
+            return
+        if response is not None:
+            self._resolve(response)
 
-    def _parse(self) -> None:
-        if not self.head_done:
-            end = self.buffer.find(b"\r\n\r\n")
-            if end < 0:
-                return
-            head = bytes(self.buffer[:end]).decode("latin-1").split("\r\n")
-            del self.buffer[: end + 4]
-            status_line = head[0].split(" ", 2)
-            if len(status_line) < 2 or not status_line[0].startswith("HTTP/1."):
-                raise ProtocolError(f"bad status line {head[0]!r}")
-            self.status = int(status_line[1])
-            self.keep_alive = status_line[0] == "HTTP/1.1"
-            self.remaining, self.chunked = -1, False
-            for line in head[1:]:
-                name, _, value = line.partition(":")
-                name = name.strip().lower()
-                if name == "content-length":
-                    self.remaining = int(value)
-                elif name == "transfer-encoding" and "chunked" in value.lower():
-                    self.chunked = True
-                elif name == "connection":
-                    self.keep_alive = value.strip().lower() != "close"
-            self.head_done = True
-        if self.status < 200 or self.status in (204, 304):
-            self._finish()
-        elif self.chunked:
-            self._parse_chunks()
-        elif self.remaining >= 0 and len(self.buffer) >= self.remaining:
-            del self.buffer[: self.remaining]
-            self._finish()
-        # No length and not chunked: the body ends when the server closes.
-
-    def _parse_chunks(self) -> None:
-        while True:
-            line_end = self.buffer.find(b"\r\n")
-            if line_end < 0:
-                return
-            size = int(bytes(self.buffer[:line_end]).split(b";")[0], 16)
-            if size == 0:
-                trailer_end = self.buffer.find(b"\r\n\r\n", line_end)
-                if trailer_end < 0:
-                    return
-                del self.buffer[: trailer_end + 4]
-                self._finish()
-                return
-            if len(self.buffer) < line_end + 2 + size + 2:
-                return
-            del self.buffer[: line_end + 2 + size + 2]
-
-    def _finish(self) -> None:
-        self.head_done = False
+    def _resolve(self, response: Response) -> None:
         if self.waiter is not None and not self.waiter.done():
-            self.waiter.set_result(self.status)
-        if not self.keep_alive and self.transport is not None:
-            self.transport.close()
+            self.waiter.set_result(response)
+        if not response.keep_alive:
+            self.closed = True
+            if self.transport is not None:
+                self.transport.close()
 
 
 class Connection:
-    """One keep-alive connection; ``request`` sends prebuilt bytes, returns the status."""
+    """One keep-alive connection; ``request`` sends prebuilt bytes, returns the response."""
 
-    def __init__(self, target: HttpTarget) -> None:
+    def __init__(self, target: HttpTarget, keep_body: bool = False) -> None:
         self.target = target
+        self.keep_body = keep_body
         self._protocol: _Protocol | None = None
 
     @property
@@ -156,17 +112,20 @@ class Connection:
 
     async def connect(self) -> None:
         loop = asyncio.get_running_loop()
-        _, protocol = await loop.create_connection(_Protocol, self.target.host, self.target.port)
+        _, protocol = await loop.create_connection(
+            lambda: _Protocol(self.keep_body), self.target.host, self.target.port
+        )
         self._protocol = protocol
 
-    async def request(self, raw: bytes) -> int:
-        """Send one request and wait for its whole response; reconnect if needed."""
+    async def request(self, raw: bytes, method: str = "GET") -> Response:
+        """Send one request and wait for its final response; reconnect if needed."""
         if not self.usable:
             await self.connect()
         protocol = self._protocol
         assert protocol is not None and protocol.transport is not None
-        waiter: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        waiter: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
         protocol.waiter = waiter
+        protocol.parser.expect(method)
         protocol.transport.write(raw)
         try:
             return await waiter

@@ -30,8 +30,10 @@ class LoadResult:
     """Counts, latencies (from each request's intended send time) and a per-second timeline.
 
     ``requests`` were sent and ended (a response or an error); ``dropped`` were scheduled
-    but never sent because the backlog was full; ``errors`` counts transport errors and
-    5xx responses. Latency covers every response, not transport errors.
+    but never sent because the backlog was full; ``errors`` counts transport and protocol
+    errors, and responses whose status was not expected (200-399 unless the settings say
+    otherwise), by kind (``status 404``, ``timeout``, ...). Latency covers every response,
+    not transport errors. ``interrupted``: the run was stopped before its schedule ended.
     """
 
     settings: dict[str, Any]
@@ -44,10 +46,15 @@ class LoadResult:
     error_counts: Counter[str] = field(default_factory=Counter)
     latency: LatencyRecorder = field(default_factory=LatencyRecorder)
     timeline: list[SecondStats] = field(default_factory=list)
+    interrupted: bool = False
 
     @property
     def errors(self) -> int:
         return sum(self.error_counts.values())
+
+    @property
+    def succeeded(self) -> int:
+        return self.requests - self.errors
 
     @property
     def achieved_rps(self) -> float:
@@ -84,6 +91,7 @@ class LoadResult:
             "settings": self.settings,
             "started_utc": self.started_utc,
             "elapsed_s": self.elapsed_s,
+            "interrupted": self.interrupted,
             "scheduled": self.scheduled,
             "requests": self.requests,
             "errors": self.errors,
@@ -114,6 +122,7 @@ class LoadResult:
             settings=data["settings"],
             started_utc=data["started_utc"],
             elapsed_s=float(data["elapsed_s"]),
+            interrupted=bool(data.get("interrupted", False)),
             scheduled=int(data["scheduled"]),
             requests=int(data["requests"]),
             dropped=int(data["dropped"]),
@@ -158,6 +167,7 @@ def merge_results(parts: list[LoadResult]) -> LoadResult:
         settings={**parts[0].settings, "merged_parts": len(parts)},
         started_utc=min(part.started_utc for part in parts),
         elapsed_s=max(part.elapsed_s for part in parts),
+        interrupted=any(part.interrupted for part in parts),
     )
     for part in parts:
         merged.scheduled += part.scheduled

@@ -13,6 +13,9 @@ sends again; latency runs from the actual send. It is here to be compared, not t
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import re
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -20,14 +23,20 @@ from datetime import UTC, datetime
 from typing import Any
 
 from lab.errors import ConfigError
+from lab.harness.aio import STOP_SIGNALS, stop_signals
 from lab.harness.loadgen.http1 import Connection, ProtocolError, build_request, parse_target
 from lab.harness.loadgen.mix import RequestMix
 from lab.harness.loadgen.result import LoadResult
 from lab.harness.loadgen.schedule import Schedule
 
-__all__ = ["LoadSettings", "run_load"]
+__all__ = [
+    "LoadSettings", "format_status_ranges", "parse_status_ranges", "run_load",
+    "run_load_until_stopped",
+]  # fmt: skip
 
+_TOKEN = re.compile(r"[-!#$%&'*+.^_`|~0-9A-Za-z]+")
 YIELD_EVERY = 64  # sends queued back to back before the dispatcher lets workers run
+EXPIRED = "timeout before send"  # the error kind of a request whose deadline passed unsent
 
 
 @dataclass(frozen=True)
@@ -39,9 +48,12 @@ class LoadSettings:
     think_time_s: float = 0.0  # closed loop
     duration_s: float = 10.0  # closed loop
     connections: int = 64  # open loop: concurrent connections (workers)
+    #: A request's deadline, from when it was due (open loop) or sent (closed loop).
     timeout_s: float = 10.0
     max_backlog: int = 0  # open loop: due requests waiting for a connection; 0 = 10 x conns
     method: str = "GET"
+    #: Statuses that count as success, as inclusive ranges; any other is an error.
+    expect_status: tuple[tuple[int, int], ...] = ((200, 399),)
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
     #: Paths to send in turn instead of the URL's own (the URL gives host and port).
@@ -61,6 +73,15 @@ class LoadSettings:
                 raise ConfigError(f"{name} must be at least 1, not {value}")
         if self.timeout_s <= 0 or self.duration_s <= 0 or self.think_time_s < 0:
             raise ConfigError("timeout and duration must be > 0, think time >= 0")
+        if not _TOKEN.fullmatch(self.method):
+            raise ConfigError(f"{self.method!r} is not an HTTP method (letters, like GET)")
+        if not self.expect_status or any(
+            not 100 <= low <= high <= 599 for low, high in self.expect_status
+        ):
+            raise ConfigError("expected statuses must be ranges within 100-599")
+
+    def expected(self, status: int) -> bool:
+        return any(low <= status <= high for low, high in self.expect_status)
 
     @property
     def backlog(self) -> int:
@@ -69,6 +90,7 @@ class LoadSettings:
     def describe(self) -> dict[str, Any]:
         described = asdict(self)
         described["body"] = len(self.body)
+        described["expect_status"] = format_status_ranges(self.expect_status)
         described["mix"] = self.mix.describe() if self.mix is not None else None
         if self.schedule is not None:
             described["schedule"] = {
@@ -97,6 +119,22 @@ def _error_kind(error: BaseException) -> str:
     return "connection error"
 
 
+def parse_status_ranges(text: str) -> tuple[tuple[int, int], ...]:
+    """``"200-399,404"`` -> ``((200, 399), (404, 404))``."""
+    ranges = []
+    for part in text.split(","):
+        low, _, high = part.strip().partition("-")
+        if not low.isdigit() or not (high or low).isdigit():
+            raise ConfigError(f"--expect-status {text!r}: give statuses or ranges, "
+                              "like 200-399,404")  # fmt: skip
+        ranges.append((int(low), int(high or low)))
+    return tuple(ranges)
+
+
+def format_status_ranges(ranges: tuple[tuple[int, int], ...]) -> str:
+    return ",".join(f"{low}" if low == high else f"{low}-{high}" for low, high in ranges)
+
+
 class _Run:
     """Shared state of one run: the result being filled, and the clock origin."""
 
@@ -109,6 +147,8 @@ class _Run:
         else:
             self.raws = [build_request(self.target, settings.method, settings.headers,
                                        settings.body)]  # fmt: skip
+        self.success = frozenset(status for low, high in settings.expect_status
+                                 for status in range(low, high + 1))  # fmt: skip
         self.sent = 0
         self.result = LoadResult(
             settings=settings.describe(),
@@ -118,18 +158,28 @@ class _Run:
         self.last_end_ns = 0
 
     async def send(self, conn: Connection, latency_from_ns: int) -> None:
+        """Send one request and count how it ended. Its deadline runs from
+        ``latency_from_ns`` (when it was due): one that waited in the generator past its
+        deadline is never sent, and counts as ``timeout before send``."""
+        now = time.perf_counter_ns()
+        left_s = self.settings.timeout_s - (now - latency_from_ns) / 1e9
+        if left_s <= 0:
+            self._count(now, None, error=EXPIRED)
+            return
         try:
-            async with asyncio.timeout(self.settings.timeout_s):
+            async with asyncio.timeout(left_s):
                 raw = self.raws[self.sent % len(self.raws)]
                 self.sent += 1
-                status = await conn.request(raw)
+                response = await conn.request(raw, self.settings.method)
         except (OSError, TimeoutError, ProtocolError) as error:
             conn.abort()
             self._count(time.perf_counter_ns(), None, error=_error_kind(error))
             return
         now = time.perf_counter_ns()
+        status = response.status
         self.result.status_counts[str(status)] += 1
-        self._count(now, now - latency_from_ns, error="5xx" if status >= 500 else None)
+        unexpected = None if status in self.success else f"status {status}"
+        self._count(now, now - latency_from_ns, error=unexpected)
 
     def _count(self, now: int, latency_ns: int | None, error: str | None) -> None:
         """Count one ended request in the totals and in its second of the timeline."""
@@ -213,5 +263,38 @@ async def run_load(
     """Run one load test in this event loop. ``on_start`` gets the live result to watch."""
     run = _Run(settings)
     on_start(run.result)
-    await (_open_loop(run) if settings.mode == "open" else _closed_loop(run))
+    try:
+        await (_open_loop(run) if settings.mode == "open" else _closed_loop(run))
+    finally:
+        if not run.result.elapsed_s and run.start_ns:  # cancelled: what ran, over its span
+            run.result.elapsed_s = max(run.last_end_ns - run.start_ns, 1) / 1e9
     return run.result
+
+
+async def run_load_until_stopped(
+    settings: LoadSettings,
+    on_start: Callable[[LoadResult], None] = lambda _: None,
+    signals: tuple[signal.Signals, ...] = STOP_SIGNALS,
+) -> LoadResult:
+    """``run_load``, which SIGINT (Ctrl-C) or SIGTERM ends early: the result then holds
+    what ran, marked ``interrupted``. For a process's main thread (a command's run)."""
+    live: list[LoadResult] = []
+
+    def started(result: LoadResult) -> None:
+        live.append(result)
+        on_start(result)
+
+    task = asyncio.ensure_future(run_load(settings, on_start=started))
+    with stop_signals(signals) as stop:
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait([task, stopping], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+    if task.done():
+        return task.result()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    live[0].interrupted = True
+    return live[0]

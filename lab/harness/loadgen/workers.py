@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import dataclasses
 import multiprocessing
+import os
+import signal
+from collections.abc import Iterator
 from typing import Any
 
-from lab.harness.aio import new_runner
+from lab.harness.aio import STOP_SIGNALS, new_runner
 from lab.harness.loadgen.result import LoadResult, merge_results
-from lab.harness.loadgen.runner import LoadSettings, run_load
+from lab.harness.loadgen.runner import LoadSettings, run_load_until_stopped
 from lab.harness.loadgen.schedule import Schedule, Stage
 
 __all__ = ["run_in_workers", "split_settings"]
@@ -38,14 +42,40 @@ def split_settings(settings: LoadSettings, workers: int, index: int) -> LoadSett
 
 
 def _run_one(settings: LoadSettings) -> dict[str, Any]:
+    # The parent decides when to stop, and says so with SIGTERM: a Ctrl-C that reaches the
+    # whole process group, or a SIGTERM after this share has ended, changes nothing here.
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, signal.SIG_IGN)
     with new_runner() as runner:
-        return runner.run(run_load(settings)).to_json()
+        stoppable = run_load_until_stopped(settings, signals=(signal.SIGTERM,))
+        return runner.run(stoppable).to_json()
+
+
+@contextlib.contextmanager
+def _stops_forwarded(pool: concurrent.futures.ProcessPoolExecutor) -> Iterator[None]:
+    """While the workers run, SIGINT or SIGTERM here is passed on to them as SIGTERM: each
+    ends its share early and returns what ran, and the merge goes on."""
+
+    def forward(signum: int, frame: object) -> None:
+        for process in list(getattr(pool, "_processes", {}).values()):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(process.pid, signal.SIGTERM)
+
+    previous = {signum: signal.signal(signum, forward) for signum in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def run_in_workers(settings: LoadSettings, workers: int) -> LoadResult:
     context = multiprocessing.get_context("spawn")
     shares = [split_settings(settings, workers, i) for i in range(workers)]
-    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+    with (
+        concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool,
+        _stops_forwarded(pool),
+    ):
         parts = [LoadResult.from_json(data) for data in pool.map(_run_one, shares)]
     merged = merge_results(parts)
     merged.settings = {**settings.describe(), "workers": workers}
