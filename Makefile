@@ -40,7 +40,8 @@ $(STAMP): pyproject.toml
 services: install tools
 	$(BIN)/lab services up
 
-# Peer load generators the experiments compare against, and the browser the static-assets
+# Peer load generators the experiments compare against (wrk from Debian, vegeta with
+# go install), and the browser the static-assets
 # experiment drives (optional: skipped when missing; the tests fail without chromium in CI).
 tools:
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
@@ -51,6 +52,9 @@ tools:
 	  { apt-get install -y -q chromium >/dev/null 2>&1 || \
 	    { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }; }; } || \
 	  echo "chromium is not installed: the static-assets browser runs will be skipped"
+	@command -v vegeta >/dev/null || test -x "$$(go env GOPATH 2>/dev/null)/bin/vegeta" || \
+	  { command -v go >/dev/null && go install github.com/tsenart/vegeta/v12@v12.13.0; } || \
+	  echo "vegeta is not installed (needs Go): the loadgen experiment will leave it out"
 
 services-down:
 	$(BIN)/lab services down

@@ -42,6 +42,7 @@ def _settings() -> dict[str, Callable[[], Any]]:
         "loadgen": lambda: loadgen.quick_settings(
             repeats=1, accuracy_s=1.5, stall_every_s=1.0, stall_for_s=0.3, stall_run_s=2.0,
             saturation_s=2.0,  # Locust reports nothing from a shorter run
+            tls_rps=200, tls_s=0.5,
         ),
         "caching": lambda: caching.quick_settings(
             repeats=1, keyspace=500, requests=5_000, skews=(1.0,), size_fractions=(0.1,),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -21,6 +22,7 @@ from lab.harness.loadgen import (
     merge_results,
     parse_duration,
     parse_mix,
+    parse_segment,
     parse_stages,
     parse_status_ranges,
     run_in_workers,
@@ -75,6 +77,18 @@ def results_table(result: LoadResult) -> Table:
     return table
 
 
+def _start_at(text: str) -> float:
+    """An ISO 8601 time (UTC unless it says otherwise) -> Unix seconds."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ConfigError(f"--start-at {text!r} is not a time such as 2026-12-01T09:00:00Z"
+                          ) from None  # fmt: skip
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
 def _think_time(text: str) -> float:
     return 0.0 if text.strip() in ("0", "0s", "0ms") else parse_duration(text, "--think-time")
 
@@ -90,19 +104,29 @@ def _progress_line(result: LoadResult, elapsed: float, last: list[int]) -> str:
     )
 
 
-async def _run_with_progress(settings: LoadSettings, show: bool) -> LoadResult:
+async def _run_with_progress(settings: LoadSettings, show: bool,
+                             metrics_port: int | None = None) -> LoadResult:  # fmt: skip
+    """Run until done or stopped, with a progress line on a terminal and, given a port,
+    the generator's metrics served for Prometheus."""
     live: list[LoadResult] = []
-    task = asyncio.ensure_future(run_load_until_stopped(settings, on_start=live.append))
-    if not show:
-        return await task
-    loop = asyncio.get_running_loop()
-    began, last = loop.time(), [0]
-    with Live(console=err, refresh_per_second=4, transient=True) as line:
-        while not task.done():
-            await asyncio.wait([task], timeout=0.5)
-            if live:
-                line.update(_progress_line(live[0], loop.time() - began, last))
-    return task.result()
+    with contextlib.ExitStack() as stack:
+        if metrics_port is not None:
+            from lab.harness.loadgen.metrics import serve_metrics
+
+            serving = serve_metrics(metrics_port, lambda: live[0] if live else None)
+            where = stack.enter_context(serving)
+            err.print(f"generator metrics at {where}", highlight=False)
+        task = asyncio.ensure_future(run_load_until_stopped(settings, on_start=live.append))
+        if not show:
+            return await task
+        loop = asyncio.get_running_loop()
+        began, last = loop.time(), [0]
+        with Live(console=err, refresh_per_second=4, transient=True) as line:
+            while not task.done():
+                await asyncio.wait([task], timeout=0.5)
+                if live:
+                    line.update(_progress_line(live[0], loop.time() - began, last))
+        return task.result()
 
 
 #: ``lab loadtest``'s exit codes, for CI jobs (also in its --help).
@@ -159,9 +183,22 @@ def loadtest(
     ] = "200-399",
     header: Annotated[list[str] | None, typer.Option(help="'Name: value', repeatable.")] = None,
     body: Annotated[str | None, typer.Option(help="Request body, or @file.")] = None,
+    ca_file: Annotated[Path | None, typer.Option(
+        help="https: trust this CA bundle (PEM) instead of the system's.")] = None,
+    insecure: Annotated[bool, typer.Option(
+        help="https: check no certificate (a test server's self-signed one).")] = False,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the full result.")] = None,
     slo: Annotated[Path | None, typer.Option(help="Exit 1 when a target is missed.")] = None,
     workers: Annotated[int, typer.Option(help="Processes to split the load over.")] = 1,
+    metrics_port: Annotated[int | None, typer.Option(
+        help="Serve the generator's own metrics for Prometheus on this port (0: any).")
+    ] = None,
+    segment: Annotated[str | None, typer.Option(
+        help="I/N: send every N-th request of the schedule, from the I-th: N generators "
+             "(machines) given 1/N..N/N send the whole schedule between them.")] = None,
+    start_at: Annotated[str | None, typer.Option(
+        help="Start at this UTC time (ISO 8601, e.g. 2026-12-01T09:00:00Z), as the other "
+             "segments do.")] = None,
     path: Annotated[list[str] | None, typer.Option(
         help="A weighted path instead of the URL's, '/api/users/{id}:6'; repeatable.")] = None,
     ids: Annotated[int, typer.Option(help="With --path: {id} is drawn from 1..ids.")] = 1000,
@@ -198,15 +235,24 @@ def loadtest(
             raise ConfigError("an open-loop run needs --rate (or --stages); or use --mode closed")
         else:
             schedule = Schedule.constant(rate, run_for)
+        if segment is not None:
+            schedule = schedule.share(*parse_segment(segment))
+    elif segment is not None:
+        raise ConfigError("--segment splits an open-loop schedule; give --rate or --stages")
     settings = LoadSettings(
         url=target[0], mode=mode, schedule=schedule, users=users,
         think_time_s=_think_time(think_time),
         duration_s=run_for, connections=connections, max_backlog=max_backlog,
         timeout_s=parse_duration(timeout, "--timeout"), method=method.upper(),
         expect_status=parse_status_ranges(expect_status),
+        ca_file=str(ca_file) if ca_file is not None else None, insecure=insecure,
+        start_at_unix_s=_start_at(start_at) if start_at is not None else None,
         headers=_headers(header or []), body=_body(body),
         mix=parse_mix(path, ids=ids, zipf_s=zipf) if path else None,
     )  # fmt: skip
+    if workers > 1 and metrics_port is not None:
+        raise ConfigError("--metrics-port serves one process: use it without --workers "
+                          "(or give each --segment its own)")  # fmt: skip
     if workers > 1:
         with err.status(f"running {workers} worker processes"):
             result = run_in_workers(settings, workers)
@@ -214,7 +260,7 @@ def loadtest(
         from lab.harness.aio import new_runner
 
         with new_runner() as runner:
-            result = runner.run(_run_with_progress(settings, show=err.is_terminal))
+            result = runner.run(_run_with_progress(settings, err.is_terminal, metrics_port))
     _finish(result, json_out, slo)
 
 
@@ -231,10 +277,18 @@ def simulate(
     stall_every: Annotated[str | None, typer.Option(help="A stall starts every ...")] = None,
     stall_for: Annotated[str | None, typer.Option(help="... and lasts this long.")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the random draws.")] = 0,
-) -> None:
+    cert_file: Annotated[Path | None, typer.Option(help="Serve https: certificate (PEM).")
+                         ] = None,
+    key_file: Annotated[Path | None, typer.Option(help="... and its private key (PEM).")
+                        ] = None,
+) -> None:  # fmt: skip
     """Serve HTTP on 127.0.0.1 with a service-time and fault model, until Ctrl-C."""
     from lab.harness.aio import new_runner
-    from lab.harness.simulate import ServerModel, serve_forever
+    from lab.harness.simulate import ServerModel, serve_forever, server_tls
+
+    if (cert_file is None) != (key_file is None):
+        raise ConfigError("--cert-file and --key-file go together")
+    tls = server_tls(str(cert_file), str(key_file)) if cert_file and key_file else None
 
     if (stall_every is None) != (stall_for is None):
         raise ConfigError("--stall-every and --stall-for go together")
@@ -247,4 +301,4 @@ def simulate(
         seed=seed,
     )  # fmt: skip
     with new_runner() as runner, contextlib.suppress(KeyboardInterrupt):
-        runner.run(serve_forever(model, host, port))
+        runner.run(serve_forever(model, host, port, tls))

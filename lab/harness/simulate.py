@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import random
 import socket
+import ssl
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -130,7 +131,10 @@ class SimulatedServer:
         clock: Callable[[], float] = time.monotonic, middlewares: Sequence[Any] = (),
         shutdown_timeout_s: float = 60.0,
         respond: Callable[[web.Request], web.StreamResponse] | None = None,
+        tls: ssl.SSLContext | None = None,
     ) -> None:  # fmt: skip
+        #: Serve https with this server-side context (certificate loaded) instead of http.
+        self.tls = tls
         #: The healthy answer (default: 200 "ok"), e.g. JSON for a service it stands in for.
         self.respond = respond
         self.shutdown_timeout_s = shutdown_timeout_s  # then requests still queued are cancelled
@@ -147,7 +151,7 @@ class SimulatedServer:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}/"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}/"
 
     async def start(self) -> None:
         app = web.Application(middlewares=self.middlewares)
@@ -166,7 +170,7 @@ class SimulatedServer:
                 f"cannot listen on {self.host}:{self.port}: {error.strerror}"
             ) from None
         self.port = listener.getsockname()[1]
-        await web.SockSite(self._runner, listener, backlog=1024).start()
+        await web.SockSite(self._runner, listener, backlog=1024, ssl_context=self.tls).start()
         self._started = self.clock()
 
     async def stop(self) -> None:
@@ -257,9 +261,11 @@ class SimulatedServer:
 
 
 @contextlib.contextmanager
-def server_process(model: ServerModel) -> Iterator[str]:
+def server_process(model: ServerModel, tls_files: tuple[str, str] | None = None
+                   ) -> Iterator[str]:  # fmt: skip
     """Run a simulated server in a process of its own (so its CPU is not the caller's);
-    yields its URL, and stops it on exit."""
+    yields its URL, and stops it on exit. ``tls_files``: (certificate chain, key) PEM
+    files: it then serves https."""
     argv = [sys.executable, "-m", "lab.cli", "simulate", "--port", "0",
             "--service-ms", str(model.service_s * 1000), "--distribution", model.distribution,
             "--capacity", str(model.capacity), "--error-rate", str(model.error_rate),
@@ -269,13 +275,27 @@ def server_process(model: ServerModel) -> Iterator[str]:
         argv += ["--stall-every", f"{model.stall_every_s}s", "--stall-for", f"{model.stall_for_s}s"]
     if model.outage_for_s or model.slowdown_for_s:
         raise ConfigError("outage and slowdown windows are for in-process servers only")
+    if tls_files is not None:
+        argv += ["--cert-file", tls_files[0], "--key-file", tls_files[1]]
     with url_process(argv, "the simulated server", stop_timeout_s=10) as url:
         yield url
 
 
-async def serve_forever(model: ServerModel, host: str, port: int) -> None:
+def server_tls(cert_file: str, key_file: str) -> ssl.SSLContext:
+    """A server-side TLS context from PEM files."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_cert_chain(cert_file, key_file)
+    except (OSError, ssl.SSLError) as error:
+        raise ConfigError(f"cannot load {cert_file} and {key_file}: "
+                          f"{getattr(error, 'strerror', None) or error}") from None  # fmt: skip
+    return context
+
+
+async def serve_forever(model: ServerModel, host: str, port: int,
+                        tls: ssl.SSLContext | None = None) -> None:  # fmt: skip
     """Run until SIGINT or SIGTERM, or until cancelled (``lab simulate``)."""
-    async with SimulatedServer(model, host=host, port=port) as server:
+    async with SimulatedServer(model, host=host, port=port, tls=tls) as server:
         with stop_signals() as stop, contextlib.suppress(asyncio.CancelledError):
             stats = f"{server.url.rstrip('/')}{STATS_PATH}"
             print(f"simulating at {server.url} (stats at {stats})", flush=True)

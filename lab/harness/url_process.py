@@ -19,7 +19,7 @@ from lab.errors import ConfigError
 
 __all__ = ["url_process"]
 
-_URL = re.compile(r"(http://\S+/) ")
+_URL = re.compile(r"(https?://\S+/) ")
 
 
 @contextmanager

@@ -33,5 +33,10 @@ def test_generator_comparison(benchmark: Any, quick_frame: Any) -> None:
     benchmark.extra_info["asv"] = tracked_values(GeneratorComparison, frame)
     table = tables.summary(frame)
     benchmark.extra_info["summary"] = table.fillna(-1).to_dict("records")
-    assert set(table.scenario) == {"accuracy", "stall", "saturation"}
+    assert set(table.scenario) == {"accuracy", "stall", "saturation", "tls"}
     assert (frame.requests > 0).all()
+    tls = frame[frame.scenario == "tls"]
+    assert set(tls.tool) == {"lab-open http", "lab-open https"} and tls.errors.sum() == 0
+    assert tls.requests.nunique() == 1  # the same schedule over both
+    rows = table.set_index(["scenario", "tool"])
+    assert rows.loc[("tls", "lab-open https"), "cpu_vs_plain_http"] > 0

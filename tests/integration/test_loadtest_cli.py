@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import subprocess
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from lab.harness.simulate import ServerModel, server_process
+from tests.conftest import LAB, ROOT
 
 RunLab = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -66,6 +68,33 @@ def test_workers_split_the_schedule_without_loss(run_lab: RunLab, url: str, tmp_
     assert data["settings"]["workers"] == 2  # type: ignore[index]
 
 
+def test_segments_started_together_merge_into_the_whole_schedule(url: str, tmp_path: Path) -> None:
+    """Three generators, as on three machines: segments 1/3..3/3 of 300 requests/s for 2 s,
+    one --start-at. Their merge holds exactly the 600 requests of one generator's schedule."""
+    start_at = datetime.now(UTC) + timedelta(seconds=8)  # after three interpreters start
+    outs = [tmp_path / f"segment{i}.json" for i in (1, 2, 3)]
+    runs = []
+    for i, out in zip((1, 2, 3), outs, strict=True):
+        argv = [*LAB, "loadtest", url, "--rate", "300", "--duration", "2s", "--connections",
+                "8", "--segment", f"{i}/3", "--start-at", start_at.isoformat(), "--json",
+                str(out)]  # fmt: skip
+        runs.append(subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE, text=True))  # fmt: skip
+    for run in runs:
+        _, stderr = run.communicate(timeout=120)
+        assert run.returncode == 0, stderr
+    parts = [_json(out) for out in outs]
+    assert [part["requests"] for part in parts] == [200, 200, 200]
+    assert all(part["started_unix_s"] >= start_at.timestamp() for part in parts)  # type: ignore[operator]
+    merged = subprocess.run([*LAB, "loadtest", "merge", *map(str, outs), "--json",
+                             str(tmp_path / "all.json")], cwd=ROOT, capture_output=True,
+                            text=True, check=False)  # fmt: skip
+    assert merged.returncode == 0, merged.stderr
+    whole = _json(tmp_path / "all.json")
+    assert (whole["scheduled"], whole["requests"], whole["errors"]) == (600, 600, 0)
+    assert sum(second["requests"] for second in whole["timeline"]) == 600  # type: ignore[index, union-attr]
+
+
 def test_closed_mode_from_the_cli(run_lab: RunLab, url: str, tmp_path: Path) -> None:
     out = tmp_path / "c.json"
     done = run_lab("loadtest", url, "--mode", "closed", "--users", "3", "--think-time", "50ms",
@@ -79,7 +108,7 @@ def test_closed_mode_from_the_cli(run_lab: RunLab, url: str, tmp_path: Path) -> 
 @pytest.mark.parametrize(
     ("args", "words"),
     [
-        (("loadtest", "not a url", "--rate", "5"), "not an http:// URL"),
+        (("loadtest", "not a url", "--rate", "5"), "not an http:// or https:// URL"),
         (("loadtest", "http://127.0.0.1:1/", "--rate", "-5"), "rate must be greater than zero"),
         (
             ("loadtest", "http://127.0.0.1:1/", "--rate", "5", "--duration", "0s"),
@@ -90,7 +119,23 @@ def test_closed_mode_from_the_cli(run_lab: RunLab, url: str, tmp_path: Path) -> 
         (("loadtest", "http://127.0.0.1:1/", "--rate", "5", "--header", "nocolon"), "Name: value"),
         (("loadtest", "merge"), "merge needs result files"),
         (("loadtest", "merge", "/nonexistent.json"), "cannot read"),
+        (("loadtest", "http://127.0.0.1:1/", "--rate", "5", "--segment", "4/3"), "from 1 to N"),
+        (("loadtest", "http://127.0.0.1:1/", "--rate", "5", "--start-at", "noon"), "2026-12"),
+        (("loadtest", "http://127.0.0.1:1/", "--rate", "5", "--insecure"), "https://"),
+        (
+            ("loadtest", "https://127.0.0.1:1/", "--rate", "5", "--ca-file", "/nonexistent.pem"),
+            "--ca-file",
+        ),
+        (
+            ("loadtest", "http://127.0.0.1:1/", "--rate", "5", "--expect-status", "ok"),
+            "--expect-status",
+        ),
+        (
+            ("loadtest", "http://127.0.0.1:1/", "--rate", "5", "--method", "GE T"),
+            "not an HTTP method",
+        ),
         (("simulate", "--stall-every", "5s"), "go together"),
+        (("simulate", "--cert-file", "a.pem"), "go together"),
         (("simulate", "--error-rate", "2"), "between 0 and 1"),
     ],
 )

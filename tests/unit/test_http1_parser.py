@@ -62,7 +62,7 @@ def test_request_bytes() -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["https://example.org/", "127.0.0.1:80", "http://:80/", "http://h:x/"]
+    "url", ["ftp://example.org/", "127.0.0.1:80", "http://:80/", "http://h:x/"]
 )
 def test_bad_targets(url: str) -> None:
     with pytest.raises(ConfigError):

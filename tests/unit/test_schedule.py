@@ -7,7 +7,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from lab.errors import ConfigError
-from lab.harness.loadgen.schedule import Schedule, Stage, parse_duration, parse_stages
+from lab.harness.loadgen.schedule import (
+    Schedule,
+    Stage,
+    parse_duration,
+    parse_segment,
+    parse_stages,
+)
 
 
 @given(st.integers(1, 5000), st.integers(1, 30))
@@ -68,3 +74,25 @@ def test_bad_stages(text: str) -> None:
 def test_bad_constant_schedules(rate: float, duration: float) -> None:
     with pytest.raises(ConfigError, match="greater than zero"):
         Schedule.constant(rate, duration)
+
+
+_STAGES = st.lists(st.tuples(st.integers(1, 4), st.integers(0, 400)), min_size=1, max_size=3)
+
+
+@given(_STAGES, st.integers(0, 400), st.integers(1, 7), st.integers(1, 3))
+def test_segments_partition_the_schedule_exactly(
+    stages: list[tuple[int, int]], start: int, count: int, nested: int
+) -> None:
+    """N segments (each split again into ``nested`` workers) hold exactly the whole
+    schedule's send times, each once."""
+    whole = Schedule(tuple(Stage(d, r) for d, r in stages), start_rps=start)
+    parts = [whole.share(i, count).share(j, nested) for i in range(count) for j in range(nested)]
+    together = sorted(offset for part in parts for offset in part.offsets_ns())
+    assert together == list(whole.offsets_ns())
+    assert sum(part.count() for part in parts) == whole.count()
+
+
+@pytest.mark.parametrize("text", ["0/3", "4/3", "1-3", "a/b", "3"])
+def test_bad_segments(text: str) -> None:
+    with pytest.raises(ConfigError):
+        parse_segment(text)

@@ -230,10 +230,11 @@ async def _vs_pgbench(s: DatabaseSettings, repeat: int) -> list[Row]:
 async def _pool_size(s: DatabaseSettings, repeat: int) -> list[Row]:
     dsn = endpoints().postgres_dsn
     rows: list[Row] = []
+    user = min(4242, s.users)  # one that exists: a 404 would be an error, and fast
     for size in (0, *s.pool_sizes):  # 0: the naive service, a connection per request
         with endpoint_process(dsn, size, reset="none", engine="lean") as url:
             for clients in s.clients:
-                settings = LoadSettings(f"{url}users/4242", mode="closed", users=clients,
+                settings = LoadSettings(f"{url}users/{user}", mode="closed", users=clients,
                                         duration_s=s.load_s, timeout_s=30)  # fmt: skip
                 await run_load(replace(settings, duration_s=0.3))  # warm: open the pool
                 result = await run_load(settings)

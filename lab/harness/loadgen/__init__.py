@@ -8,7 +8,13 @@ from lab.harness.loadgen.runner import (
     run_load,
     run_load_until_stopped,
 )
-from lab.harness.loadgen.schedule import Schedule, Stage, parse_duration, parse_stages
+from lab.harness.loadgen.schedule import (
+    Schedule,
+    Stage,
+    parse_duration,
+    parse_segment,
+    parse_stages,
+)
 from lab.harness.loadgen.workers import run_in_workers
 
 __all__ = [
@@ -20,6 +26,7 @@ __all__ = [
     "merge_results",
     "parse_duration",
     "parse_mix",
+    "parse_segment",
     "parse_stages",
     "parse_status_ranges",
     "run_in_workers",

@@ -1,11 +1,12 @@
 """A lean HTTP/1.1 client on asyncio protocols: one request in flight per connection,
-keep-alive, a request's bytes built once. It exists so that the load generator is
+keep-alive, a request's bytes built once, plain or over TLS. It exists so that the load generator is
 never the bottleneck (aiohttp's client costs several times more CPU per request).
 """
 
 from __future__ import annotations
 
 import asyncio
+import ssl
 from dataclasses import dataclass
 from typing import cast
 from urllib.parse import urlsplit
@@ -15,6 +16,7 @@ from lab.harness.loadgen.response import Response, ResponseParser
 
 __all__ = [
     "Connection", "HttpTarget", "ProtocolError", "Response", "build_request", "parse_target",
+    "tls_context",
 ]  # fmt: skip
 
 
@@ -23,22 +25,42 @@ class HttpTarget:
     host: str
     port: int
     path: str
+    scheme: str = "http"
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}{self.path}"
+        return f"{self.scheme}://{self.host}:{self.port}{self.path}"
+
+    @property
+    def tls(self) -> bool:
+        return self.scheme == "https"
 
 
 def parse_target(url: str) -> HttpTarget:
     parts = urlsplit(url)
-    if parts.scheme != "http" or not parts.hostname:
-        raise ConfigError(f"{url!r} is not an http:// URL with a host (https is not supported)")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{url!r} is not an http:// or https:// URL with a host")
     try:
-        port = parts.port or 80
+        port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
         raise ConfigError(f"{url!r} has a port that is not a number from 1 to 65535") from None
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    return HttpTarget(parts.hostname, port, path)
+    return HttpTarget(parts.hostname, port, path, parts.scheme)
+
+
+def tls_context(ca_file: str | None = None, insecure: bool = False) -> ssl.SSLContext:
+    """The client's TLS settings: the system's trusted CAs (or ``ca_file``'s), with the
+    certificate and host name checked, unless ``insecure``."""
+    try:
+        context = ssl.create_default_context(cafile=ca_file)
+    except (OSError, ssl.SSLError) as error:
+        raise ConfigError(f"--ca-file {ca_file}: {getattr(error, 'strerror', None) or error}"
+                          ) from None  # fmt: skip
+    if insecure:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    context.set_alpn_protocols(["http/1.1"])
+    return context
 
 
 def build_request(
@@ -101,9 +123,11 @@ class _Protocol(asyncio.Protocol):
 class Connection:
     """One keep-alive connection; ``request`` sends prebuilt bytes, returns the response."""
 
-    def __init__(self, target: HttpTarget, keep_body: bool = False) -> None:
+    def __init__(self, target: HttpTarget, keep_body: bool = False,
+                 tls: ssl.SSLContext | None = None) -> None:  # fmt: skip
         self.target = target
         self.keep_body = keep_body
+        self.tls = tls if tls is not None or not target.tls else tls_context()
         self._protocol: _Protocol | None = None
 
     @property
@@ -113,7 +137,7 @@ class Connection:
     async def connect(self) -> None:
         loop = asyncio.get_running_loop()
         _, protocol = await loop.create_connection(
-            lambda: _Protocol(self.keep_body), self.target.host, self.target.port
+            lambda: _Protocol(self.keep_body), self.target.host, self.target.port, ssl=self.tls
         )
         self._protocol = protocol
 

@@ -1,4 +1,4 @@
-"""Other load generators run beside ours in the same experiment: wrk and Locust.
+"""Other load generators run beside ours in the same experiment: wrk, Locust and vegeta.
 
 Each runs as a child process; its CPU time is read from the kernel's accounting of
 waited-for children, so every tool is charged the same way.
@@ -7,6 +7,8 @@ waited-for children, so every tool is charged the same way.
 from __future__ import annotations
 
 import csv
+import json
+import os
 import re
 import resource
 import shutil
@@ -19,7 +21,10 @@ from pathlib import Path
 
 from lab.errors import ServiceUnavailableError
 
-__all__ = ["PeerResult", "locust_available", "parse_wrk", "run_locust", "run_wrk"]
+__all__ = [
+    "PeerResult", "locust_available", "parse_vegeta", "parse_wrk", "run_locust", "run_vegeta",
+    "run_wrk", "vegeta_path",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,7 @@ class PeerResult:
     latency_ms_p50: float
     latency_ms_p99: float
     cpu_s: float
+    latency_ms_p95: float = float("nan")
 
 
 def _children_cpu_s() -> float:
@@ -130,4 +136,53 @@ def run_locust(
     return PeerResult(
         "locust FastHttpUser", int(total["Request Count"]), int(total["Failure Count"]),
         float(total["Requests/s"]), float(total["50%"]), float(total["99%"]), cpu,
+        float(total["95%"]),
     )  # fmt: skip
+
+
+def vegeta_path() -> str | None:
+    """vegeta on PATH, or where ``go install`` put it (``make tools`` does)."""
+    found = shutil.which("vegeta")
+    if found:
+        return found
+    gopath = Path(os.environ.get("GOPATH") or Path.home() / "go")
+    built = gopath / "bin" / "vegeta"
+    return str(built) if built.is_file() else None
+
+
+def parse_vegeta(report: str, cpu_s: float = float("nan")) -> PeerResult:
+    """``vegeta report -type=json`` -> counts, rate and percentiles (it gives nanoseconds)."""
+    try:
+        data = json.loads(report)
+        latencies = data["latencies"]
+        requests = int(data["requests"])
+        ok = round(float(data["success"]) * requests)
+        return PeerResult(
+            "vegeta", requests, requests - ok, float(data["throughput"]),
+            latencies["50th"] / 1e6, latencies["99th"] / 1e6, cpu_s, latencies["95th"] / 1e6,
+        )  # fmt: skip
+    except (ValueError, KeyError, TypeError) as error:
+        raise ValueError(f"unrecognised vegeta report ({error}): {report[-300:]!r}") from None
+
+
+def run_vegeta(url: str, *, rate: float, duration_s: float, timeout_s: float = 10.0
+               ) -> PeerResult:  # fmt: skip
+    """``vegeta attack`` at a constant ``rate`` (open loop: it adds workers as needed, so
+    requests leave on schedule); only the attack's CPU is charged, not the report's."""
+    vegeta = vegeta_path()
+    if vegeta is None:
+        raise ServiceUnavailableError(
+            "vegeta", "not installed",
+            "go install github.com/tsenart/vegeta/v12@v12.13.0 (make tools does)",
+        )  # fmt: skip
+    with tempfile.TemporaryDirectory() as folder:
+        targets, results = Path(folder) / "targets", Path(folder) / "results.bin"
+        targets.write_text(f"GET {url}\n")
+        _, cpu = _run_measured(
+            [vegeta, "attack", f"-rate={rate:g}/1s", f"-duration={duration_s:g}s",
+             f"-timeout={timeout_s:g}s", f"-targets={targets}", f"-output={results}"],
+            timeout=duration_s + 60,
+        )  # fmt: skip
+        report = subprocess.run([vegeta, "report", "-type=json", str(results)],
+                                capture_output=True, text=True, check=True, timeout=60)  # fmt: skip
+    return parse_vegeta(report.stdout, cpu)

@@ -38,6 +38,8 @@ class LoadResult:
 
     settings: dict[str, Any]
     started_utc: str = ""
+    #: When the schedule's clock started (Unix seconds): merges align parts on it.
+    started_unix_s: float = 0.0
     elapsed_s: float = 0.0
     scheduled: int = 0
     requests: int = 0
@@ -90,6 +92,7 @@ class LoadResult:
             "schema": SCHEMA,
             "settings": self.settings,
             "started_utc": self.started_utc,
+            "started_unix_s": self.started_unix_s,
             "elapsed_s": self.elapsed_s,
             "interrupted": self.interrupted,
             "scheduled": self.scheduled,
@@ -121,6 +124,7 @@ class LoadResult:
         result = cls(
             settings=data["settings"],
             started_utc=data["started_utc"],
+            started_unix_s=float(data.get("started_unix_s", 0.0)),
             elapsed_s=float(data["elapsed_s"]),
             interrupted=bool(data.get("interrupted", False)),
             scheduled=int(data["scheduled"]),
@@ -159,17 +163,24 @@ class LoadResult:
 
 
 def merge_results(parts: list[LoadResult]) -> LoadResult:
-    """Combine runs that ran side by side (workers, machines): counts and histograms add
-    exactly; the elapsed time is the longest part's, so rates add up."""
+    """Combine runs that ran side by side (workers, segments on several machines): counts
+    and histograms add exactly. Parts are aligned on their start times, so second ``t``
+    of the merged timeline holds what every part did in that second of wall-clock time,
+    and the elapsed time runs from the first start to the last end."""
     if not parts:
         raise ConfigError("nothing to merge")
+    aligned = all(part.started_unix_s for part in parts)
+    first = min(part.started_unix_s for part in parts) if aligned else 0.0
+    offsets = [part.started_unix_s - first if aligned else 0.0 for part in parts]
     merged = LoadResult(
         settings={**parts[0].settings, "merged_parts": len(parts)},
         started_utc=min(part.started_utc for part in parts),
-        elapsed_s=max(part.elapsed_s for part in parts),
+        started_unix_s=first,
+        elapsed_s=max(offset + part.elapsed_s for offset, part in zip(offsets, parts, strict=True)),
         interrupted=any(part.interrupted for part in parts),
     )
-    for part in parts:
+    for part, offset in zip(parts, offsets, strict=True):
+        shift = round(offset)
         merged.scheduled += part.scheduled
         merged.requests += part.requests
         merged.dropped += part.dropped
@@ -177,7 +188,7 @@ def merge_results(parts: list[LoadResult]) -> LoadResult:
         merged.error_counts.update(part.error_counts)
         merged.latency.merge(part.latency)
         for index, second in enumerate(part.timeline):
-            into = merged.second(index)
+            into = merged.second(index + shift)
             into.requests += second.requests
             into.errors += second.errors
             into.latency.merge(second.latency)

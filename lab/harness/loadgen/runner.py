@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import re
 import signal
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -24,7 +25,13 @@ from typing import Any
 
 from lab.errors import ConfigError
 from lab.harness.aio import STOP_SIGNALS, stop_signals
-from lab.harness.loadgen.http1 import Connection, ProtocolError, build_request, parse_target
+from lab.harness.loadgen.http1 import (
+    Connection,
+    ProtocolError,
+    build_request,
+    parse_target,
+    tls_context,
+)
 from lab.harness.loadgen.mix import RequestMix
 from lab.harness.loadgen.result import LoadResult
 from lab.harness.loadgen.schedule import Schedule
@@ -56,11 +63,20 @@ class LoadSettings:
     expect_status: tuple[tuple[int, int], ...] = ((200, 399),)
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
+    #: https: trust this CA bundle instead of the system's; or check no certificate at all.
+    ca_file: str | None = None
+    insecure: bool = False
+    #: Start at this wall-clock time (Unix seconds), as the other segments of a
+    #: distributed run do; None: at once.
+    start_at_unix_s: float | None = None
     #: Paths to send in turn instead of the URL's own (the URL gives host and port).
     mix: RequestMix | None = None
 
     def __post_init__(self) -> None:
-        parse_target(self.url)
+        if parse_target(self.url).tls:
+            tls_context(self.ca_file, self.insecure)  # a bad CA file fails before the run
+        elif self.ca_file is not None or self.insecure:
+            raise ConfigError("--ca-file and --insecure are for https:// targets")
         if self.mode not in ("open", "closed"):
             raise ConfigError(f"mode must be open or closed, not {self.mode!r}")
         if self.mode == "open" and self.schedule is None:
@@ -108,6 +124,10 @@ class LoadSettings:
 
 
 def _error_kind(error: BaseException) -> str:
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return f"tls: {error.verify_message or 'certificate not trusted'}"
+    if isinstance(error, ssl.SSLError):
+        return "tls error"
     if isinstance(error, TimeoutError):
         return "timeout"
     if isinstance(error, ConnectionRefusedError):
@@ -141,6 +161,7 @@ class _Run:
     def __init__(self, settings: LoadSettings) -> None:
         self.settings = settings
         self.target = parse_target(settings.url)
+        self.tls = tls_context(settings.ca_file, settings.insecure) if self.target.tls else None
         if settings.mix is not None:
             self.raws = settings.mix.requests(self.target, settings.method, settings.headers,
                                               settings.body)  # fmt: skip
@@ -156,6 +177,20 @@ class _Run:
         )
         self.start_ns = 0
         self.last_end_ns = 0
+
+    async def begin(self) -> None:
+        """Wait for ``start_at_unix_s`` if there is one, then start the clock."""
+        start_at = self.settings.start_at_unix_s
+        if start_at is not None:
+            late_s = time.time() - start_at
+            if late_s > 1.0:
+                raise ConfigError(f"--start-at was {late_s:.1f} s ago when this generator "
+                                  "was ready: give a time further ahead")  # fmt: skip
+            if late_s < 0:
+                await asyncio.sleep(-late_s)
+        self.start_ns = time.perf_counter_ns()
+        self.result.started_unix_s = time.time()
+        self.result.started_utc = datetime.now(UTC).isoformat(timespec="milliseconds")
 
     async def send(self, conn: Connection, latency_from_ns: int) -> None:
         """Send one request and count how it ended. Its deadline runs from
@@ -203,15 +238,15 @@ async def _open_loop(run: _Run) -> None:
     limit = settings.backlog
 
     async def worker() -> None:
-        conn = Connection(run.target)
+        conn = Connection(run.target, tls=run.tls)
         try:
             while (intended := await backlog.get()) is not None:
                 await run.send(conn, intended)
         finally:
             conn.close()
 
+    await run.begin()
     workers = [asyncio.create_task(worker()) for _ in range(settings.connections)]
-    run.start_ns = time.perf_counter_ns()
     try:
         in_a_row = 0
         for offset in settings.schedule.offsets_ns():
@@ -241,7 +276,7 @@ async def _closed_loop(run: _Run) -> None:
     settings = run.settings
 
     async def user() -> None:
-        conn = Connection(run.target)
+        conn = Connection(run.target, tls=run.tls)
         try:
             while (sent := time.perf_counter_ns()) < deadline:
                 await run.send(conn, sent)
@@ -250,7 +285,7 @@ async def _closed_loop(run: _Run) -> None:
         finally:
             conn.close()
 
-    run.start_ns = time.perf_counter_ns()
+    await run.begin()
     deadline = run.start_ns + int(settings.duration_s * 1e9)
     await asyncio.gather(*(user() for _ in range(settings.users)))
     run.result.scheduled = run.result.requests

@@ -14,13 +14,13 @@ from typing import Any
 from lab.harness.aio import STOP_SIGNALS, new_runner
 from lab.harness.loadgen.result import LoadResult, merge_results
 from lab.harness.loadgen.runner import LoadSettings, run_load_until_stopped
-from lab.harness.loadgen.schedule import Schedule, Stage
 
 __all__ = ["run_in_workers", "split_settings"]
 
 
 def split_settings(settings: LoadSettings, workers: int, index: int) -> LoadSettings:
-    """One worker's share: 1/N of the rate (or users) and of the connections."""
+    """One worker's share: every N-th request of the schedule (or 1/N of the users), and
+    1/N of the connections."""
 
     def share(total: int) -> int:
         return total // workers + (1 if index < total % workers else 0)
@@ -32,13 +32,10 @@ def split_settings(settings: LoadSettings, workers: int, index: int) -> LoadSett
     if settings.mode == "closed":
         return dataclasses.replace(settings, users=max(1, share(settings.users)))
     assert settings.schedule is not None
-    schedule = Schedule(
-        tuple(Stage(s.duration_s, s.target_rps / workers) for s in settings.schedule.stages),
-        start_rps=settings.schedule.start_rps / workers,
-    )
     return dataclasses.replace(
-        settings, schedule=schedule, connections=max(1, share(settings.connections))
-    )
+        settings, schedule=settings.schedule.share(index, workers),
+        connections=max(1, share(settings.connections)),
+    )  # fmt: skip
 
 
 def _run_one(settings: LoadSettings) -> dict[str, Any]:
