@@ -89,6 +89,20 @@ def _start_at(text: str) -> float:
     return moment.timestamp()
 
 
+def names_table(result: LoadResult) -> Table:
+    """Requests by the name a scenario gave them."""
+    table = Table("request", "requests", "errors", "p50 ms", "p95 ms", "p99 ms",
+                  title="by request name", title_justify="left")  # fmt: skip
+    for name, named in sorted(result.by_name.items()):
+        if named.latency.count:
+            summary = named.latency.summary()
+            cells = [f"{summary.p50:.2f}", f"{summary.p95:.2f}", f"{summary.p99:.2f}"]
+        else:
+            cells = ["-", "-", "-"]
+        table.add_row(name, f"{named.requests:,}", f"{named.errors:,}", *cells)
+    return table
+
+
 def _think_time(text: str) -> float:
     return 0.0 if text.strip() in ("0", "0s", "0ms") else parse_duration(text, "--think-time")
 
@@ -138,9 +152,15 @@ EXIT_INTERRUPTED = 130
 def _finish(result: LoadResult, json_out: Path | None, slo: Path | None) -> None:
     """Show and write what ran, then exit with the code that says how it went."""
     console.print(results_table(result))
+    if result.by_name:
+        console.print(names_table(result))
     if json_out is not None:
         result.write(json_out)
         console.print(f"result: {json_out}")
+    if result.scenario_error:
+        err.print(f"lab: the scenario raised {result.error_counts['scenario error']:,} times; "
+                  f"first: {result.scenario_error}", markup=False, highlight=False,
+                  soft_wrap=True)  # fmt: skip
     if result.interrupted:
         err.print("lab: interrupted: the summary covers the requests that ran")
         raise typer.Exit(EXIT_INTERRUPTED)
@@ -169,7 +189,8 @@ def loadtest(
         str | None, typer.Option(help="Ramps, e.g. '10s:100,30s:1000,10s:0'.")
     ] = None,
     mode: Annotated[str, typer.Option(help="open (fixed arrival rate) or closed.")] = "open",
-    users: Annotated[int, typer.Option(help="Closed loop: concurrent users.")] = 10,
+    users: Annotated[int, typer.Option(
+        help="Closed loop: concurrent users. With --scenario: virtual users.")] = 10,
     think_time: Annotated[str, typer.Option(help="Closed loop: pause after each answer.")] = "0s",
     connections: Annotated[int, typer.Option(help="Open loop: connection pool size.")] = 64,
     max_backlog: Annotated[
@@ -199,6 +220,10 @@ def loadtest(
     start_at: Annotated[str | None, typer.Option(
         help="Start at this UTC time (ISO 8601, e.g. 2026-12-01T09:00:00Z), as the other "
              "segments do.")] = None,
+    scenario: Annotated[Path | None, typer.Option(
+        help="A Python file whose next_request(user) returns each request (what); the "
+             "schedule still decides when.")] = None,
+    seed: Annotated[int, typer.Option(help="With --scenario: seed of the users' draws.")] = 0,
     path: Annotated[list[str] | None, typer.Option(
         help="A weighted path instead of the URL's, '/api/users/{id}:6'; repeatable.")] = None,
     ids: Annotated[int, typer.Option(help="With --path: {id} is drawn from 1..ids.")] = 1000,
@@ -249,6 +274,7 @@ def loadtest(
         start_at_unix_s=_start_at(start_at) if start_at is not None else None,
         headers=_headers(header or []), body=_body(body),
         mix=parse_mix(path, ids=ids, zipf_s=zipf) if path else None,
+        scenario=str(scenario) if scenario is not None else None, seed=seed,
     )  # fmt: skip
     if workers > 1 and metrics_port is not None:
         raise ConfigError("--metrics-port serves one process: use it without --workers "

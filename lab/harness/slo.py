@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,11 @@ METRICS: dict[str, str] = {
     "db_connections_percent": "PostgreSQL connections in use, of max_connections",
 }
 BOUNDS = ("below", "above")
+#: Metrics a target may also set for one request name (``lab loadtest --scenario``):
+#: ``latency_p99_ms[profile]: {below: 50}``.
+PER_NAME = frozenset(m for m in METRICS if m.startswith("latency_") and m != "latency_max_ms"
+                     ) | {"error_rate_percent"}  # fmt: skip
+_NAMED = re.compile(r"^(\w+)\[([^\[\]]+)\]$")
 
 
 @dataclass(frozen=True)
@@ -91,8 +97,17 @@ def parse_slo(text: str, source: str = "slo.yaml") -> list[Target]:
     seen: set[str] = set()
     for key_node, value_node in root.value:
         metric = key_node.value
-        if metric not in METRICS:
-            raise _fail(source, key_node, f"unknown metric {metric!r}; known: {', '.join(METRICS)}")
+        named = _NAMED.match(str(metric))
+        if named is not None and named.group(1) not in PER_NAME:
+            raise _fail(source, key_node, f"{named.group(1)!r} cannot be set per request name; "
+                        f"these can: {', '.join(sorted(PER_NAME))}")  # fmt: skip
+        if named is None and metric not in METRICS:
+            raise _fail(
+                source,
+                key_node,
+                f"unknown metric {metric!r}; known: {', '.join(METRICS)}"
+                " (latency and error rate also per request name: latency_p99_ms[name])",
+            )
         if metric in seen:
             raise _fail(source, key_node, f"metric {metric!r} is given twice")
         seen.add(metric)

@@ -11,11 +11,13 @@ import aiohttp
 
 from lab.experiments.service.process import service_process as run_service
 
+SERVICE_USERS = 2_000
+
 
 @contextmanager
 def service_process(*flags: str) -> Iterator[str]:
     """``lab serve --port 0 FLAGS`` (tables created with 2,000 users when missing)."""
-    with run_service(*flags, users=2_000, posts=20_000) as url:
+    with run_service(*flags, users=SERVICE_USERS, posts=20_000) as url:
         yield url
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from lab.errors import ConfigError
 from lab.harness.latency import PERCENTILES, LatencyRecorder
 
-__all__ = ["LoadResult", "SecondStats", "merge_results"]
+__all__ = ["LoadResult", "NamedStats", "SecondStats", "merge_results"]
 
 SCHEMA = "lab.loadtest/1"
 
@@ -23,6 +23,32 @@ class SecondStats:
     requests: int = 0
     errors: int = 0
     latency: LatencyRecorder = field(default_factory=LatencyRecorder)
+
+
+@dataclass
+class NamedStats:
+    """One request name's share of a run (``--scenario`` names its requests)."""
+
+    requests: int = 0
+    errors: int = 0
+    latency: LatencyRecorder = field(default_factory=LatencyRecorder)
+
+    def to_json(self) -> dict[str, Any]:
+        summary = self.latency.summary() if self.latency.count else None
+        return {
+            "requests": self.requests,
+            "errors": self.errors,
+            "latency_ms": {name: getattr(summary, name) for name in PERCENTILES}
+            if summary else None,
+            "histogram": self.latency.encode() if self.latency.count else None,
+        }  # fmt: skip
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> NamedStats:
+        found = cls(int(data["requests"]), int(data["errors"]))
+        if data.get("histogram"):
+            found.latency = LatencyRecorder.decode(data["histogram"])
+        return found
 
 
 @dataclass
@@ -49,6 +75,9 @@ class LoadResult:
     latency: LatencyRecorder = field(default_factory=LatencyRecorder)
     timeline: list[SecondStats] = field(default_factory=list)
     interrupted: bool = False
+    by_name: dict[str, NamedStats] = field(default_factory=dict)
+    #: The first exception a --scenario raised ("KeyError: 'x' (file.py, line 3)"), if any.
+    scenario_error: str = ""
 
     @property
     def errors(self) -> int:
@@ -65,6 +94,12 @@ class LoadResult:
     @property
     def error_rate_percent(self) -> float:
         return 100.0 * self.errors / self.requests if self.requests else 0.0
+
+    def named(self, name: str) -> NamedStats:
+        found = self.by_name.get(name)
+        if found is None:
+            found = self.by_name[name] = NamedStats()
+        return found
 
     def second(self, index: int) -> SecondStats:
         while len(self.timeline) <= index:
@@ -85,6 +120,13 @@ class LoadResult:
         metrics["error_rate_percent"] = self.error_rate_percent
         if self.settings.get("mode") == "closed":
             metrics["concurrent_users"] = float(self.settings.get("users", 0))
+        for name, named in self.by_name.items():  # latency_p99_ms[profile], ...
+            if named.latency.count:
+                summary = named.latency.summary()
+                for percentile in PERCENTILES:
+                    metrics[f"latency_{percentile}_ms[{name}]"] = getattr(summary, percentile)
+            if named.requests:
+                metrics[f"error_rate_percent[{name}]"] = 100.0 * named.errors / named.requests
         return metrics
 
     def to_json(self) -> dict[str, Any]:
@@ -115,6 +157,8 @@ class LoadResult:
                 for index, s in enumerate(self.timeline)
             ],
             "histogram": self.latency.encode(),
+            "by_name": {name: named.to_json() for name, named in sorted(self.by_name.items())},
+            "scenario_error": self.scenario_error,
         }
 
     @classmethod
@@ -127,6 +171,7 @@ class LoadResult:
             started_unix_s=float(data.get("started_unix_s", 0.0)),
             elapsed_s=float(data["elapsed_s"]),
             interrupted=bool(data.get("interrupted", False)),
+            scenario_error=str(data.get("scenario_error", "")),
             scheduled=int(data["scheduled"]),
             requests=int(data["requests"]),
             dropped=int(data["dropped"]),
@@ -134,6 +179,8 @@ class LoadResult:
             error_counts=Counter(data["error_counts"]),
             latency=LatencyRecorder.decode(data["histogram"]),
         )
+        for name, named in (data.get("by_name") or {}).items():
+            result.by_name[name] = NamedStats.from_json(named)
         for entry in data["timeline"]:
             second = result.second(int(entry["second"]))
             second.requests, second.errors = int(entry["requests"]), int(entry["errors"])
@@ -178,6 +225,7 @@ def merge_results(parts: list[LoadResult]) -> LoadResult:
         started_unix_s=first,
         elapsed_s=max(offset + part.elapsed_s for offset, part in zip(offsets, parts, strict=True)),
         interrupted=any(part.interrupted for part in parts),
+        scenario_error=next((part.scenario_error for part in parts if part.scenario_error), ""),
     )
     for part, offset in zip(parts, offsets, strict=True):
         shift = round(offset)
@@ -187,6 +235,11 @@ def merge_results(parts: list[LoadResult]) -> LoadResult:
         merged.status_counts.update(part.status_counts)
         merged.error_counts.update(part.error_counts)
         merged.latency.merge(part.latency)
+        for name, named in part.by_name.items():
+            into_name = merged.named(name)
+            into_name.requests += named.requests
+            into_name.errors += named.errors
+            into_name.latency.merge(named.latency)
         for index, second in enumerate(part.timeline):
             into = merged.second(index + shift)
             into.requests += second.requests

@@ -19,7 +19,7 @@ import signal
 import ssl
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,6 +34,7 @@ from lab.harness.loadgen.http1 import (
 )
 from lab.harness.loadgen.mix import RequestMix
 from lab.harness.loadgen.result import LoadResult
+from lab.harness.loadgen.scenario import Answer, Scenario, VirtualUser
 from lab.harness.loadgen.schedule import Schedule
 
 __all__ = [
@@ -69,6 +70,10 @@ class LoadSettings:
     #: Start at this wall-clock time (Unix seconds), as the other segments of a
     #: distributed run do; None: at once.
     start_at_unix_s: float | None = None
+    #: A Python file whose next_request(user) says what each request is (the URL then
+    #: gives scheme, host and port); ``users`` virtual users take arrivals in turn.
+    scenario: str | None = None
+    seed: int = 0
     #: Paths to send in turn instead of the URL's own (the URL gives host and port).
     mix: RequestMix | None = None
 
@@ -168,6 +173,12 @@ class _Run:
         else:
             self.raws = [build_request(self.target, settings.method, settings.headers,
                                        settings.body)]  # fmt: skip
+        self.scenario = (
+            Scenario(settings.scenario, settings.users, settings.seed,
+                     first_id=settings.users * (settings.schedule.segment[0]
+                                                if settings.schedule else 0))
+            if settings.scenario is not None else None
+        )  # fmt: skip
         self.success = frozenset(status for low, high in settings.expect_status
                                  for status in range(low, high + 1))  # fmt: skip
         self.sent = 0
@@ -197,38 +208,68 @@ class _Run:
         ``latency_from_ns`` (when it was due): one that waited in the generator past its
         deadline is never sent, and counts as ``timeout before send``."""
         now = time.perf_counter_ns()
+        picked = self._next_request(now)
+        if picked is None:
+            return
+        raw, method, name, user = picked
         left_s = self.settings.timeout_s - (now - latency_from_ns) / 1e9
         if left_s <= 0:
-            self._count(now, None, error=EXPIRED)
+            self._count(now, None, EXPIRED, name)
             return
         try:
             async with asyncio.timeout(left_s):
-                raw = self.raws[self.sent % len(self.raws)]
-                self.sent += 1
-                response = await conn.request(raw, self.settings.method)
+                response = await conn.request(raw, method)
         except (OSError, TimeoutError, ProtocolError) as error:
             conn.abort()
-            self._count(time.perf_counter_ns(), None, error=_error_kind(error))
+            self._count(time.perf_counter_ns(), None, _error_kind(error), name)
             return
         now = time.perf_counter_ns()
         status = response.status
         self.result.status_counts[str(status)] += 1
+        if user is not None:
+            user.last = Answer(name or method, status, response.body or b"")
         unexpected = None if status in self.success else f"status {status}"
-        self._count(now, now - latency_from_ns, error=unexpected)
+        self._count(now, now - latency_from_ns, unexpected, name)
 
-    def _count(self, now: int, latency_ns: int | None, error: str | None) -> None:
-        """Count one ended request in the totals and in its second of the timeline."""
+    def _next_request(self, now: int) -> tuple[bytes, str, str | None, VirtualUser | None] | None:
+        """The next request's bytes, method, reporting name and virtual user: from the
+        prebuilt list in turn, or from the scenario (None when the scenario raised)."""
+        if self.scenario is None:
+            raw = self.raws[self.sent % len(self.raws)]
+            self.sent += 1
+            return raw, self.settings.method, None, None
+        try:
+            user, request = self.scenario.next()
+        except Exception:
+            self.result.scenario_error = self.scenario.first_error or ""
+            self._count(now, None, "scenario error", "(scenario error)")
+            return None
+        raw = build_request(replace(self.target, path=request.path), request.method,
+                            dict(request.headers), request.body)  # fmt: skip
+        return raw, request.method, request.label, user
+
+    def _count(self, now: int, latency_ns: int | None, error: str | None,
+               name: str | None = None) -> None:  # fmt: skip
+        """Count one ended request in the totals, in its second of the timeline and, with
+        a scenario, under its request's name."""
         self.last_end_ns = max(self.last_end_ns, now)
         result = self.result
         result.requests += 1
         second = result.second((now - self.start_ns) // 1_000_000_000)
         second.requests += 1
+        named = result.named(name) if name is not None else None
+        if named is not None:
+            named.requests += 1
         if latency_ns is not None:
             result.latency.record_ns(latency_ns)
             second.latency.record_ns(latency_ns)
+            if named is not None:
+                named.latency.record_ns(latency_ns)
         if error is not None:
             result.error_counts[error] += 1
             second.errors += 1
+            if named is not None:
+                named.errors += 1
 
 
 async def _open_loop(run: _Run) -> None:
@@ -238,7 +279,7 @@ async def _open_loop(run: _Run) -> None:
     limit = settings.backlog
 
     async def worker() -> None:
-        conn = Connection(run.target, tls=run.tls)
+        conn = Connection(run.target, keep_body=run.scenario is not None, tls=run.tls)
         try:
             while (intended := await backlog.get()) is not None:
                 await run.send(conn, intended)
@@ -276,7 +317,7 @@ async def _closed_loop(run: _Run) -> None:
     settings = run.settings
 
     async def user() -> None:
-        conn = Connection(run.target, tls=run.tls)
+        conn = Connection(run.target, keep_body=run.scenario is not None, tls=run.tls)
         try:
             while (sent := time.perf_counter_ns()) < deadline:
                 await run.send(conn, sent)
