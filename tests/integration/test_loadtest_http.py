@@ -135,11 +135,14 @@ def test_a_refused_target_exits_3_with_one_line_naming_it(run_lab: RunLab, tmp_p
     assert done.stderr.strip() == f"lab: no request to {url} succeeded (connection refused: 10)"
 
 
-def test_ctrl_c_keeps_the_summary_and_the_json(canned: CannedServer, tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_ctrl_c_keeps_the_summary_and_the_json(canned: CannedServer, tmp_path: Path,
+                                               workers: str) -> None:  # fmt: skip
     out = tmp_path / "stopped.json"
     before = canned.requests
     lab = subprocess.Popen([*LAB, "loadtest", f"http://127.0.0.1:{canned.port}/chunked",
-                            "--rate", "50", "--duration", "10m", "--json", str(out)],
+                            "--rate", "50", "--duration", "10m", "--json", str(out),
+                            "--workers", workers],
                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                            text=True)  # fmt: skip
     try:

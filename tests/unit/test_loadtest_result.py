@@ -75,3 +75,25 @@ def test_slo_metrics_of_a_run() -> None:
     assert metrics["error_rate_percent"] == 10.0
     assert metrics["throughput_rps"] == 5.0
     assert "concurrent_users" not in metrics  # an open loop has no users
+
+
+def test_merge_aligns_parts_on_their_start_and_keeps_request_names() -> None:
+    a, b = _result([10.0, 20.0]), _result([30.0, 40.0], errors=1)
+    a.started_unix_s, b.started_unix_s = 1000.0, 1002.0  # b started two seconds later
+    for part, ms in ((a, 10.0), (b, 30.0)):
+        named = part.named("profile")
+        named.requests, named.errors = 2, 1
+        named.latency.record_ns(int(ms * 1e6))
+    merged = merge_results([a, b])
+    assert merged.started_unix_s == 1000.0 and merged.elapsed_s == 4.0  # 2 s offset + 2 s
+    assert [s.requests for s in merged.timeline] == [
+        1,
+        1,
+        1,
+        1,
+    ]  # b in seconds 2-3, not 0-1
+    profile = merged.by_name["profile"]
+    assert (profile.requests, profile.errors, profile.latency.count) == (4, 2, 2)
+    copy = LoadResult.from_json(json.loads(json.dumps(merged.to_json())))
+    assert copy.to_json() == merged.to_json()
+    assert copy.slo_metrics()["error_rate_percent[profile]"] == 50.0

@@ -86,12 +86,15 @@ class _Protocol(asyncio.Protocol):
         self.parser = ResponseParser(keep_body=keep_body)
         self.waiter: asyncio.Future[Response] | None = None
         self.closed = False
+        self.lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        if not self.lost.done():
+            self.lost.set_result(None)
         response = self.parser.closed() if exc is None else None
         if response is not None:
             self._resolve(response)
@@ -127,6 +130,7 @@ class Connection:
                  tls: ssl.SSLContext | None = None) -> None:  # fmt: skip
         self.target = target
         self.keep_body = keep_body
+        self._closing: list[_Protocol] = []  # closed by us or the server, maybe not yet gone
         self.tls = tls if tls is not None or not target.tls else tls_context()
         self._protocol: _Protocol | None = None
 
@@ -135,6 +139,7 @@ class Connection:
         return self._protocol is not None and not self._protocol.closed
 
     async def connect(self) -> None:
+        self._forget()
         loop = asyncio.get_running_loop()
         _, protocol = await loop.create_connection(
             lambda: _Protocol(self.keep_body), self.target.host, self.target.port, ssl=self.tls
@@ -160,9 +165,26 @@ class Connection:
         """Drop the connection (after a timeout its next bytes would belong to a dead request)."""
         if self._protocol is not None and self._protocol.transport is not None:
             self._protocol.transport.abort()
+        self._forget()
+
+    def _forget(self) -> None:
+        if self._protocol is not None and not self._protocol.lost.done():
+            self._closing.append(self._protocol)
         self._protocol = None
 
-    def close(self) -> None:
+    async def aclose(self, wait_s: float = 1.0) -> None:
+        """Close, and wait (at most ``wait_s``, then abort) until every connection this
+        one opened is gone: a TLS close waits for the peer's close_notify, and an event
+        loop closed before that fails with its transports still open."""
         if self._protocol is not None and self._protocol.transport is not None:
             self._protocol.transport.close()
-        self._protocol = None
+        self._forget()
+        going, self._closing = self._closing, []
+        try:
+            pending = [protocol.lost for protocol in going if not protocol.lost.done()]
+            if pending:
+                await asyncio.wait(pending, timeout=wait_s)
+        finally:
+            for protocol in going:
+                if not protocol.lost.done() and protocol.transport is not None:
+                    protocol.transport.abort()

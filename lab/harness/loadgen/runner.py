@@ -284,7 +284,7 @@ async def _open_loop(run: _Run) -> None:
             while (intended := await backlog.get()) is not None:
                 await run.send(conn, intended)
         finally:
-            conn.close()
+            await conn.aclose()
 
     await run.begin()
     workers = [asyncio.create_task(worker()) for _ in range(settings.connections)]
@@ -324,7 +324,7 @@ async def _closed_loop(run: _Run) -> None:
                 if settings.think_time_s:
                     await asyncio.sleep(settings.think_time_s)
         finally:
-            conn.close()
+            await conn.aclose()
 
     await run.begin()
     deadline = run.start_ns + int(settings.duration_s * 1e9)
