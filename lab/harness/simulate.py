@@ -17,6 +17,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -279,6 +280,20 @@ def server_process(model: ServerModel, tls_files: tuple[str, str] | None = None
         argv += ["--cert-file", tls_files[0], "--key-file", tls_files[1]]
     with url_process(argv, "the simulated server", stop_timeout_s=10) as url:
         yield url
+
+
+def throwaway_certificate(folder: Path, host: str = "127.0.0.1") -> tuple[str, str, str]:
+    """A test CA (trustme) and a certificate it issued for ``host``, written to ``folder``:
+    (the CA file a client trusts, the certificate chain, its key), for ``tls_files``."""
+    import trustme
+
+    authority = trustme.CA()
+    ca_file, chain, key = (str(folder / name) for name in ("ca.pem", "chain.pem", "key.pem"))
+    authority.cert_pem.write_to_path(ca_file)
+    leaf = authority.issue_cert(host)
+    leaf.private_key_pem.write_to_path(key)
+    Path(chain).write_bytes(b"".join(blob.bytes() for blob in leaf.cert_chain_pems))
+    return ca_file, chain, key
 
 
 def server_tls(cert_file: str, key_file: str) -> ssl.SSLContext:

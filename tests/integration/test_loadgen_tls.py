@@ -4,7 +4,6 @@ CA (trustme): trusted through --ca-file, refused without it, accepted with --ins
 from __future__ import annotations
 
 import ssl
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -69,21 +68,17 @@ def test_tls_options_on_a_plain_url_and_a_missing_ca_file_are_config_errors(
         LoadSettings("https://127.0.0.1:1/", schedule=schedule, ca_file=str(tmp_path / "no.pem"))
 
 
-def test_a_runner_closes_cleanly_after_tls_connections(authority: trustme.CA, ca_file: str) -> None:
+def test_a_runner_closes_cleanly_after_tls_connections(tmp_path: Path) -> None:
     """Each TLS connection is gone before run_load returns: a loop closed while a TLS
     close waited for the peer's close_notify failed ("Device or resource busy")."""
     from lab.harness.aio import new_runner
-    from lab.harness.simulate import server_process
+    from lab.harness.simulate import server_process, throwaway_certificate
 
-    with tempfile.TemporaryDirectory() as folder:
-        chain, key = Path(folder) / "chain.pem", Path(folder) / "key.pem"
-        leaf = authority.issue_cert("127.0.0.1")
-        leaf.private_key_pem.write_to_path(str(key))
-        chain.write_bytes(b"".join(blob.bytes() for blob in leaf.cert_chain_pems))
-        with server_process(ServerModel(), tls_files=(str(chain), str(key))) as url:
-            for _ in range(3):
-                settings = LoadSettings(url, schedule=Schedule.constant(200, 0.3),
-                                        connections=16, ca_file=ca_file)  # fmt: skip
-                with new_runner() as runner:
-                    result = runner.run(run_load(settings))
-                assert result.requests == 60 and result.errors == 0
+    ca_file, chain, key = throwaway_certificate(tmp_path)
+    with server_process(ServerModel(), tls_files=(chain, key)) as url:
+        for _ in range(3):
+            settings = LoadSettings(url, schedule=Schedule.constant(200, 0.3),
+                                    connections=16, ca_file=ca_file)  # fmt: skip
+            with new_runner() as runner:
+                result = runner.run(run_load(settings))
+            assert result.requests == 60 and result.errors == 0

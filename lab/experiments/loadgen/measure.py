@@ -41,7 +41,7 @@ from lab.harness.loadgen.peers import (
     run_wrk,
     vegeta_path,
 )
-from lab.harness.simulate import ServerModel, server_process
+from lab.harness.simulate import ServerModel, server_process, throwaway_certificate
 
 __all__ = ["LoadgenSettings", "quick_settings", "run"]
 
@@ -160,17 +160,8 @@ def _saturation(s: LoadgenSettings, repeat: int) -> list[Row]:
 
 def _tls(s: LoadgenSettings, repeat: int) -> list[Row]:
     """lab-open at one rate over http and over https (a throwaway CA's certificate)."""
-    import trustme
-
-    authority = trustme.CA()
     with tempfile.TemporaryDirectory(prefix="lab-tls-") as folder:
-        ca_file, chain, key = (str(Path(folder) / name) for name in ("ca", "chain", "key"))
-        authority.cert_pem.write_to_path(ca_file)
-        leaf = authority.issue_cert("127.0.0.1")
-        leaf.private_key_pem.write_to_path(key)
-        with open(chain, "wb") as out:
-            for blob in leaf.cert_chain_pems:
-                out.write(blob.bytes())
+        ca_file, chain, key = throwaway_certificate(Path(folder))
         schedule = Schedule.constant(s.tls_rps, s.tls_s)
         rows = []
         for scheme in _in_turn(["http", "https"], repeat):

@@ -20,12 +20,13 @@ from dataclasses import dataclass
 
 from lab.errors import ProtocolError
 
-__all__ = ["Response", "ResponseParser"]
+__all__ = ["TOKEN", "Response", "ResponseParser"]
 
 MAX_HEAD_BYTES = 64 * 1024
 _HEAD_END = re.compile(rb"\r?\n\r?\n")
 _STATUS_LINE = re.compile(rb"HTTP/1\.([01]) ([0-9]{3})(?:[ \t].*)?")
-_TOKEN = re.compile(rb"[-!#$%&'*+.^_`|~0-9A-Za-z]+")
+#: RFC 9110's token: a header name, a method.
+TOKEN = re.compile(rb"[-!#$%&'*+.^_`|~0-9A-Za-z]+")
 _CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(?:;.*)?")
 _DIGITS = re.compile(rb"[0-9]{1,18}")
 
@@ -192,7 +193,7 @@ def _headers(lines: list[bytes]) -> dict[bytes, list[bytes]]:
             last[-1] += b" " + line.strip()
             continue
         name, colon, value = line.partition(b":")
-        if not colon or _TOKEN.fullmatch(name) is None:
+        if not colon or TOKEN.fullmatch(name) is None:
             raise ProtocolError(f"bad header line {line[:60]!r}")
         last = headers.setdefault(name.lower(), [])
         last.append(value.strip(b" \t"))

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 import signal
 import ssl
 import time
@@ -33,6 +32,7 @@ from lab.harness.loadgen.http1 import (
     tls_context,
 )
 from lab.harness.loadgen.mix import RequestMix
+from lab.harness.loadgen.response import TOKEN
 from lab.harness.loadgen.result import LoadResult
 from lab.harness.loadgen.scenario import Answer, Scenario, VirtualUser
 from lab.harness.loadgen.schedule import Schedule
@@ -42,7 +42,6 @@ __all__ = [
     "run_load_until_stopped",
 ]  # fmt: skip
 
-_TOKEN = re.compile(r"[-!#$%&'*+.^_`|~0-9A-Za-z]+")
 YIELD_EVERY = 64  # sends queued back to back before the dispatcher lets workers run
 EXPIRED = "timeout before send"  # the error kind of a request whose deadline passed unsent
 
@@ -94,15 +93,12 @@ class LoadSettings:
                 raise ConfigError(f"{name} must be at least 1, not {value}")
         if self.timeout_s <= 0 or self.duration_s <= 0 or self.think_time_s < 0:
             raise ConfigError("timeout and duration must be > 0, think time >= 0")
-        if not _TOKEN.fullmatch(self.method):
+        if TOKEN.fullmatch(self.method.encode("latin-1", "replace")) is None:
             raise ConfigError(f"{self.method!r} is not an HTTP method (letters, like GET)")
         if not self.expect_status or any(
             not 100 <= low <= high <= 599 for low, high in self.expect_status
         ):
             raise ConfigError("expected statuses must be ranges within 100-599")
-
-    def expected(self, status: int) -> bool:
-        return any(low <= status <= high for low, high in self.expect_status)
 
     @property
     def backlog(self) -> int:
