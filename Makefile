@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: lab test test-all install tools services services-down lint bench asv notebooks clean \
+.PHONY: lab test test-all install tools services services-down static-checks lint bench asv notebooks clean \
 	quick-suite test-suite
 
 # Each prints how long it took in all: install, servers, and the work itself.
@@ -15,25 +15,28 @@ TIMED = start=$$(date +%s); $(MAKE) --no-print-directory $(1); status=$$?; \
 lab:
 	@$(call TIMED,quick-suite)
 
+# The static checks run beside the servers' start (mypy takes 14 s of one core on a
+# fresh clone; starting the servers is mostly waiting).
 test:
-	@$(call TIMED,test-suite)
+	@$(call TIMED,-j2 test-suite)
 
 # The report is written even when an experiment could not run (it says why); the exit
 # status is then lab run's.
 quick-suite: services
 	$(BIN)/lab run --quick; status=$$?; $(BIN)/lab report && exit $$status
 
-test-suite: services
-	$(BIN)/ruff check .
-	$(BIN)/mypy
+test-suite: static-checks services
 	LAB_REQUIRE_SERVICES=1 $(BIN)/pytest --benchmark-disable --durations=40
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,notebooks,bench,fast,peers,asgi,browser]'
+	# uv resolves and installs the same packages as pip in 8 s instead of 41 s (measured
+	# on a fresh venv here); pip stays in the venv for asv's builds.
+	$(BIN)/python -m pip install --quiet uv
+	$(BIN)/python -m uv pip install --quiet --python $(BIN)/python \
+	  -e '.[dev,notebooks,bench,fast,peers,asgi,browser]'
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $(STAMP)
 
@@ -55,6 +58,10 @@ tools:
 	@command -v vegeta >/dev/null || test -x "$$(go env GOPATH 2>/dev/null)/bin/vegeta" || \
 	  { command -v go >/dev/null && go install github.com/tsenart/vegeta/v12@v12.13.0; } || \
 	  echo "vegeta is not installed (needs Go): the loadgen experiment will leave it out"
+
+static-checks: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 services-down:
 	$(BIN)/lab services down

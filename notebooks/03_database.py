@@ -33,6 +33,8 @@ quick = False
 # "measure": measure now against the servers (`lab services up`), quick or full.
 # Or a run's folder, such as "../results/20261129T231200Z-abc1234".
 run = "newest"
+# With "measure": settings to change by name, such as {"repeats": 1}.
+changes: dict = {}
 
 # %%
 # %matplotlib inline
@@ -40,7 +42,7 @@ from lab.experiments import EXPERIMENTS
 from lab.experiments.database import tables
 from lab.experiments.stored import open_or_measure
 
-frame = open_or_measure("database", run=run, quick=quick)
+frame = open_or_measure("database", run=run, quick=quick, changes=changes)
 sizes_figure, pgbench_figure = EXPERIMENTS["database"].figures(frame)
 
 # %% [markdown]

@@ -35,6 +35,8 @@ quick = False
 # "measure": measure now against the servers (`lab services up`), quick or full.
 # Or a run's folder, such as "../results/20261129T231200Z-abc1234".
 run = "newest"
+# With "measure": settings to change by name, such as {"repeats": 1}.
+changes: dict = {}
 
 # %%
 # %matplotlib inline
@@ -42,7 +44,7 @@ from lab.experiments import EXPERIMENTS
 from lab.experiments.service import tables
 from lab.experiments.stored import open_or_measure
 
-frame = open_or_measure("service", run=run, quick=quick)
+frame = open_or_measure("service", run=run, quick=quick, changes=changes)
 tables.targets(frame)
 
 # %% [markdown]

@@ -76,18 +76,32 @@ class Experiment:
         settings: Any = None,
         progress: Progress | None = None,
         repeats: int | None = None,
+        changes: Mapping[str, Any] | None = None,
     ) -> pd.DataFrame:
         """Measure. ``repeats`` overrides the settings' (quick or full) number of repeats:
-        comparing two runs needs enough of them (``lab report --compare``)."""
+        comparing two runs needs enough of them (``lab report --compare``). ``changes``
+        replaces other settings by name (``{"images": 8}``); a list given for a tuple
+        setting becomes a tuple."""
         measure = self.module("measure")
-        if repeats is not None:
-            if repeats < 1:
-                raise ConfigError(f"repeats must be at least 1, not {repeats}")
+        updates = dict(changes or {}) | ({} if repeats is None else {"repeats": repeats})
+        if updates:
             kind = type(measure.quick_settings())
             base = settings if settings is not None else (kind.quick() if quick else kind())
-            settings = dataclasses.replace(base, repeats=repeats)
+            settings = dataclasses.replace(base, **self.checked_changes(base, updates))
         frame: pd.DataFrame = measure.run(quick=quick, settings=settings, progress=progress)
         return frame
+
+    def checked_changes(self, base: Any, updates: dict[str, Any]) -> dict[str, Any]:
+        names = [f.name for f in dataclasses.fields(base)]
+        unknown = sorted(set(updates) - set(names))
+        if unknown:
+            raise ConfigError(f"{self.name} has no setting {', '.join(map(repr, unknown))}; "
+                              f"its settings: {', '.join(names)}")  # fmt: skip
+        if updates.get("repeats", 1) < 1:
+            raise ConfigError(f"repeats must be at least 1, not {updates['repeats']}")
+        return {name: tuple(value) if isinstance(getattr(base, name), tuple)
+                and isinstance(value, list) else value
+                for name, value in updates.items()}  # fmt: skip
 
     def tables(self, frame: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
         """The captioned tables of the report, in order; those with no rows left out."""

@@ -4,7 +4,7 @@ shows figures in seconds on a fresh clone with no server running; or measure now
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -46,15 +46,23 @@ def describe_run(run: Run) -> str:
     return f"run {run.path.name}: commit {commit}, started {started}, {kind} settings, {where}"
 
 
-def open_or_measure(name: str, *, run: str | Path = "newest", quick: bool = False) -> Any:
+def open_or_measure(
+    name: str,
+    *,
+    run: str | Path = "newest",
+    quick: bool = False,
+    changes: Mapping[str, Any] | None = None,
+) -> Any:
     """Experiment ``name``'s frame. ``run``: ``"newest"`` (the newest stored run holding
-    it, else the reference run), ``"measure"`` (measure now, ``quick`` or full, against
-    the servers), or a run's folder. Prints which run it shows."""
+    it, else the reference run), ``"measure"`` (measure now, ``quick`` or full, with
+    ``changes`` to the settings, against the servers), or a run's folder. Prints which
+    run it shows."""
     if name not in EXPERIMENTS:
         raise ConfigError(f"unknown experiment {name!r}; choose from {', '.join(EXPERIMENTS)}")
     if run == "measure":
-        print(f"{name}: measuring now ({'quick' if quick else 'full'} settings)")
-        return EXPERIMENTS[name].run(quick=quick)
+        changed = f", changed: {dict(changes)}" if changes else ""
+        print(f"{name}: measuring now ({'quick' if quick else 'full'} settings{changed})")
+        return EXPERIMENTS[name].run(quick=quick, changes=changes)
     stored = newest_run_with(name) if run == "newest" else Run(Path(run))
     if stored is None:
         raise ConfigError(f"no stored run holds {name} results: run `lab run {name} --quick`, "

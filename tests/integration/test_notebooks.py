@@ -3,6 +3,7 @@ and each one runs end to end through papermill with quick parameters."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import papermill
 import pytest
 
 from lab.experiments import EXPERIMENTS
-from tests.experiment_frames import SessionFrames
+from tests.experiment_frames import SessionFrames, trimmed_settings
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("[0-9][0-9]_*.py"))
 
@@ -49,6 +50,14 @@ def _experiment(source: Path) -> str:
     return found.group(1)
 
 
+def _trimmed_changes(name: str) -> dict[str, object]:
+    """The test suite's trimmed settings, as the changes a notebook's parameter takes."""
+    trimmed, quick = trimmed_settings(name), EXPERIMENTS[name].module("measure").quick_settings()
+    return {field.name: list(value) if isinstance(value, tuple) else value
+            for field in dataclasses.fields(trimmed)
+            if (value := getattr(trimmed, field.name)) != getattr(quick, field.name)}  # fmt: skip
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("source", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs_with_quick_parameters(
@@ -57,7 +66,8 @@ def test_notebook_runs_with_quick_parameters(
     """Each notebook runs end to end: the live one measures (quick), the others open the
     session's stored run of their experiment, measured once for the whole test session."""
     name = _experiment(source)
-    parameters: dict[str, object] = {"quick": True, "run": "measure"}
+    parameters: dict[str, object] = {"quick": True, "run": "measure",
+                                     "changes": _trimmed_changes(name)}  # fmt: skip
     for service in EXPERIMENTS[name].services:
         request.getfixturevalue(f"{service}_up")
     if source.stem != LIVE:

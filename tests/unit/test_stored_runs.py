@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from lab.errors import ConfigError
-from lab.experiments import stored
+from lab.experiments import EXPERIMENTS, stored
+from lab.experiments.stored import open_or_measure
 from lab.harness.results import Run, new_run
 
 
@@ -55,3 +56,16 @@ def test_a_run_without_the_experiment_is_a_clear_error(tmp_path: Path) -> None:
         stored.open_or_measure("caching", run=run.path)
     with pytest.raises(ConfigError, match="unknown experiment"):
         stored.open_or_measure("no such", run=run.path)
+
+
+def test_changes_to_settings_are_checked_by_name() -> None:
+    with pytest.raises(ConfigError, match=r"cdn has no setting 'pictures'; its settings: .*images"):
+        EXPERIMENTS["cdn"].run(quick=True, changes={"pictures": 8})
+    with pytest.raises(ConfigError, match="repeats must be at least 1"):
+        open_or_measure("cdn", run="measure", quick=True, changes={"images": 8, "repeats": 0})
+
+
+def test_a_list_given_for_a_tuple_setting_becomes_a_tuple() -> None:
+    base = EXPERIMENTS["cdn"].module("measure").quick_settings()
+    changed = EXPERIMENTS["cdn"].checked_changes(base, {"variants": ["none", "all"], "images": 8})
+    assert changed == {"variants": ("none", "all"), "images": 8}
