@@ -30,12 +30,12 @@ test-suite: static-checks services
 
 install: $(STAMP)
 
+# uv installs the same packages as pip, bytecode compiled as pip does, in 18 s against
+# pip's 41 s (a fresh venv here); pip stays in the venv for asv's builds.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	# uv resolves and installs the same packages as pip in 8 s instead of 41 s (measured
-	# on a fresh venv here); pip stays in the venv for asv's builds.
 	$(BIN)/python -m pip install --quiet uv
-	$(BIN)/python -m uv pip install --quiet --python $(BIN)/python \
+	$(BIN)/python -m uv pip install --quiet --compile-bytecode --python $(BIN)/python \
 	  -e '.[dev,notebooks,bench,fast,peers,asgi,browser]'
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $(STAMP)
@@ -44,8 +44,9 @@ services: install tools
 	$(BIN)/lab services up
 
 # Peer load generators the experiments compare against (wrk from Debian, vegeta with
-# go install), and the browser the static-assets
-# experiment drives (optional: skipped when missing; the tests fail without chromium in CI).
+# go install), Prometheus (its promtool checks the shipped rules), and the browser the
+# static-assets experiment drives (optional: skipped when missing; the tests fail without
+# chromium or promtool in CI).
 tools:
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	  { apt-get install -y -q wrk >/dev/null 2>&1 || \
@@ -55,6 +56,10 @@ tools:
 	  { apt-get install -y -q chromium >/dev/null 2>&1 || \
 	    { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }; }; } || \
 	  echo "chromium is not installed: the static-assets browser runs will be skipped"
+	@command -v promtool >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  { apt-get install -y -q prometheus >/dev/null 2>&1 || \
+	    { apt-get update -q >/dev/null && apt-get install -y -q prometheus >/dev/null; }; }; } || \
+	  echo "prometheus is not installed: the recording-rule checks (promtool) will be skipped"
 	@command -v vegeta >/dev/null || test -x "$$(go env GOPATH 2>/dev/null)/bin/vegeta" || \
 	  { command -v go >/dev/null && go install github.com/tsenart/vegeta/v12@v12.13.0; } || \
 	  echo "vegeta is not installed (needs Go): the loadgen experiment will leave it out"

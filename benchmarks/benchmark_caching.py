@@ -74,7 +74,7 @@ class CachedCalls:
             require("redis")
         self.runner = new_runner()
         self.store = MemoryCache() if store == "memory" else RedisCache(endpoints().redis_url)
-        self.function = cached(self.store, ttl_s=600, namespace=uuid.uuid4().hex)(_value)
+        self.function = cached(self.store, ttl=600, namespace=uuid.uuid4().hex)(_value)
         self.runner.run(self.function(1))
         self.next_key = 10
 

@@ -12,7 +12,8 @@
     ├── PoolTimeoutError(TimeoutError)   no connection could be had in time
     ├── ProtocolError                    a server's answer is not HTTP/1.1
     ├── RangeNotSatisfiable              a byte range wholly past the end (HTTP 416)
-    └── BadRequest(ValueError)           a request the reference service refuses (400, 422)
+    ├── BadRequest(ValueError)           a request the reference service refuses (400, 422)
+    └── DocumentNameError(ImportError)   an import of performance-patterns.ja.md's name
 
 The CLI prints ``str(error)`` and exits non-zero; it never shows a traceback for these.
 The patterns re-export the ones they raise (``lab.patterns.caching.CacheBackendError``).
@@ -30,6 +31,7 @@ __all__ = [
     "CacheBackendError",
     "CircuitOpenError",
     "ConfigError",
+    "DocumentNameError",
     "LabError",
     "LimitExceededError",
     "PoolTimeoutError",
@@ -103,3 +105,9 @@ class BadRequest(LabError, ValueError):
     def __init__(self, message: str, status: int = 400) -> None:
         super().__init__(message)
         self.status = status
+
+
+class DocumentNameError(LabError, ImportError):
+    """An import of one of ``performance-patterns.ja.md``'s names; the message names the
+    lab's counterpart. An ``ImportError``, so that ``from lab.patterns import
+    CacheManager`` shows this message rather than a generic one."""

@@ -101,12 +101,22 @@ def services_status(only: Only = None) -> None:
 @app.command("slo")
 def slo_check(
     path: Annotated[Path, typer.Argument(help="The SLO file.")] = Path("slo.yaml"),
+    convert: Annotated[
+        bool,
+        typer.Option(
+            "--convert",
+            help="Print the targets in slo.yaml's own form (from the document's "
+            "performance_targets: form, say).",
+        ),
+    ] = False,
 ) -> None:
-    """Validate an SLO file and list its targets."""
+    """Validate an SLO file (slo.yaml's form or performance-patterns.ja.md's) and list its
+    targets."""
     from lab.harness.slo import load_slo
 
     for target in load_slo(path):
-        console.print(str(target))
+        print(f"{target.metric}: {{{target.bound}: {target.value:g}}}" if convert
+              else str(target))  # fmt: skip
 
 
 def _register_loadtest() -> None:

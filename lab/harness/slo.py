@@ -1,4 +1,5 @@
-"""SLO targets from ``slo.yaml``: loaded strictly, evaluated into pass/fail with a margin."""
+"""SLO targets from ``slo.yaml``: loaded strictly, evaluated into pass/fail with a margin.
+``performance-patterns.ja.md``'s form of the same targets is read too."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 import yaml
 
 from lab.errors import ConfigError
+from lab.harness.slo_document import DOCUMENT_KEY, parse_document_targets
 
 __all__ = ["METRICS", "Target", "Verdict", "evaluate", "load_slo", "parse_slo", "verdict_line"]
 
@@ -81,7 +83,9 @@ def _fail(source: str, node: yaml.Node, message: str) -> ConfigError:
 
 
 def parse_slo(text: str, source: str = "slo.yaml") -> list[Target]:
-    """Parse SLO text; any unknown key or malformed value is a ConfigError naming the line."""
+    """Parse SLO text; any unknown key or malformed value is a ConfigError naming the line.
+    The document's form (``performance_targets:``, :mod:`lab.harness.slo_document`) is
+    read too."""
     try:
         root = yaml.compose(text)
     except yaml.YAMLError as error:
@@ -93,6 +97,8 @@ def parse_slo(text: str, source: str = "slo.yaml") -> list[Target]:
         raise ConfigError(f"{source}: is empty; it needs at least one target")
     if not isinstance(root, yaml.MappingNode):
         raise _fail(source, root, "must be a mapping of metric: {below|above: number}")
+    if any(key.value == DOCUMENT_KEY for key, _ in root.value):
+        return parse_document_targets(root, source)
     targets: list[Target] = []
     seen: set[str] = set()
     for key_node, value_node in root.value:

@@ -22,6 +22,7 @@ from lab.patterns.caching import (
     cached,
 )
 from lab.patterns.concurrency import ItemResult, RateLimiter, bounded_map
+from lab.patterns.document_names import module_attribute_error
 from lab.patterns.http_client import HttpResponse, ResilientHTTPClient, fetch_many
 from lab.patterns.limit_algorithms import AIMD, Gradient2, LatencyTarget, Vegas
 from lab.patterns.limiter import AdaptiveLimiter, FixedLimit
@@ -67,3 +68,8 @@ __all__ = [
     "cached",
     "fetch_many",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """The document's class names fail with the lab's name for them."""
+    raise module_attribute_error(__name__, name)

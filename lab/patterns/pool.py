@@ -20,13 +20,14 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from time import perf_counter
 from types import TracebackType
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import asyncpg
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
 from lab.errors import PoolTimeoutError
+from lab.patterns.document_names import pool_attribute_error
 from lab.patterns.histogram import BucketHistogram
 from lab.patterns.lean_pool import LeanPool, full_reset
 
@@ -179,6 +180,11 @@ class DatabasePool:
         self._pool: Any = None
         self._raw: Any = _Closed()
         self._claimed = 0
+
+    if not TYPE_CHECKING:  # hidden from mypy, which would then accept any attribute
+
+        def __getattr__(self, name: str) -> Any:
+            raise pool_attribute_error(self, name)
 
     @property
     def raw(self) -> Any:

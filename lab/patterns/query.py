@@ -57,20 +57,45 @@ class Join:
         )
 
 
+OrderBy = str | Sequence[str | tuple[str, str]]
+_ORDER_FORMS = "a column, '-column' (descending), 'column DESC' or ('column', 'DESC')"
+
+
+def _order_terms(order_by: OrderBy | None) -> list[tuple[str, Direction]]:
+    """A list of terms, or one string of them separated by commas (``"a DESC, id"``)."""
+    if isinstance(order_by, str):
+        order_by = [term.strip() for term in order_by.split(",")]
+    return [_order_term(term) for term in order_by or ()]
+
+
 def _order_term(term: str | tuple[str, str]) -> tuple[str, Direction]:
     """``"col"``, ``"-col"`` (descending), ``"col DESC"`` or ``("col", "desc")``."""
-    if isinstance(term, tuple):
+    if isinstance(term, tuple) and len(term) == 2:
         column, direction = term
-    elif term.startswith("-"):
+    elif isinstance(term, str) and term.startswith("-"):
         column, direction = term[1:], "DESC"
-    else:
-        column, _, direction = term.partition(" ")
+    elif isinstance(term, str):
+        column, _, direction = term.strip().partition(" ")
         direction = direction.strip() or "ASC"
-    direction = direction.upper()
+    else:
+        raise ValueError(f"order_by term {term!r}: write {_ORDER_FORMS}")
+    if not isinstance(column, str) or not all(map(_NAME.fullmatch, column.split("."))):
+        raise ValueError(f"order_by term {term!r}: not a column name; write {_ORDER_FORMS}")
+    direction = str(direction).upper()
     if direction not in get_args(Direction):
-        raise ValueError(f"order direction must be ASC or DESC, not {direction!r}")
-    quote_identifier(column)
+        raise ValueError(f"order_by term {term!r}: the direction is ASC or DESC, not "
+                         f"{direction!r}; write {_ORDER_FORMS}")  # fmt: skip
     return column, direction  # type: ignore[return-value]
+
+
+def _join_sql(join: Any) -> str:
+    if not isinstance(join, Join):
+        raise ValueError(
+            f"joins take Join values, not {type(join).__name__}: Join('users', "
+            "'posts.user_id', 'users.id', kind='LEFT') (an ON condition written as text "
+            "cannot be checked)"
+        )
+    return join.sql()
 
 
 class _Params:
@@ -108,18 +133,19 @@ def build_select(
     fields: Sequence[str] | None = None,
     where: Mapping[str, Any] | None = None,
     joins: Iterable[Join] | None = None,
-    order_by: Sequence[str | tuple[str, str]] | None = None,
+    order_by: OrderBy | None = None,
     limit: int | None = None,
     offset: int | None = None,
 ) -> tuple[str, list[Any]]:
-    """``(sql, params)`` for asyncpg: equality and ``= ANY`` conditions joined by AND."""
+    """``(sql, params)`` for asyncpg: equality and ``= ANY`` conditions joined by AND.
+    ``order_by`` is a list of terms or one string of them (``"created_at DESC, id"``)."""
     return _select(table, fields, where, joins, order_by, limit, offset, after=None)
 
 
 def keyset_page(
     table: str,
     *,
-    order_by: Sequence[str | tuple[str, str]],
+    order_by: OrderBy,
     limit: int,
     after: Sequence[Any] | None = None,
     fields: Sequence[str] | None = None,
@@ -130,7 +156,7 @@ def keyset_page(
     ``after`` (None: the first page). The sort columns must be unique together (end with
     the primary key) and share one direction, so ``(a, b) > ($1, $2)`` can use an index;
     the cost of a page does not grow with its depth, unlike ``OFFSET``."""
-    terms = [_order_term(term) for term in order_by]
+    terms = _order_terms(order_by)
     if len({direction for _, direction in terms}) != 1:
         raise ValueError("keyset pagination needs one direction for every sort column")
     if after is not None and len(after) != len(terms):
@@ -143,7 +169,7 @@ def _select(
     fields: Sequence[str] | None,
     where: Mapping[str, Any] | None,
     joins: Iterable[Join] | None,
-    order_by: Sequence[str | tuple[str, str]] | None,
+    order_by: OrderBy | None,
     limit: int | None,
     offset: int | None,
     after: Sequence[Any] | None,
@@ -151,9 +177,9 @@ def _select(
     params = _Params()
     columns = ", ".join(quote_identifier(f) for f in fields) if fields else "*"
     sql = [f"SELECT {columns} FROM {quote_identifier(table, max_parts=2)}"]
-    sql += [join.sql() for join in joins or ()]
+    sql += [_join_sql(join) for join in joins or ()]
     conditions = _conditions(where, params)
-    terms = [_order_term(term) for term in order_by or ()]
+    terms = _order_terms(order_by)
     if after is not None:
         row = ", ".join(quote_identifier(column) for column, _ in terms)
         values = ", ".join(params.add(value) for value in after)

@@ -37,7 +37,7 @@ CREATE TABLE users (
 );
 CREATE TABLE posts (
     id bigint PRIMARY KEY, user_id bigint NOT NULL, title text NOT NULL,
-    status text NOT NULL, created_at timestamptz NOT NULL
+    content text NOT NULL, status text NOT NULL, created_at timestamptz NOT NULL
 );
 """
 
@@ -71,7 +71,7 @@ def _posts(count: int, users: int, rng: random.Random) -> Iterator[tuple[Any, ..
         )
         written = EPOCH + timedelta(seconds=rng.randrange(365 * 86_400))
         status = STATUSES[0] if rng.random() < 0.8 else rng.choice(STATUSES[1:])
-        yield post, author, f"Post {post}", status, written
+        yield post, author, f"Post {post}", f"The text of post {post}.", status, written
 
 
 async def create_dataset(
@@ -89,7 +89,7 @@ async def create_dataset(
         await connection.copy_records_to_table(
             "posts",
             records=_posts(posts, users, rng),
-            columns=["id", "user_id", "title", "status", "created_at"],
+            columns=["id", "user_id", "title", "content", "status", "created_at"],
         )
         await connection.execute("ANALYZE users; ANALYZE posts;")
     return Dataset(users, posts, seed)

@@ -65,10 +65,11 @@ def build_app(settings: ServiceSettings, followers_url: str, *, multiprocess: bo
 
         return handle
 
+    app.router.add_get("/api/users", route("users"))
+    app.router.add_post("/api/users", route("register"))
     app.router.add_get("/api/users/{id}", route("user"))
     app.router.add_get("/api/users/{id}/posts", route("posts"))
     app.router.add_get("/api/users/{id}/summary", route("summary"))
-    app.router.add_post("/api/users", route("register"))
     app.router.add_get("/metrics", _metrics)
     app.router.add_get("/healthz", _health)
     app.router.add_get("/api/_stats", _stats)

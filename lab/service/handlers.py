@@ -78,6 +78,16 @@ class Handlers:
         found = await self.profile(_user_id(request))
         return json_response(found) if found else json_error(404, "no such user")
 
+    async def users(self, request: web.Request) -> web.Response:
+        """``GET /api/users?limit=&after=``: users in id order, after the id ``after``;
+        ``next`` is the ``after`` of the following page (null on the last)."""
+        limit = _int_query(request, "limit", 20, 1, self.max_per_page)
+        after = _int_query(request, "after", 0, 0, MAX_ID)
+        users = await self.store.users_after(after, limit=limit)
+        following = users[-1]["id"] if len(users) == limit else None
+        return json_response({"users": users, "limit": limit, "after": after,
+                              "next": following})  # fmt: skip
+
     async def _posts_page(self, request: web.Request, user_id: int) -> dict[str, Any]:
         per_page = _int_query(request, "per_page", 20, 1, self.max_per_page)
         after = request.query.get("after")

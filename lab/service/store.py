@@ -78,6 +78,9 @@ class UserStore:
                 await create_dataset(pool, users=users, posts=posts, seed=0)
                 for name, table, columns in SEED_INDEXES:
                     await ensure_index(pool, name, table, columns)
+            # a dataset made before posts had the document's content column gets it, empty
+            await pool.execute("ALTER TABLE posts ADD COLUMN IF NOT EXISTS content text "
+                               "NOT NULL DEFAULT ''")  # fmt: skip
             await ensure_index(pool, *SERVICE_INDEX)
             await pool.execute("CREATE SEQUENCE IF NOT EXISTS lab_service_user_ids")
             await pool.execute(
@@ -90,6 +93,13 @@ class UserStore:
         async with self.connection() as connection:
             row = await connection.fetchrow(sql, *params)
         return _json_row(row) if row is not None else None
+
+    async def users_after(self, after: int, *, limit: int) -> list[dict[str, Any]]:
+        """A keyset page of users: the ``limit`` with the smallest ids above ``after``."""
+        sql, params = keyset_page("users", order_by=["id"], limit=limit, after=(after,),
+                                  fields=_USER_FIELDS)  # fmt: skip
+        async with self.connection() as connection:
+            return [_json_row(row) for row in await connection.fetch(sql, *params)]
 
     async def posts(self, user_id: int, *, page: int, per_page: int) -> list[dict[str, Any]]:
         sql, params = build_select("posts", _POST_FIELDS, where={"user_id": user_id},

@@ -31,7 +31,7 @@ def function(request: pytest.FixtureRequest, redis_up: None) -> Iterator[tuple[A
         "tiered": lambda: TieredCache(RedisCache(url)),
     }[request.param]()
     with new_runner() as runner:
-        yield runner, cached(store, ttl_s=600, namespace=uuid.uuid4().hex)(_value)
+        yield runner, cached(store, ttl=600, namespace=uuid.uuid4().hex)(_value)
         runner.run(store.close())
 
 

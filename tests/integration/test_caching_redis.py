@@ -52,7 +52,7 @@ async def test_falsy_values_round_trip(
 ) -> None:
     calls = 0
 
-    @cached(cache, ttl_s=30, namespace=_namespace(request))
+    @cached(cache, ttl=30, namespace=_namespace(request))
     async def lookup(x: int) -> Any:
         nonlocal calls
         calls += 1
@@ -69,7 +69,7 @@ async def test_1000_concurrent_misses_make_one_origin_call(
 ) -> None:
     calls = 0
 
-    @cached(cache, ttl_s=30, stampede=stampede, namespace=_namespace(request))
+    @cached(cache, ttl=30, stampede=stampede, namespace=_namespace(request))
     async def hot(x: int) -> dict[str, int]:
         nonlocal calls
         calls += 1
@@ -94,7 +94,7 @@ async def test_the_lock_admits_one_process_among_several(
         await asyncio.sleep(0.05)
         return x
 
-    functions = [cached(s, ttl_s=30, stampede="lock", namespace=_namespace(request))(origin)
+    functions = [cached(s, ttl=30, stampede="lock", namespace=_namespace(request))(origin)
                  for s in stores]  # fmt: skip
     await functions[0].invalidate(9)
     try:
@@ -124,7 +124,7 @@ async def test_invalidation_by_arguments_and_tag(
     calls = 0
     tag = _namespace(request)
 
-    @cached(cache, ttl_s=30, namespace=tag, tags=lambda user_id: [f"{tag}:user:{user_id}"])
+    @cached(cache, ttl=30, namespace=tag, tags=lambda user_id: [f"{tag}:user:{user_id}"])
     async def profile(user_id: int) -> dict[str, int]:
         nonlocal calls
         calls += 1
@@ -153,7 +153,7 @@ async def test_coalescing_sends_one_mget_per_tick(
     store = RedisCache(url, coalesce=True)
     probe = redis.Redis.from_url(url)
 
-    @cached(store, ttl_s=30, namespace=_namespace(request))
+    @cached(store, ttl=30, namespace=_namespace(request))
     async def item(x: int) -> int:
         return x
 
@@ -177,7 +177,7 @@ async def test_coalescing_on_a_cluster_groups_keys_by_slot(
 ) -> None:
     store = RedisCache(cluster_nodes=cluster_nodes, coalesce=True, max_connections=200)
 
-    @cached(store, ttl_s=30, namespace=_namespace(request))
+    @cached(store, ttl=30, namespace=_namespace(request))
     async def item(x: int) -> int:
         return x
 
@@ -197,7 +197,7 @@ async def test_tiered_front_tier_answers_without_redis(
     tiered = TieredCache(back, front_ttl_s=30)
     probe = redis.Redis.from_url(endpoints().redis_url)
 
-    @cached(tiered, ttl_s=30, namespace=_namespace(request))
+    @cached(tiered, ttl=30, namespace=_namespace(request))
     async def item(x: int) -> int:
         return x
 
@@ -219,7 +219,7 @@ def test_sync_function_over_redis(request: pytest.FixtureRequest, redis_up: None
     store = RedisCache(endpoints().redis_url)
     calls = 0
 
-    @cached(store, ttl_s=30, namespace=_namespace(request))
+    @cached(store, ttl=30, namespace=_namespace(request))
     def square(x: int) -> int:
         nonlocal calls
         calls += 1
@@ -289,7 +289,7 @@ async def test_fail_open_while_redis_is_down_and_recovery(scratch: ScratchRedis)
     store = RedisCache(scratch.url, retry_after_s=0.2, op_timeout_s=0.2)
     calls = 0
 
-    @cached(store, ttl_s=30)
+    @cached(store, ttl=30)
     async def item(x: int) -> int:
         nonlocal calls
         calls += 1
@@ -316,7 +316,7 @@ async def test_fail_open_while_redis_is_frozen(scratch: ScratchRedis) -> None:
     store = RedisCache(scratch.url, op_timeout_s=0.1, retry_after_s=5.0)
     calls = 0
 
-    @cached(store, ttl_s=30)
+    @cached(store, ttl=30)
     async def item(x: int) -> int:
         nonlocal calls
         calls += 1

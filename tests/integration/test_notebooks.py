@@ -66,11 +66,12 @@ def test_notebook_runs_with_quick_parameters(
     """Each notebook runs end to end: the live one measures (quick), the others open the
     session's stored run of their experiment, measured once for the whole test session."""
     name = _experiment(source)
-    parameters: dict[str, object] = {"quick": True, "run": "measure",
-                                     "changes": _trimmed_changes(name)}  # fmt: skip
+    parameters: dict[str, object] = {"quick": True, "run": "measure"}
     for service in EXPERIMENTS[name].services:
         request.getfixturevalue(f"{service}_up")
-    if source.stem != LIVE:
+    if source.stem == LIVE:
+        parameters["changes"] = _trimmed_changes(name)
+    else:
         frames(name)
         parameters["run"] = str(frames.run.path)
     unexecuted = tmp_path / f"{source.stem}.ipynb"

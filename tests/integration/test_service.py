@@ -61,6 +61,27 @@ async def test_posts_pages_keyset_and_bad_parameters(base: str) -> None:
         assert status == 404
 
 
+async def test_the_users_list_pages_by_id_without_gaps_or_repeats(base: str) -> None:
+    """``GET /api/users``, the document's load-test target: keyset pages of users."""
+    async with aiohttp.ClientSession() as session:
+        seen: list[int] = []
+        after: int | None = 0
+        while after is not None and len(seen) < 30:
+            status, page = await get_json(session, f"{base}/api/users?limit=7&after={after}")
+            assert status == 200 and page["limit"] == 7 and page["after"] == after
+            seen += [user["id"] for user in page["users"]]
+            after = page["next"]
+        assert seen == list(range(1, len(seen) + 1)) and len(seen) >= 30
+        status, default = await get_json(session, f"{base}/api/users")
+        assert status == 200 and [u["id"] for u in default["users"]] == list(range(1, 21))
+        for query, words in (("limit=0", "limit must be between"), ("limit=x", "integer"),
+                             ("after=-1", "after must be between")):  # fmt: skip
+            status, error = await get_json(session, f"{base}/api/users?{query}")
+            assert status == 400 and words in error["error"], query
+        status, last = await get_json(session, f"{base}/api/users?after=999999999999")
+        assert status == 200 and last["users"] == [] and last["next"] is None
+
+
 async def test_summary_has_the_followers_from_the_downstream(base: str) -> None:
     async with aiohttp.ClientSession() as session:
         status, summary = await get_json(session, f"{base}/api/users/11/summary")

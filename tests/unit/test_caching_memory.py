@@ -51,7 +51,7 @@ def test_ttl_and_lru_bound(clock: Clock) -> None:
 async def test_falsy_values_are_hits(falsy: Any, clock: Clock) -> None:
     calls = 0
 
-    @cached(MemoryCache(clock=clock), ttl_s=60, clock=clock)
+    @cached(MemoryCache(clock=clock), ttl=60, clock=clock)
     async def lookup(x: int) -> Any:
         nonlocal calls
         calls += 1
@@ -71,11 +71,11 @@ async def test_cache_none_off_and_negative_ttl(clock: Clock) -> None:
         calls += 1
         return None if x < 0 else x
 
-    uncached_none = cached(cache, ttl_s=60, cache_none=False, clock=clock, namespace="a")(origin)
+    uncached_none = cached(cache, ttl=60, cache_none=False, clock=clock, namespace="a")(origin)
     await uncached_none(-1)
     await uncached_none(-1)
     assert calls == 2
-    short = cached(cache, ttl_s=60, negative_ttl_s=5, ttl_jitter=0, clock=clock,
+    short = cached(cache, ttl=60, negative_ttl_s=5, ttl_jitter=0, clock=clock,
                    namespace="b")(origin)  # fmt: skip
     await short(-1), await short(2)
     clock.now += 6  # the clock moves for the store too: the None has expired, the 2 has not
@@ -86,7 +86,7 @@ async def test_cache_none_off_and_negative_ttl(clock: Clock) -> None:
 async def test_ttl_jitter_spreads_expiries(clock: Clock) -> None:
     cache = MemoryCache(clock=clock)
 
-    @cached(cache, ttl_s=100, ttl_jitter=0.2, clock=clock, rng=random.Random(1))
+    @cached(cache, ttl=100, ttl_jitter=0.2, clock=clock, rng=random.Random(1))
     async def item(x: int) -> int:
         return x
 
@@ -105,7 +105,7 @@ async def test_ttl_jitter_spreads_expiries(clock: Clock) -> None:
 async def test_concurrent_misses(stampede: Any, expected: int) -> None:
     calls = 0
 
-    @cached(MemoryCache(), ttl_s=60, stampede=stampede)
+    @cached(MemoryCache(), ttl=60, stampede=stampede)
     async def slow(x: int) -> int:
         nonlocal calls
         calls += 1
@@ -120,7 +120,7 @@ async def test_concurrent_misses(stampede: Any, expected: int) -> None:
 async def test_origin_error_reaches_every_waiter_and_is_not_cached() -> None:
     calls = 0
 
-    @cached(MemoryCache(), ttl_s=60)
+    @cached(MemoryCache(), ttl=60)
     async def failing(x: int) -> int:
         nonlocal calls
         calls += 1
@@ -138,7 +138,7 @@ async def test_cancelled_first_caller_does_not_cancel_the_others() -> None:
     started, release = asyncio.Event(), asyncio.Event()
     calls = 0
 
-    @cached(MemoryCache(), ttl_s=60)
+    @cached(MemoryCache(), ttl=60)
     async def slow(x: int) -> int:
         nonlocal calls
         calls += 1
@@ -162,7 +162,7 @@ async def test_early_refresh_recomputes_before_expiry_and_serves_the_old_value(
 ) -> None:
     version = 0
 
-    @cached(MemoryCache(clock=clock), ttl_s=10, ttl_jitter=0, stampede="early-refresh",
+    @cached(MemoryCache(clock=clock), ttl=10, ttl_jitter=0, stampede="early-refresh",
             early_beta=1.0, clock=clock, rng=random.Random(7))  # fmt: skip
     async def config(name: str) -> int:
         nonlocal version
@@ -187,7 +187,7 @@ async def test_invalidation_by_key_arguments_and_tag() -> None:
     cache = MemoryCache()
     calls = 0
 
-    @cached(cache, ttl_s=60, tags=lambda user_id: [f"user:{user_id}"])
+    @cached(cache, ttl=60, tags=lambda user_id: [f"user:{user_id}"])
     async def profile(user_id: int) -> dict[str, int]:
         nonlocal calls
         calls += 1
@@ -212,8 +212,8 @@ async def test_version_bump_starts_afresh() -> None:
     async def origin(x: int) -> int:
         return x
 
-    v1 = cached(cache, ttl_s=60, version=1)(origin)
-    v2 = cached(cache, ttl_s=60, version=2)(origin)
+    v1 = cached(cache, ttl=60, version=1)(origin)
+    v2 = cached(cache, ttl=60, version=2)(origin)
     await v1(1)
     await v2(1)
     assert (v1.stats.misses, v2.stats.misses) == (1, 1)
@@ -226,7 +226,7 @@ def test_sync_functions_single_flight_across_threads() -> None:
 
     calls = 0
 
-    @cached(MemoryCache(), ttl_s=60)
+    @cached(MemoryCache(), ttl=60)
     def slow(x: int) -> int:
         nonlocal calls
         calls += 1
@@ -247,7 +247,7 @@ def test_settings_that_cannot_work_are_refused() -> None:
     with pytest.raises(ConfigError, match="stampede"):
         cached(MemoryCache(), stampede="maybe")  # type: ignore[arg-type]
     with pytest.raises(ConfigError):
-        cached(MemoryCache(), ttl_s=0)
+        cached(MemoryCache(), ttl=0)
     with pytest.raises(ConfigError, match="serializer"):
         serializer_named("yaml")
 
@@ -266,7 +266,7 @@ def test_serializers_round_trip(serializer: Any) -> None:
 async def test_foreign_entry_is_a_miss_and_an_error() -> None:
     cache = MemoryCache()
 
-    @cached(cache, ttl_s=60)
+    @cached(cache, ttl=60)
     async def f(x: int) -> int:
         return x
 
@@ -276,7 +276,7 @@ async def test_foreign_entry_is_a_miss_and_an_error() -> None:
 
 
 async def test_stats_export_to_prometheus() -> None:
-    @cached(MemoryCache(), ttl_s=60, name="profile")
+    @cached(MemoryCache(), ttl=60, name="profile")
     async def f(x: int) -> int:
         return x
 
@@ -311,7 +311,7 @@ async def test_a_caller_that_missed_before_the_flight_stored_makes_no_second_cal
     calls = 0
     store = StaleFirstReads(stale=3)  # the leader's read and re-read, the late caller's read
 
-    @cached(store, ttl_s=60, stampede="single-flight")
+    @cached(store, ttl=60, stampede="single-flight")
     async def slow(x: int) -> int:
         nonlocal calls
         calls += 1

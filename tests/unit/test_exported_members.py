@@ -10,7 +10,8 @@ import lab.patterns
 def test_error_hierarchy() -> None:
     """Every exception the lab raises on purpose is in lab.errors, under LabError."""
     assert lab.errors.__all__ == [
-        "BadRequest", "CacheBackendError", "CircuitOpenError", "ConfigError", "LabError",
+        "BadRequest", "CacheBackendError", "CircuitOpenError", "ConfigError",
+        "DocumentNameError", "LabError",
         "LimitExceededError", "PoolTimeoutError", "ProtocolError", "RangeNotSatisfiable",
         "RetryableStatusError", "ServiceUnavailableError",
     ]  # fmt: skip
@@ -19,6 +20,7 @@ def test_error_hierarchy() -> None:
     assert issubclass(lab.errors.ConfigError, ValueError)
     assert issubclass(lab.errors.BadRequest, ValueError)
     assert issubclass(lab.errors.PoolTimeoutError, TimeoutError)
+    assert issubclass(lab.errors.DocumentNameError, ImportError)
 
 
 def test_no_exception_class_outside_lab_errors() -> None:

@@ -128,7 +128,7 @@ async def _lookup_span(store: RedisCache, callers: int) -> float:
     (a fixed 50 ms origin gave 11 to 1000 unprotected calls for 1000 callers, #23). It
     also opens the store's sockets, so the waves do not pay for them."""
 
-    @cached(store, ttl_s=60.0, namespace=f"stampede-span-{uuid.uuid4().hex}")
+    @cached(store, ttl=60.0, namespace=f"stampede-span-{uuid.uuid4().hex}")
     async def warm(x: int) -> int:
         return x
 
@@ -165,7 +165,7 @@ async def _waves(
     ttl_s = max(s.stampede_ttl_s, 2 * lead_s)
     latency = [s.origin_s]  # the first write's, then the waves'
 
-    @cached(store, ttl_s=ttl_s, ttl_jitter=0.0, stampede=mode,  # type: ignore[arg-type]
+    @cached(store, ttl=ttl_s, ttl_jitter=0.0, stampede=mode,  # type: ignore[arg-type]
             namespace=f"stampede-{uuid.uuid4().hex}", rng=random.Random(repeat),
             early_beta=s.early_beta)  # fmt: skip
     async def hot(x: int) -> dict[str, int]:
@@ -241,7 +241,7 @@ def _variants(url: str, redis_client: Any, namespace: str) -> tuple[dict[str, An
     closers += [store.close for store in stores.values()]
     variants: dict[str, Any] = {"redis-py GET": ("redis", bare_get, bare_miss)}
     for label, store in stores.items():
-        lab_fn: Call = cached(store, ttl_s=60, namespace=f"{namespace}:{label}")(_origin)
+        lab_fn: Call = cached(store, ttl=60, namespace=f"{namespace}:{label}")(_origin)
         variants[label] = ("memory" if label == "lab memory" else "redis", lab_fn, lab_fn)
     for backend, where in (("redis", url), ("memory", None)):
         for label, make in peers(where).items():
@@ -317,7 +317,7 @@ async def _outage(s: CachingSettings, repeat: int) -> list[Row]:
         await asyncio.to_thread(server.start)
         store = RedisCache(server.url, op_timeout_s=0.1, retry_after_s=0.25)
 
-        @cached(store, ttl_s=60, namespace=f"outage-{repeat}")
+        @cached(store, ttl=60, namespace=f"outage-{repeat}")
         async def item(x: int) -> int:
             await asyncio.sleep(0.005)  # the origin: 5 ms
             return x

@@ -4,7 +4,7 @@
 
     cache = RedisCache("redis://127.0.0.1:6379/0")          # or MemoryCache(), TieredCache(...)
 
-    @cached(cache, ttl_s=300, stampede="single-flight", tags=lambda user_id: [f"user:{user_id}"])
+    @cached(cache, ttl=300, stampede="single-flight", tags=lambda user_id: [f"user:{user_id}"])
     async def user_profile(user_id: int) -> dict | None: ...
 
     await user_profile(7)                  # a miss calls the function, a hit does not

@@ -24,9 +24,11 @@ import random
 import threading
 import time
 import types
+import warnings
 from bisect import bisect_left
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Generic, Literal, ParamSpec, TypeVar, cast, get_args
 
 from lab.errors import ConfigError
@@ -382,9 +384,24 @@ class Cached(Generic[P, R]):
         return value
 
 
+def _ttl_seconds(ttl: float | timedelta, renamed: dict[str, Any]) -> float:
+    """``ttl`` in seconds; ``ttl_s`` (the old name) in ``renamed`` takes its place."""
+    if "ttl_s" in renamed:
+        warnings.warn("cached(ttl_s=...) is now cached(ttl=...)", DeprecationWarning,
+                      stacklevel=3)  # fmt: skip
+        ttl = renamed.pop("ttl_s")
+    if renamed:
+        raise TypeError(f"cached() got an unexpected keyword argument {next(iter(renamed))!r}")
+    if isinstance(ttl, timedelta):
+        return ttl.total_seconds()
+    if isinstance(ttl, bool) or not isinstance(ttl, int | float):
+        raise ConfigError(f"ttl is seconds or a timedelta, not {ttl!r}")
+    return float(ttl)
+
+
 def cached(
-    cache: CacheBackend,
-    ttl_s: float = 60.0,
+    cache: CacheBackend | None = None,
+    ttl: float | timedelta = 60.0,
     *,
     stampede: Stampede = "single-flight",
     cache_none: bool = True,
@@ -403,17 +420,24 @@ def cached(
     clock: Callable[[], float] = time.time,
     rng: random.Random | None = None,
     name: str | None = None,
+    **renamed: Any,
 ) -> Callable[[Callable[P, R]], Cached[P, R]]:
-    """Cache ``func``'s results in ``cache`` for ``ttl_s`` seconds (less up to
-    ``ttl_jitter`` of it, so keys written together do not expire together).
+    """Cache ``func``'s results in ``cache`` for ``ttl`` (seconds, or a ``timedelta``),
+    less up to ``ttl_jitter`` of it, so keys written together do not expire together.
 
     ``clock`` is wall-clock seconds (entries carry their expiry across processes); tests
     pass a virtual one. Bump ``version`` to invalidate everything the function cached.
+    ``ttl_s=`` is the deprecated name of ``ttl=``.
     """
+    if cache is None:
+        raise ConfigError("cached needs a store to cache in: @cached(RedisCache("
+                          "'redis://localhost:6379'), ttl=1800), or MemoryCache() in one "
+                          "process")  # fmt: skip
+    ttl_s = _ttl_seconds(ttl, renamed)
     if stampede not in _STAMPEDES:
         raise ConfigError(f"stampede must be one of {', '.join(_STAMPEDES)}, not {stampede!r}")
     if ttl_s <= 0 or (negative_ttl_s is not None and negative_ttl_s <= 0):
-        raise ConfigError("ttl_s and negative_ttl_s must be positive")
+        raise ConfigError("ttl and negative_ttl_s must be positive")
     if not 0.0 <= ttl_jitter < 1.0:
         raise ConfigError(f"ttl_jitter is a fraction in [0, 1), not {ttl_jitter}")
     policy = _Policy(
