@@ -14,6 +14,7 @@ __all__ = ["Endpoints", "HostPort", "endpoints", "lab_home"]
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_POSTGRES_DSN = "postgresql://lab@127.0.0.1:5432/lab"
 DEFAULT_KAFKA_BOOTSTRAP = "127.0.0.1:9092"
+DEFAULT_PROMETHEUS_URL = "http://127.0.0.1:9090"
 
 
 @dataclass(frozen=True)
@@ -27,11 +28,12 @@ class HostPort:
 
 @dataclass(frozen=True)
 class Endpoints:
-    """The three service endpoints, validated."""
+    """The four service endpoints, validated."""
 
     redis_url: str
     postgres_dsn: str
     kafka_bootstrap: str
+    prometheus_url: str = DEFAULT_PROMETHEUS_URL
 
     @property
     def redis(self) -> HostPort:
@@ -50,6 +52,10 @@ class Endpoints:
     @property
     def postgres_database(self) -> str:
         return urlsplit(self.postgres_dsn).path.lstrip("/") or self.postgres_user
+
+    @property
+    def prometheus(self) -> HostPort:
+        return _url_host_port("LAB_PROMETHEUS_URL", self.prometheus_url, ("http", "https"), 9090)
 
     @property
     def kafka(self) -> HostPort:
@@ -87,8 +93,9 @@ def endpoints() -> Endpoints:
         redis_url=os.environ.get("LAB_REDIS_URL", DEFAULT_REDIS_URL),
         postgres_dsn=os.environ.get("LAB_POSTGRES_DSN", DEFAULT_POSTGRES_DSN),
         kafka_bootstrap=os.environ.get("LAB_KAFKA_BOOTSTRAP", DEFAULT_KAFKA_BOOTSTRAP),
+        prometheus_url=os.environ.get("LAB_PROMETHEUS_URL", DEFAULT_PROMETHEUS_URL).rstrip("/"),
     )
-    found.redis, found.postgres, found.kafka  # noqa: B018 - validate all three eagerly
+    found.redis, found.postgres, found.kafka, found.prometheus  # noqa: B018 - validate eagerly
     return found
 
 

@@ -84,6 +84,11 @@ def kafka_up() -> None:
 
 
 @pytest.fixture(scope="session")
+def prometheus_up() -> None:
+    _need("prometheus")
+
+
+@pytest.fixture(scope="session")
 def all_up(redis_up: None, postgres_up: None, kafka_up: None) -> None:
     """All three servers answer."""
 

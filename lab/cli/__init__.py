@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -17,7 +16,7 @@ if TYPE_CHECKING:
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 services_app = typer.Typer(
-    no_args_is_help=True, help="Start, stop and check Redis, PostgreSQL, Kafka."
+    no_args_is_help=True, help="Start, stop and check Redis, PostgreSQL, Kafka, Prometheus."
 )
 app.add_typer(services_app, name="services")
 console = Console()
@@ -45,7 +44,8 @@ def _options(
 
 
 Only = Annotated[
-    str | None, typer.Option("--only", help="Comma-separated subset: redis,postgres,kafka.")
+    str | None,
+    typer.Option("--only", help="Comma-separated subset: redis,postgres,kafka,prometheus."),
 ]
 
 
@@ -98,28 +98,10 @@ def services_status(only: Only = None) -> None:
         raise typer.Exit(1)
 
 
-@app.command("slo")
-def slo_check(
-    path: Annotated[Path, typer.Argument(help="The SLO file.")] = Path("slo.yaml"),
-    convert: Annotated[
-        bool,
-        typer.Option(
-            "--convert",
-            help="Print the targets in slo.yaml's own form (from the document's "
-            "performance_targets: form, say).",
-        ),
-    ] = False,
-) -> None:
-    """Validate an SLO file (slo.yaml's form or performance-patterns.ja.md's) and list its
-    targets."""
-    from lab.harness.slo import load_slo
-
-    for target in load_slo(path):
-        print(f"{target.metric}: {{{target.bound}: {target.value:g}}}" if convert
-              else str(target))  # fmt: skip
-
-
 def _register_loadtest() -> None:
+    from lab.cli.slo import slo_app
+
+    app.add_typer(slo_app, name="slo")
     from lab.cli.loadtest import loadtest, simulate
 
     app.command("loadtest")(loadtest)

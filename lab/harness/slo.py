@@ -13,6 +13,7 @@ import yaml
 
 from lab.errors import ConfigError
 from lab.harness.slo_document import DOCUMENT_KEY, parse_document_targets
+from lab.harness.slo_objectives import OBJECTIVES_KEY, objectives_from
 
 __all__ = ["METRICS", "Target", "Verdict", "evaluate", "load_slo", "parse_slo", "verdict_line"]
 
@@ -103,6 +104,9 @@ def parse_slo(text: str, source: str = "slo.yaml") -> list[Target]:
     seen: set[str] = set()
     for key_node, value_node in root.value:
         metric = key_node.value
+        if metric == OBJECTIVES_KEY:  # objectives, not thresholds: checked, kept apart
+            objectives_from(value_node, source)
+            continue
         named = _NAMED.match(str(metric))
         if named is not None and named.group(1) not in PER_NAME:
             raise _fail(source, key_node, f"{named.group(1)!r} cannot be set per request name; "

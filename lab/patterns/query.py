@@ -64,7 +64,7 @@ _ORDER_FORMS = "a column, '-column' (descending), 'column DESC' or ('column', 'D
 def _order_terms(order_by: OrderBy | None) -> list[tuple[str, Direction]]:
     """A list of terms, or one string of them separated by commas (``"a DESC, id"``)."""
     if isinstance(order_by, str):
-        order_by = [term.strip() for term in order_by.split(",")]
+        order_by = [term.strip(" ") for term in order_by.split(",")]
     return [_order_term(term) for term in order_by or ()]
 
 
@@ -75,7 +75,7 @@ def _order_term(term: str | tuple[str, str]) -> tuple[str, Direction]:
     elif isinstance(term, str) and term.startswith("-"):
         column, direction = term[1:], "DESC"
     elif isinstance(term, str):
-        column, _, direction = term.strip().partition(" ")
+        column, _, direction = term.partition(" ")
         direction = direction.strip() or "ASC"
     else:
         raise ValueError(f"order_by term {term!r}: write {_ORDER_FORMS}")

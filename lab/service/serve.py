@@ -5,6 +5,7 @@ is started beside it unless one is given."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 
 from aiohttp import web
 
@@ -12,6 +13,7 @@ from lab.config import endpoints
 from lab.errors import ConfigError, ServiceUnavailableError
 from lab.harness.aio import stop_signals
 from lab.harness.services.probes import PROBES
+from lab.harness.services.prometheus_native import registered_target
 from lab.harness.simulate import ServerModel
 from lab.service.app import build_app
 from lab.service.followers import followers_server
@@ -56,7 +58,11 @@ async def serve(settings: ServiceSettings, *, host: str = "127.0.0.1", port: int
         bound = runner.addresses[0][1]
         switches = ", ".join(f"{name} {'on' if on else 'OFF'}"
                              for name, on in settings.enabled().items())  # fmt: skip
-        with stop_signals() as stop:
+        # one scrape target per port: the workers of `lab serve --workers` share theirs
+        target = (
+            nullcontext() if multiprocess else registered_target("lab-serve", f"{host}:{bound}")
+        )
+        with stop_signals() as stop, target:
             ready(f"serving http://{host}:{bound}/ ({switches}; followers at {followers_url})")
             await stop.wait()
     finally:

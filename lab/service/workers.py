@@ -41,6 +41,7 @@ from multiprocessing.connection import wait
 from typing import Any
 
 from lab.errors import ConfigError, LabError
+from lab.harness.services.prometheus_native import registered_target
 from lab.harness.url_process import url_process
 from lab.patterns.monitoring_multiprocess import mark_process_dead
 from lab.service.registrations import OUTBOX_DDL
@@ -205,6 +206,8 @@ def _serve(settings: ServiceSettings, host: str, port: int, workers: int, latenc
             line = group.wait_ready([group.start_one() for _ in range(workers)], stopping)
             if line:
                 ready(f"{line} [{workers} workers; metrics merged in {metrics_dir}]")
-            group.supervise(stopping, lambda text: print(text, file=sys.stderr, flush=True))
+            with registered_target("lab-serve", f"{host}:{port}", {"workers": str(workers)}):
+                group.supervise(stopping, lambda text: print(text, file=sys.stderr,
+                                                             flush=True))  # fmt: skip
         finally:
             group.stop()

@@ -54,23 +54,23 @@ def test_every_section_a_document_name_points_to_exists() -> None:
     assert {section for _, section in CLASSES.values()} | {"database-pool"} <= anchors
 
 
-@pytest.mark.parametrize("block", _blocks("python"), ids=_id)
-def test_python_block_runs(block: tuple[int, str, str], all_up: None) -> None:
-    _run([sys.executable, "-c", block[2]])
-
-
 @pytest.fixture(scope="module")
-def lab_serve(all_up: None) -> Iterator[str]:
+def reader_env(all_up: None) -> Iterator[dict[str, str]]:
+    """A reader's shell: the venv's commands on PATH, and `lab serve` running."""
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
     with service_process() as url:
-        yield url
+        yield {**os.environ, "LAB_SERVE_URL": url, "PATH": path}
+
+
+@pytest.mark.parametrize("block", _blocks("python"), ids=_id)
+def test_python_block_runs(block: tuple[int, str, str], reader_env: dict[str, str]) -> None:
+    _run([sys.executable, "-c", block[2]], reader_env)
 
 
 @pytest.mark.parametrize("block", _blocks("bash"), ids=_id)
-def test_shell_block_runs(block: tuple[int, str, str], lab_serve: str) -> None:
-    env = {**os.environ, "LAB_SERVE_URL": lab_serve,
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}  # fmt: skip
-    _run(["bash", "-euo", "pipefail", "-c", block[2].replace("--duration 60s", "--duration 3s")],
-         env)  # fmt: skip
+def test_shell_block_runs(block: tuple[int, str, str], reader_env: dict[str, str]) -> None:
+    source = block[2].replace("--duration 60s", "--duration 3s")
+    _run(["bash", "-euo", "pipefail", "-c", source], reader_env)
 
 
 def test_the_documents_slo_targets_are_the_labs() -> None:

@@ -19,24 +19,26 @@ def _rows(stdout: str) -> dict[str, list[str]]:
     rows = {}
     for line in stdout.splitlines():
         cells = [cell.strip() for cell in re.split(r"[│┃]", line) if cell.strip()]
-        if cells and cells[0] in {"redis", "postgres", "kafka"}:
+        if cells and cells[0] in {"redis", "postgres", "kafka", "prometheus"}:
             rows[cells[0]] = cells
     return rows
 
 
-def test_status_of_the_running_servers(run_lab: RunLab, all_up: None) -> None:
+def test_status_of_the_running_servers(run_lab: RunLab, all_up: None, prometheus_up: None
+                                       ) -> None:  # fmt: skip
     done = run_lab("services", "status")
     assert done.returncode == 0, done.stderr
     rows = _rows(done.stdout)
-    assert set(rows) == {"redis", "postgres", "kafka"}
+    assert set(rows) == {"redis", "postgres", "kafka", "prometheus"}
     assert all("healthy" in row for row in rows.values())
 
 
-def test_up_again_reuses_healthy_servers(run_lab: RunLab, all_up: None) -> None:
+def test_up_again_reuses_healthy_servers(run_lab: RunLab, all_up: None, prometheus_up: None
+                                         ) -> None:  # fmt: skip
     before = _rows(run_lab("services", "status").stdout)
     done = run_lab("services", "up")
     assert done.returncode == 0, done.stderr
-    assert done.stderr.count("reused") == 3
+    assert done.stderr.count("reused") == 4
     assert _rows(done.stdout) == before
 
 
@@ -50,6 +52,7 @@ def own_lab() -> Iterator[dict[str, str]]:
         "LAB_REDIS_URL": "redis://127.0.0.1:16379/0",
         "LAB_POSTGRES_DSN": "postgresql://lab@127.0.0.1:15432/lab",
         "LAB_KAFKA_BOOTSTRAP": "127.0.0.1:19092",
+        "LAB_PROMETHEUS_URL": "http://127.0.0.1:19090",
     }
     yield env
     subprocess.run(
@@ -87,7 +90,7 @@ def test_lifecycle_up_kill_status_up_down(run_lab: RunLab, own_lab: dict[str, st
 
     down = run_lab("services", "down", env=own_lab)
     assert down.returncode == 0
-    assert "redis, postgres, kafka" in down.stdout
+    assert "redis, postgres, kafka, prometheus" in down.stdout
     for pid in [*pids.values(), int(revived["redis"][3])]:
         assert not _alive(pid), f"process {pid} is still running"
     gone = run_lab("services", "status", env=own_lab)

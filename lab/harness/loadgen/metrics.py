@@ -21,6 +21,7 @@ from prometheus_client.utils import floatToGoString
 
 from lab.errors import ConfigError
 from lab.harness.loadgen.result import LoadResult
+from lab.harness.services.prometheus_native import registered_target
 
 __all__ = ["BUCKETS_MS", "LoadCollector", "serve_metrics"]
 
@@ -73,7 +74,8 @@ def serve_metrics(port: int, live: Callable[[], LoadResult | None],
     except OSError as error:
         raise ConfigError(f"--metrics-port {port}: cannot listen ({error.strerror})") from None
     try:
-        yield f"http://{host}:{server.server_port}/metrics"
+        with registered_target("lab-loadgen", f"{host}:{server.server_port}"):
+            yield f"http://{host}:{server.server_port}/metrics"
     finally:
         server.shutdown()
         server.server_close()

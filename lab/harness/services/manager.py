@@ -19,17 +19,24 @@ from lab.harness.services.kafka_native import KAFKA_VERSION, start_kafka
 from lab.harness.services.postgres_native import create_database, start_postgres
 from lab.harness.services.probes import Health, probe
 from lab.harness.services.process import ServerProcess, log_tail
+from lab.harness.services.prometheus_native import (
+    rules_folder,
+    start_prometheus,
+    targets_folder,
+)
 from lab.harness.services.redis_native import start_redis
 
 __all__ = ["SERVICES", "ServiceStatus", "down", "parse_only", "status", "up"]
 
-SERVICES = ("redis", "postgres", "kafka")
-START_TIMEOUT_S = {"redis": 30.0, "postgres": 90.0, "kafka": 180.0}
-STOP_SIGNAL = {"redis": signal.SIGTERM, "postgres": signal.SIGINT, "kafka": signal.SIGTERM}
+SERVICES = ("redis", "postgres", "kafka", "prometheus")
+START_TIMEOUT_S = {"redis": 30.0, "postgres": 90.0, "kafka": 180.0, "prometheus": 60.0}
+STOP_SIGNAL = {"redis": signal.SIGTERM, "postgres": signal.SIGINT, "kafka": signal.SIGTERM,
+               "prometheus": signal.SIGTERM}  # fmt: skip
 HOW_TO_POINT = {
     "redis": "LAB_REDIS_URL",
     "postgres": "LAB_POSTGRES_DSN",
     "kafka": "LAB_KAFKA_BOOTSTRAP",
+    "prometheus": "LAB_PROMETHEUS_URL",
 }
 COMPOSE_FILE = Path(__file__).resolve().parents[3] / "docker-compose.yml"
 LOCAL_HOSTS = {"localhost", "::1"}
@@ -39,6 +46,7 @@ STARTERS: dict[str, Starter] = {
     "redis": start_redis,
     "postgres": start_postgres,
     "kafka": start_kafka,
+    "prometheus": start_prometheus,
 }
 
 
@@ -58,7 +66,7 @@ class ServiceStatus:
 
 
 def parse_only(only: str | None) -> list[str]:
-    """``"redis,kafka"`` -> ``["redis", "kafka"]``; None -> all three."""
+    """``"redis,kafka"`` -> ``["redis", "kafka"]``; None -> all four."""
     if not only:
         return list(SERVICES)
     names = [name.strip() for name in only.split(",") if name.strip()]
@@ -69,7 +77,8 @@ def parse_only(only: str | None) -> list[str]:
 
 
 def _endpoint(service: str, ep: Endpoints) -> str:
-    return str({"redis": ep.redis, "postgres": ep.postgres, "kafka": ep.kafka}[service])
+    return str({"redis": ep.redis, "postgres": ep.postgres, "kafka": ep.kafka,
+                "prometheus": ep.prometheus}[service])  # fmt: skip
 
 
 def _docker_marker(proc: ServerProcess) -> Path:
@@ -147,6 +156,9 @@ def _start(service: str, ep: Endpoints, proc: ServerProcess) -> None:
         )
     if _docker_engine():
         proc.folder.mkdir(parents=True, exist_ok=True)
+        if service == "prometheus":  # mounted into the container (docker-compose.yml)
+            targets_folder(proc.folder.parent).mkdir(exist_ok=True)
+            rules_folder(proc.folder.parent).mkdir(exist_ok=True)
         subprocess.run(
             ["docker", "compose", "-f", str(COMPOSE_FILE), "up", "-d", "--wait", service],
             check=True,

@@ -1,4 +1,5 @@
-"""Readiness is a real request, not an open port: PING, SELECT 1, metadata + coordinator."""
+"""Readiness is a real request, not an open port: PING, SELECT 1, metadata + coordinator,
+Prometheus' ``/-/ready``."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 from lab.config import Endpoints
 from lab.harness.aio import outside_event_loop
 
-__all__ = ["Health", "probe", "probe_kafka", "probe_postgres", "probe_redis"]
+__all__ = ["Health", "probe", "probe_kafka", "probe_postgres", "probe_prometheus", "probe_redis"]
 
 PROBE_TIMEOUT_S = 3.0
 
@@ -91,7 +92,28 @@ async def probe_kafka(ep: Endpoints, timeout: float = PROBE_TIMEOUT_S) -> Health
             await admin.close()
 
 
-PROBES = {"redis": probe_redis, "postgres": probe_postgres, "kafka": probe_kafka}
+async def probe_prometheus(ep: Endpoints, timeout: float = PROBE_TIMEOUT_S) -> Health:
+    """``/-/ready`` answers 200 once Prometheus serves queries; the version from its
+    build information."""
+    import aiohttp
+
+    try:
+        async with (
+            asyncio.timeout(timeout),
+            aiohttp.ClientSession() as session,
+        ):
+            async with session.get(f"{ep.prometheus_url}/-/ready") as ready:
+                if ready.status != 200:
+                    return Health(False, f"/-/ready answered {ready.status}")
+            async with session.get(f"{ep.prometheus_url}/api/v1/status/buildinfo") as info:
+                version = (await info.json())["data"]["version"] if info.status == 200 else None
+        return Health(True, "/-/ready answered", version)
+    except Exception as error:
+        return Health(False, _reason(error))
+
+
+PROBES = {"redis": probe_redis, "postgres": probe_postgres, "kafka": probe_kafka,
+          "prometheus": probe_prometheus}  # fmt: skip
 
 
 @outside_event_loop

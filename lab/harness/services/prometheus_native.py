@@ -1,0 +1,105 @@
+"""Prometheus from Debian's ``prometheus`` package, with a generated configuration.
+
+It scrapes itself, and every target the lab registers while it runs (``lab serve``, a
+``lab loadtest --metrics-port``): each writes a file into ``<LAB_HOME>/prometheus/
+targets/`` (Prometheus' file-based discovery) and removes it when it stops. Scrapes and
+rule evaluation run every second, an interval suited to experiments of seconds, not to
+production. Rule files in ``<LAB_HOME>/prometheus/rules/`` are loaded too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import subprocess
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+import yaml
+
+from lab.config import Endpoints, lab_home
+from lab.harness.services.installer import ensure_binary
+from lab.harness.services.process import ServerProcess
+
+__all__ = [
+    "SCRAPE_INTERVAL_S",
+    "config_text",
+    "registered_target",
+    "rules_folder",
+    "start_prometheus",
+    "targets_folder",
+]
+
+SCRAPE_INTERVAL_S = 1
+_JOB = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def targets_folder(home: Path | None = None) -> Path:
+    return (home or lab_home()) / "prometheus" / "targets"
+
+
+def rules_folder(home: Path | None = None) -> Path:
+    return (home or lab_home()) / "prometheus" / "rules"
+
+
+def config_text(ep: Endpoints, home: Path) -> str:
+    """The configuration ``lab services up`` starts Prometheus with."""
+    interval = f"{SCRAPE_INTERVAL_S}s"
+    every = {"scrape_interval": interval, "evaluation_interval": interval,
+             "scrape_timeout": interval}  # fmt: skip
+    itself = {"job_name": "prometheus", "static_configs": [{"targets": [str(ep.prometheus)]}]}
+    discovered = {"files": [str(targets_folder(home) / "*.json")], "refresh_interval": interval}
+    config = {
+        "global": every,
+        "rule_files": [str(rules_folder(home) / "*.yml")],
+        "scrape_configs": [itself, {"job_name": "lab", "file_sd_configs": [discovered]}],
+    }
+    return yaml.safe_dump(config, sort_keys=False)
+
+
+def start_prometheus(proc: ServerProcess, ep: Endpoints) -> subprocess.Popen[bytes]:
+    server = ensure_binary("prometheus", "prometheus", ["prometheus"],
+                           "point LAB_PROMETHEUS_URL at a running Prometheus")  # fmt: skip
+    home = proc.folder.parent
+    for folder in (proc.folder, targets_folder(home), rules_folder(home)):
+        folder.mkdir(parents=True, exist_ok=True)
+    config = proc.folder / "prometheus.yml"
+    config.write_text(config_text(ep, home))
+    argv = [
+        server,
+        f"--config.file={config}",
+        f"--storage.tsdb.path={proc.folder / 'data'}",
+        "--storage.tsdb.retention.time=2d",
+        f"--web.listen-address={ep.prometheus}",
+        "--web.enable-lifecycle",  # POST /-/reload after a rule file changes
+        "--log.level=warn",
+    ]
+    return proc.spawn(argv)
+
+
+@contextmanager
+def registered_target(job: str, address: str, labels: Mapping[str, str] | None = None,
+                      home: Path | None = None) -> Iterator[Path | None]:  # fmt: skip
+    """Prometheus scrapes ``address`` (``host:port``, ``/metrics``) as ``service=job``
+    while the block runs: a file in the targets folder, written whole, removed at the
+    end. Nothing is written (None) unless ``lab services up`` started a Prometheus under
+    this ``LAB_HOME``; an external Prometheus has its own scrape configuration."""
+    if not _JOB.fullmatch(job):
+        raise ValueError(f"a job name is letters, digits, _ and -, not {job!r}")
+    folder = targets_folder(home)
+    if not folder.is_dir():
+        yield None
+        return
+    path = folder / f"{job}-{address.replace(':', '-')}-{os.getpid()}.json"
+    partial = path.with_suffix(".partial")
+    group = {"targets": [address], "labels": {"service": job, **(labels or {})}}
+    partial.write_text(json.dumps([group]))
+    partial.replace(path)  # Prometheus never reads half a file
+    try:
+        yield path
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
