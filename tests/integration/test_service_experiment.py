@@ -61,4 +61,16 @@ def test_the_breaker_opens_while_the_followers_service_is_down(frame: pd.DataFra
     assert "open" in set(seconds.breaker.dropna())
     assert seconds.short_circuited.max() > 0
     budget = tables.error_budget(frame)
-    assert len(budget) == 1 and budget.requests.iloc[0] > 0
+    assert list(budget.objective) == ["availability", "latency"]  # slo.yaml's objectives
+    assert (budget.requests > 0).all() and (budget.budget_spent >= 0).all()
+
+
+def test_prometheus_reports_the_hold_beside_the_generator(frame: pd.DataFrame,
+                                                          prometheus_up: None) -> None:  # fmt: skip
+    """`lab services up`'s Prometheus scraped the optimized service through its hold, and
+    PromQL over the service's own metrics gave the lines it can compute."""
+    beside = tables.prometheus_beside(frame).set_index(["variant", "metric"])
+    optimized = beside.loc["optimized"]
+    assert {"latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "throughput_rps"} <= set(
+        optimized.index)  # fmt: skip
+    assert optimized.loc["throughput_rps", "prometheus"] > 0

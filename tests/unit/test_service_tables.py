@@ -4,8 +4,10 @@ search's best rate, and the error budget arithmetic."""
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from lab.experiments.service import tables
+from lab.harness.slo_objectives import Objective
 
 
 def _verdict(variant: str, repeat: int, metric: str, bound: str, target: float,
@@ -49,10 +51,20 @@ def test_search_takes_the_largest_rate_met_and_zero_when_none() -> None:
     assert table.loc["naive", "max_rate_meeting_slo"] == 0
 
 
-def test_error_budget_counts_errors_and_slow_answers() -> None:
+def test_error_budget_per_objective_of_slo_yaml() -> None:
     seconds = [{"part": "fault", "kind": "second", "repeat": 0, "t_s": t, "rps": 100,
-                "errors": 1 if t == 3 else 0, "over_1s": 2 if t == 4 else 0, "p99_ms": 5.0}
+                "errors": 1 if t == 3 else 0, "over_1s": 2 if t == 4 else 0,
+                "over_500ms": 5 if t == 4 else 0, "p99_ms": 5.0}
                for t in range(10)]  # fmt: skip
-    budget = tables.error_budget(pd.DataFrame(seconds)).iloc[0]
-    assert budget.requests == 1000 and budget.errors == 1 and budget.over_1s == 2
-    assert budget.budget_spent == 3 / 10  # 3 of the 10 requests the 1 % allows
+    budget = tables.error_budget(pd.DataFrame(seconds)).set_index("objective")
+    assert list(budget.index) == ["availability", "latency"]  # slo.yaml's, in its order
+    assert (budget.requests == 1000).all()
+    # 99.9 % available: 1 failure of 1,000 requests is the whole budget
+    assert budget.loc["availability", "bad"] == 1
+    assert budget.loc["availability", "budget_spent"] == pytest.approx(1.0)
+    # 99 % within 1 s: 2 slow of the 10 allowed
+    assert budget.loc["latency", "budget_spent"] == pytest.approx(0.2)
+    # another objective re-judges the same stored seconds
+    stricter = [Objective("fast", "latency", 99.0, 86_400, threshold_s=0.5)]
+    again = tables.error_budget(pd.DataFrame(seconds), stricter).iloc[0]
+    assert again.bad == 5 and again.budget_spent == pytest.approx(0.5)

@@ -53,6 +53,17 @@ EXPERIMENT = Experiment(
             variant="optimized",
             metric="latency_p99_ms",
         ),
-        headline("error budget spent in the fault run", "Fault run: error budget", "budget_spent"),
+        headline(
+            "availability error budget spent in the fault run",
+            "Fault run: error budget",
+            "budget_spent",
+            objective="availability",
+        ),
+        headline(
+            "latency error budget spent in the fault run",
+            "Fault run: error budget",
+            "budget_spent",
+            objective="latency",
+        ),
     ),
 )

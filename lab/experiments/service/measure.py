@@ -9,7 +9,7 @@
   error and resource line of the SLO (bisection; throughput and users are what is varied).
 * ``fault``: the optimized service at the target rate while its followers service fails
   for a while and its Redis is stopped and started again: what each second looked like,
-  the verdict, and how much error budget the run burned.
+  the verdict, and how much of each objective's error budget the run burned.
 """
 
 from __future__ import annotations
@@ -34,11 +34,14 @@ from lab.experiments.service.process import (
     free_port,
     service_process,
 )
+from lab.experiments.service.prometheus_lines import prometheus_lines
+from lab.experiments.service.tables import bad_column
 from lab.harness.aio import new_runner, outside_event_loop
 from lab.harness.latency import LatencyRecorder
 from lab.harness.loadgen import LoadResult, LoadSettings, RequestMix, Schedule, Stage, run_load
 from lab.harness.services.redis_scratch import ScratchRedis
 from lab.harness.slo import evaluate, load_slo
+from lab.harness.slo_objectives import load_objectives
 
 __all__ = [
     "MIX",
@@ -127,8 +130,12 @@ def _load(base: str, schedule: Schedule, s: ServiceExperimentSettings, seed: int
     return result, samples
 
 
-def _seconds(result: LoadResult, samples: list[Row], labels: Row) -> list[Row]:
+def _seconds(result: LoadResult, samples: list[Row], labels: Row, slo_path: Path
+             ) -> list[Row]:  # fmt: skip
     by_second = {int(sample["t_s"]): sample for sample in samples}
+    # the latency objectives' thresholds (over_1s is always there)
+    over = {bad_column(o): o.threshold_s * 1000 for o in load_objectives(slo_path)
+            if o.threshold_s is not None and o.threshold_s != 1.0}  # fmt: skip
     rows = []
     for second, stats in enumerate(result.timeline):
         latency = stats.latency
@@ -136,6 +143,7 @@ def _seconds(result: LoadResult, samples: list[Row], labels: Row) -> list[Row]:
                      "p50_ms": latency.percentile_ms(50) if latency.count else float("nan"),
                      "p99_ms": latency.percentile_ms(99) if latency.count else float("nan"),
                      "over_1s": latency.count_at_or_above_ms(1000.0),
+                     **{column: latency.count_at_or_above_ms(ms) for column, ms in over.items()},
                      **{k: v for k, v in by_second.get(second, {}).items()
                         if k != "t_s"}})  # fmt: skip
     return rows
@@ -189,9 +197,13 @@ def _ramp(s: ServiceExperimentSettings, variant: str, repeat: int) -> list[Row]:
         result, samples = _load(base, Schedule(stages, start_rps=s.warmup_rps), s, repeat)
     hold = (s.warmup_s + s.ramp_s, s.warmup_s + s.ramp_s + s.hold_s)
     labels = {"part": "ramp", "variant": variant, "repeat": repeat}
-    verdicts = [{**labels, "kind": "verdict", "window_s": f"{hold[0]:g}-{hold[1]:g}", **v}
+    began = result.started_unix_s
+    promql = prometheus_lines(base, began + hold[0], began + hold[1])
+    verdicts = [{**labels, "kind": "verdict", "window_s": f"{hold[0]:g}-{hold[1]:g}", **v,
+                 "prometheus": promql.get(v["metric"], float("nan"))}
                 for v in judge(result, samples, hold, s.slo_path)]  # fmt: skip
-    return verdicts + [{**row, "kind": "second"} for row in _seconds(result, samples, labels)]
+    return verdicts + [{**row, "kind": "second"}
+                       for row in _seconds(result, samples, labels, s.slo_path)]  # fmt: skip
 
 
 def _meets(result: LoadResult, samples: list[Row], s: ServiceExperimentSettings,
@@ -264,7 +276,8 @@ def _fault(s: ServiceExperimentSettings, repeat: int) -> list[Row]:
     whole = judge(result, samples, (0, s.fault_s), s.slo_path)
     verdicts = [{**labels, "kind": "verdict", "window_s": f"0-{s.fault_s:g}", **v}
                 for v in whole]  # fmt: skip
-    return verdicts + [{**row, "kind": "second"} for row in _seconds(result, samples, labels)]
+    return verdicts + [{**row, "kind": "second"}
+                       for row in _seconds(result, samples, labels, s.slo_path)]  # fmt: skip
 
 
 @outside_event_loop

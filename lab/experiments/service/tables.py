@@ -8,22 +8,22 @@ from typing import Any
 
 import pandas as pd
 
+from lab.experiments.service.prometheus_lines import PROMQL_LINES
 from lab.experiments.tables import ReportTable, part_rows, spread_columns
+from lab.harness.slo_objectives import Objective, load_objectives
 
 __all__ = [
-    "BUDGET_SHARE",
     "SLO_SOURCES",
     "TABLES",
+    "bad_column",
     "error_budget",
+    "prometheus_beside",
     "search_summary",
     "slo_metrics",
     "targets",
     "timeline",
     "verdicts",
 ]
-
-#: The SLO's p99 line allows 1 % of requests over it; failed requests spend it too.
-BUDGET_SHARE = 0.01
 
 _GENERATOR = "the load generator, over the hold"
 #: Where the service experiment measures each SLO line (the report prints it beside it).
@@ -68,6 +68,21 @@ def verdicts(frame: pd.DataFrame, part: str = "ramp") -> pd.DataFrame:
     return table
 
 
+def prometheus_beside(frame: pd.DataFrame) -> pd.DataFrame:
+    """The hold's lines as Prometheus computed them (PromQL over the service's own
+    request metrics) beside the load generator's, per variant: medians over repeats."""
+    rows = _rows(frame, "ramp", "verdict")
+    if rows.empty or "prometheus" not in rows or rows.prometheus.isna().all():
+        return pd.DataFrame()
+    rows = rows.assign(generator=rows.measured.astype(float),
+                       prometheus=rows.prometheus.astype(float))  # fmt: skip
+    rows = rows[rows.metric.isin(PROMQL_LINES)]
+    grouped = rows.groupby(["variant", "metric"], sort=False)
+    table = grouped[["generator", "prometheus"]].median().reset_index()
+    table["runs"] = grouped.size().to_numpy()
+    return table
+
+
 def _verdict(row: pd.Series) -> str:
     if row.judged_runs == 0:
         return "not measured"
@@ -91,24 +106,38 @@ def timeline(frame: pd.DataFrame, part: str = "ramp") -> pd.DataFrame:
     return _rows(frame, part, "second")
 
 
-def error_budget(frame: pd.DataFrame) -> pd.DataFrame:
-    """The fault run: per repeat, requests, errors, answers slower than the p99 line
-    (1 s) and the share of the run's error budget (1 % of requests) they spent together."""
+def bad_column(objective: Objective) -> str:
+    """The timeline's column counting the requests that ``objective`` calls bad: failed
+    ones for availability, those at or over its threshold for latency."""
+    if objective.threshold_s is None:
+        return "errors"
+    return "over_1s" if objective.threshold_s == 1.0 else f"over_{objective.threshold_s * 1000:g}ms"
+
+
+def error_budget(frame: pd.DataFrame, objectives: list[Objective] | None = None) -> pd.DataFrame:
+    """The fault run, per objective (``slo.yaml``'s unless given): its requests, the bad
+    ones, and the share of their error budget those spent (1.0: all that the objective
+    allows that many requests; 99.9 % allows 0.1 % of them). A stored run is judged
+    against the objectives given now."""
     seconds = timeline(frame, "fault")
     if seconds.empty:
         return pd.DataFrame()
+    if objectives is None:
+        from lab.experiments.service.measure import default_slo_path
+
+        objectives = load_objectives(default_slo_path())
     out = []
     for repeat, run in seconds.groupby("repeat"):
-        requests, errors, slow = (
-            float(run.rps.sum()),
-            float(run.errors.sum()),
-            float(run.over_1s.sum()),
-        )
-        spent = (errors + slow) / (BUDGET_SHARE * requests) if requests else 0.0
-        out.append({"repeat": repeat, "requests": requests, "errors": errors,
-                    "over_1s": slow, "budget_spent": spent})  # fmt: skip
-    columns = ["requests", "errors", "over_1s", "budget_spent"]
-    return spread_columns(pd.DataFrame(out).assign(run="fault"), ["run"], columns)
+        requests = float(run.rps.sum())
+        for objective in objectives:
+            column = bad_column(objective)
+            bad = float(run[column].sum()) if column in run else float("nan")
+            spent = bad / (objective.budget * requests) if requests else 0.0
+            out.append({"repeat": repeat, "objective": objective.name,
+                        "target_percent": objective.target_percent, "requests": requests,
+                        "bad": bad, "budget_spent": spent})  # fmt: skip
+    keys, columns = ["run", "objective", "target_percent"], ["requests", "bad", "budget_spent"]
+    return spread_columns(pd.DataFrame(out).assign(run="fault"), keys, columns)
 
 
 def targets(frame: pd.DataFrame) -> pd.DataFrame:
@@ -141,11 +170,21 @@ TABLES = (
         verdicts,
     ),
     ReportTable(
+        "The hold's lines from Prometheus (PromQL over the service's own request metrics: "
+        "from handler start, quantiles interpolated in buckets) beside the load generator's "
+        "(HdrHistogram from each request's intended time)",
+        prometheus_beside,
+    ),
+    ReportTable(
         "Largest constant rate meeting every latency, error and resource line", search_summary
     ),
     ReportTable(
         "Fault run (followers service down, Redis restarted): the verdict",
         partial(verdicts, part="fault"),
     ),
-    ReportTable("Fault run: error budget spent (1 % of requests)", error_budget),
+    ReportTable(
+        "Fault run: error budget spent per objective of slo.yaml (1.0: all the bad requests "
+        "the objective allows that many requests)",
+        error_budget,
+    ),
 )

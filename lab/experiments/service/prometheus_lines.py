@@ -1,0 +1,60 @@
+"""The hold's SLO lines as Prometheus computes them from the service's own metrics.
+
+The experiment judges its lines from the load generator's HdrHistogram, which times each
+request from when it was due. Beside them, it asks the Prometheus that ``lab services
+up`` runs (it scrapes every ``lab serve`` each second) for the same lines over the same
+window, with PromQL: ``histogram_quantile`` over the service's request histogram, and
+rates of its request counter. The two differ by design: the service times a request
+from when its handler starts, without the queueing in front of it, and its quantiles
+are interpolated inside histogram buckets.
+"""
+
+from __future__ import annotations
+
+from lab.config import endpoints
+from lab.errors import ServiceUnavailableError
+from lab.harness.promql import instant_value
+from lab.harness.services.probes import probe
+
+__all__ = ["PROMQL_LINES", "prometheus_lines"]
+
+#: Requests the experiment's own machinery makes, left out (samples and scrapes).
+_OWN_ROUTES = 'route!~"/metrics|/api/_stats|/healthz"'
+_QUANTILES = {"latency_p50_ms": 0.5, "latency_p95_ms": 0.95, "latency_p99_ms": 0.99}
+
+
+def _expressions(selector: str, window: str) -> dict[str, str]:
+    def rate(metric: str, extra: str = "") -> str:
+        labels = ",".join(part for part in (selector, _OWN_ROUTES, extra) if part)
+        return f"sum(rate({metric}{{{labels}}}[{window}]))"
+
+    buckets = rate("http_request_duration_seconds_bucket").replace("sum(", "sum by (le) (", 1)
+    lines = {metric: f"1000 * histogram_quantile({q}, {buckets})"
+             for metric, q in _QUANTILES.items()}  # fmt: skip
+    lines["throughput_rps"] = rate("http_requests_total")
+    failed = rate("http_requests_total", 'status="5xx"')
+    lines["error_rate_percent"] = f"100 * ({failed} or vector(0)) / {rate('http_requests_total')}"
+    return lines
+
+
+#: The PromQL of each line, for the service at ``instance`` over a window (the report
+#: prints it beside the figures).
+PROMQL_LINES = _expressions('service="lab-serve",instance="HOST:PORT"', "HOLD")
+
+
+def prometheus_lines(base_url: str, start_unix_s: float, end_unix_s: float) -> dict[str, float]:
+    """``{metric: value}`` for the service at ``base_url`` over ``[start, end]``; empty
+    when no Prometheus answers (``lab services up`` starts one)."""
+    ep = endpoints()
+    if not probe("prometheus", ep, timeout=2.0).healthy:
+        return {}
+    instance = base_url.removeprefix("http://").rstrip("/")
+    window = f"{max(round(end_unix_s - start_unix_s), 2)}s"
+    selector = f'service="lab-serve",instance="{instance}"'
+    found = {}
+    for metric, expr in _expressions(selector, window).items():
+        try:
+            found[metric] = instant_value(ep.prometheus_url, expr, end_unix_s)
+        except ServiceUnavailableError:
+            return {}
+    return found

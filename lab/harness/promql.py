@@ -1,0 +1,40 @@
+"""PromQL through Prometheus' HTTP API, for experiments: one instant value at a time.
+
+Synchronous (``urllib``): experiments call it between loads, outside any event loop.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import urllib.error
+import urllib.parse
+import urllib.request
+
+from lab.errors import ServiceUnavailableError
+
+__all__ = ["instant_value"]
+
+
+def instant_value(url: str, expr: str, at_unix_s: float, timeout_s: float = 5.0) -> float:
+    """The value of ``expr`` at ``at_unix_s`` (a scalar, or a vector of one sample); NaN
+    when the vector is empty. A query Prometheus refuses raises ``ValueError`` with its
+    message; an unreachable Prometheus raises ``ServiceUnavailableError``."""
+    query = urllib.parse.urlencode({"query": expr, "time": f"{at_unix_s:.3f}"})
+    try:
+        with urllib.request.urlopen(f"{url}/api/v1/query?{query}", timeout=timeout_s) as got:
+            body = json.load(got)
+    except urllib.error.HTTPError as error:  # 400/422: a bad expression
+        detail = json.load(error).get("error", str(error))
+        raise ValueError(f"Prometheus refused {expr!r}: {detail}") from None
+    except (urllib.error.URLError, TimeoutError, OSError) as error:
+        raise ServiceUnavailableError("prometheus", f"no answer from {url} ({error})") from None
+    data = body["data"]
+    if data["resultType"] == "scalar":
+        return float(data["result"][1])
+    samples = data["result"]
+    if not samples:
+        return math.nan
+    if len(samples) > 1:
+        raise ValueError(f"{expr!r} gave {len(samples)} series; aggregate it to one")
+    return float(samples[0]["value"][1])
