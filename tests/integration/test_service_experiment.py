@@ -74,3 +74,19 @@ def test_prometheus_reports_the_hold_beside_the_generator(frame: pd.DataFrame,
     assert {"latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "throughput_rps"} <= set(
         optimized.index)  # fmt: skip
     assert optimized.loc["throughput_rps", "prometheus"] > 0
+
+
+def test_the_overload_leaves_the_service_up_and_is_watched(
+    frame: pd.DataFrame, prometheus_up: None
+) -> None:
+    """3x the target rate, then the target rate: the service still answers its health
+    check after, every second of the schedule is there, and Prometheus' burn-rate alerts
+    were read each second (whether they fired is the experiment's finding, not asserted:
+    it depends on what this machine could serve)."""
+    summary = tables.overload_summary(frame).iloc[0]
+    assert summary.alive_every_repeat
+    assert summary.offered_rps == 3 * measure.ServiceExperimentSettings().target_rps
+    assert summary.alerts.startswith("watched, windows ÷60")
+    seconds = tables.timeline(frame, "overload")
+    assert seconds.rps.sum() > 0 and seconds.alerts.notna().all()
+    assert len(seconds) >= 1 + 3 + 3  # before, overload, after (trimmed settings)

@@ -17,6 +17,7 @@ def figures(frame: pd.DataFrame) -> list[Figure]:
     for part, title in (
         ("ramp", "Ramp to the target rate and beyond, optimized and naive"),
         ("fault", "Followers service down, then Redis restarted (optimized)"),
+        ("overload", "3x the target rate, then the target rate again (optimized)"),
     ):
         seconds = tables.timeline(frame, part)
         if len(seconds):

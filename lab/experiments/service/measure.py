@@ -10,6 +10,10 @@
 * ``fault``: the optimized service at the target rate while its followers service fails
   for a while and its Redis is stopped and started again: what each second looked like,
   the verdict, and how much of each objective's error budget the run burned.
+* ``overload``: the optimized service at its target rate, then 3x it, then the target
+  again: whether it stays up, what it sheds, how soon it meets its lines again, and when
+  Prometheus' fast-burn alert (windows scaled down) fires and stops
+  (:mod:`lab.experiments.service.overload`).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import tempfile
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -26,7 +31,14 @@ from typing import Any
 import pandas as pd
 import psutil
 
+from lab.config import endpoints
 from lab.experiments.driver import Part, Progress, Row, chosen_settings, drive
+from lab.experiments.service.overload import (
+    AlertWatcher,
+    overload_schedule,
+    recovered_after_s,
+    scaled_rules_loaded,
+)
 from lab.experiments.service.process import (
     NAIVE_FLAGS,
     Sampler,
@@ -91,9 +103,17 @@ class ServiceExperimentSettings:
     fault_s: float = 40.0
     followers_outage_s: tuple[float, float] = (10.0, 10.0)  # start, length
     redis_down_s: tuple[float, float] = (25.0, 3.0)  # stop at, down for
+    #: The overload: the target rate times this (3x the SLO's throughput line; 3x the
+    #: searched best rate would ask more than the generator can send from this machine).
+    overload_factor: float = 3.0
+    overload_before_s: float = 10.0
+    overload_s: float = 60.0
+    overload_after_s: float = 30.0
+    #: The burn-rate alerts' windows are divided by this for the overload (an hour: 1 min).
+    alert_scale: float = 60.0
     timeout_s: float = 5.0
     slo_path: Path = field(default_factory=lambda: default_slo_path())
-    parts: tuple[str, ...] = ("ramp", "search", "fault")
+    parts: tuple[str, ...] = ("ramp", "search", "fault", "overload")
 
     @classmethod
     def quick(cls) -> ServiceExperimentSettings:
@@ -104,7 +124,7 @@ class ServiceExperimentSettings:
         # first probe on machine CPU (0 requests/s against the naive one's 100).
         return cls(repeats=1, users=2_000, warmup_s=1.0, ramp_s=3.0, hold_s=5.0,
                    beyond_s=1.0, search_steps=3, search_run_s=4.0, fault_rps=150.0, fault_s=8.0,
-                   timeout_s=2.0,
+                   timeout_s=2.0, overload_before_s=2.0, overload_s=6.0, overload_after_s=12.0,
                    followers_outage_s=(2.0, 2.0), redis_down_s=(4.0, 1.5))  # fmt: skip
 
     def mix(self, seed: int) -> RequestMix:
@@ -280,6 +300,50 @@ def _fault(s: ServiceExperimentSettings, repeat: int) -> list[Row]:
                        for row in _seconds(result, samples, labels, s.slo_path)]  # fmt: skip
 
 
+def _answers_health(base: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{base}/healthz", timeout=5) as answer:
+            return bool(answer.status == 200)
+    except OSError:
+        return False
+
+
+def _overload(s: ServiceExperimentSettings, repeat: int) -> list[Row]:
+    schedule, window = overload_schedule(s)
+    with (
+        followers_process() as followers,
+        service_process("--followers-url", followers, users=s.users,
+                        stop_timeout_s=DONE_STOP_S) as base,
+        scaled_rules_loaded(base, s.slo_path, s.alert_scale) as watched,
+    ):  # fmt: skip
+        watcher = AlertWatcher(endpoints().prometheus_url).start() if watched else None
+        try:
+            result, samples = _load(base, schedule, s, repeat)
+        finally:
+            alerts = watcher.stop() if watcher is not None else {}
+        alive = _answers_health(base)
+    labels = {"part": "overload", "variant": "optimized", "repeat": repeat,
+              "overload_window_s": f"{window[0]:g}-{window[1]:g}"}  # fmt: skip
+    seconds = _seconds(result, samples, labels, s.slo_path)
+    for row in seconds:
+        row["alerts"] = ", ".join(alerts.get(row["t_s"], [])) if watched else None
+    inside = [row for row in seconds if window[0] <= row["t_s"] < window[1]]
+    fired = [row["t_s"] for row in seconds if row["alerts"] and "14.4x" in row["alerts"]]
+    p99_line = next((t.value for t in load_slo(s.slo_path) if t.metric == "latency_p99_ms"),
+                    1000.0)  # fmt: skip
+    summary = {**labels, "kind": "summary", "offered_rps": s.target_rps * s.overload_factor,
+               "achieved_rps": sum(r["rps"] for r in inside) / max(len(inside), 1),
+               "requests": sum(r["rps"] for r in inside),
+               "errors": sum(r["errors"] for r in inside), "alive_after": alive,
+               "error_kinds": ", ".join(f"{kind} {count}" for kind, count
+                                        in result.error_counts.most_common()),
+               "recovered_after_s": recovered_after_s(seconds, window[1], p99_line),
+               "alerts_watched": watched, "alert_scale": s.alert_scale,
+               "fast_burn_first_s": min(fired) if fired else float("nan"),
+               "fast_burn_last_s": max(fired) if fired else float("nan")}  # fmt: skip
+    return [summary] + [{**row, "kind": "second"} for row in seconds]
+
+
 @outside_event_loop
 def run(
     *,
@@ -302,6 +366,7 @@ def run(
         "ramp": each_variant(_ramp),
         "search": each_variant(_search),
         "fault": _fault,
+        "overload": _overload,
     }
     return drive("service", s, s.parts, parts, progress)
 

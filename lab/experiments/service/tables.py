@@ -17,6 +17,7 @@ __all__ = [
     "TABLES",
     "bad_column",
     "error_budget",
+    "overload_summary",
     "prometheus_beside",
     "search_summary",
     "slo_metrics",
@@ -106,6 +107,26 @@ def timeline(frame: pd.DataFrame, part: str = "ramp") -> pd.DataFrame:
     return _rows(frame, part, "second")
 
 
+def overload_summary(frame: pd.DataFrame) -> pd.DataFrame:
+    """The overload part, median [min-max] over repeats: what was offered and served,
+    the 503s shed, the seconds until the lines were met again, whether the service
+    answered its health check after, and when the fast-burn alert fired and stopped
+    (seconds from the start; windows divided by ``alert_scale``)."""
+    rows = _rows(frame, "overload", "summary")
+    if rows.empty:
+        return pd.DataFrame()
+    rows = rows.assign(alive=rows.alive_after.map(lambda v: v in (True, "True")))
+    columns = ["achieved_rps", "errors", "recovered_after_s", "fast_burn_first_s",
+               "fast_burn_last_s"]  # fmt: skip
+    rows[columns] = rows[columns].astype(float)
+    table = spread_columns(rows, ["overload_window_s", "offered_rps"], columns)
+    table["alive_every_repeat"] = bool(rows.alive.all())
+    watched = rows.alerts_watched.map(lambda v: v in (True, "True"))
+    table["alerts"] = (f"watched, windows ÷{float(rows.alert_scale.iloc[0]):g}" if watched.all()
+                       else "not watched (no Prometheus of lab services up)")  # fmt: skip
+    return table
+
+
 def bad_column(objective: Objective) -> str:
     """The timeline's column counting the requests that ``objective`` calls bad: failed
     ones for availability, those at or over its threshold for latency."""
@@ -181,6 +202,11 @@ TABLES = (
     ReportTable(
         "Fault run (followers service down, Redis restarted): the verdict",
         partial(verdicts, part="fault"),
+    ),
+    ReportTable(
+        "Overload: 3x the target rate, then the target rate: served, shed, recovery, and "
+        "the fast-burn alert",
+        overload_summary,
     ),
     ReportTable(
         "Fault run: error budget spent per objective of slo.yaml (1.0: all the bad requests "
