@@ -1,6 +1,6 @@
 """docs/from-the-document.md works: every Python block runs on its own, as a reader would
 paste it, every shell block runs in bash from the repository's root (60 s load tests cut
-to 3 s), and every YAML block is an SLO file equal to the lab's own slo.yaml."""
+to 1 s), and every YAML block is an SLO file equal to the lab's own slo.yaml."""
 
 from __future__ import annotations
 
@@ -69,7 +69,7 @@ def test_python_block_runs(block: tuple[int, str, str], reader_env: dict[str, st
 
 @pytest.mark.parametrize("block", _blocks("bash"), ids=_id)
 def test_shell_block_runs(block: tuple[int, str, str], reader_env: dict[str, str]) -> None:
-    source = block[2].replace("--duration 60s", "--duration 3s")
+    source = block[2].replace("--duration 60s", "--duration 1s")
     _run(["bash", "-euo", "pipefail", "-c", source], reader_env)
 
 

@@ -89,4 +89,4 @@ def test_the_overload_leaves_the_service_up_and_is_watched(
     assert summary.alerts.startswith("watched, windows ÷60")
     seconds = tables.timeline(frame, "overload")
     assert seconds.rps.sum() > 0 and seconds.alerts.notna().all()
-    assert len(seconds) >= 1 + 3 + 3  # before, overload, after (trimmed settings)
+    assert len(seconds) >= 1 + 2 + 2  # before, overload, after (trimmed settings)
