@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .PHONY: lab test test-all install tools services services-down static-checks lint bench asv notebooks clean \
-	quick-suite test-suite
+	quick-suite test-suite unit-tests
 
 # Each prints how long it took in all: install, servers, and the work itself.
 TIMED = start=$$(date +%s); $(MAKE) --no-print-directory $(1); status=$$?; \
@@ -25,8 +25,13 @@ test:
 quick-suite: services
 	$(BIN)/lab run --quick; status=$$?; $(BIN)/lab report && exit $$status
 
-test-suite: static-checks services
-	LAB_REQUIRE_SERVICES=1 $(BIN)/pytest --benchmark-disable --durations=40
+# The unit tests need no server: they run on both cores (pytest-xdist) beside the servers'
+# start; the integration tests, which measure, run one at a time once the servers are up.
+test-suite: static-checks services unit-tests
+	LAB_REQUIRE_SERVICES=1 $(BIN)/pytest --benchmark-disable --durations=30 tests/bench tests/integration
+
+unit-tests: install
+	LAB_REQUIRE_SERVICES=1 $(BIN)/pytest --benchmark-disable -q -n 2 tests/unit
 
 install: $(STAMP)
 

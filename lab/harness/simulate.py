@@ -133,7 +133,11 @@ class SimulatedServer:
         shutdown_timeout_s: float = 60.0,
         respond: Callable[[web.Request], web.StreamResponse] | None = None,
         tls: ssl.SSLContext | None = None,
+        routes: Sequence[tuple[str, Any]] = (),
     ) -> None:  # fmt: skip
+        #: ``(path, handler)`` GET routes outside the model (no delay, no fault), such as
+        #: ``/metrics``; the middlewares still see them.
+        self.routes = tuple(routes)
         #: Serve https with this server-side context (certificate loaded) instead of http.
         self.tls = tls
         #: The healthy answer (default: 200 "ok"), e.g. JSON for a service it stands in for.
@@ -157,6 +161,8 @@ class SimulatedServer:
     async def start(self) -> None:
         app = web.Application(middlewares=self.middlewares)
         app.router.add_get(STATS_PATH, self._stats)
+        for path, handler in self.routes:
+            app.router.add_get(path, handler)
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False,
                                      shutdown_timeout=self.shutdown_timeout_s)  # fmt: skip

@@ -72,3 +72,11 @@ def test_the_request_counter_matches_what_the_load_generator_sent(stack: str) ->
     with endpoint_process(stack, True) as url:
         sent, counted = asyncio.run(drive(url))
     assert sent > 0 and counted == sent  # every request counted once, none lost
+
+
+def test_a_real_prometheus_gave_the_quantiles_too(frame: pd.DataFrame, prometheus_up: None
+                                                 ) -> None:  # fmt: skip
+    """The in-process server was scraped by `lab services up`'s Prometheus, and
+    histogram_quantile over the run answered for every variant and quantile."""
+    quantiles = tables.quantile_summary(frame)
+    assert "promql_ms" in quantiles and (quantiles.promql_ms > 0).all()

@@ -3,6 +3,8 @@ docker-compose.yml's, both accepted by `promtool check config`, scraping alike."
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -10,7 +12,7 @@ from pathlib import Path
 import yaml
 
 from lab.config import Endpoints
-from lab.harness.services.prometheus_native import config_text
+from lab.harness.services.prometheus_native import config_text, registered_target, targets_folder
 from tests.conftest import skip_unless_required
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,3 +41,19 @@ def test_the_generated_and_the_compose_configuration_agree(tmp_path: Path) -> No
     assert [job["job_name"] for job in ours["scrape_configs"]] == ["prometheus", "lab"]
     assert [job["job_name"] for job in theirs["scrape_configs"]] == ["prometheus", "lab"]
     assert ours["rule_files"] == [str(tmp_path / "prometheus" / "rules" / "*.yml")]
+
+
+def test_targets_are_registered_only_with_a_prometheus_of_ours(tmp_path: Path) -> None:
+    targets = targets_folder(tmp_path)
+    targets.mkdir(parents=True)
+    with registered_target("lab-serve", "127.0.0.1:8000", home=tmp_path) as path:
+        assert path is None  # the folder is there, no Prometheus of ours runs
+    (tmp_path / "prometheus" / "pid").write_text(str(os.getpid()))  # "ours runs"
+    dead = targets / "lab-serve-127.0.0.1-9-999999999.json"  # a SIGKILLed server's file
+    dead.write_text("[]")
+    with registered_target("lab-serve", "127.0.0.1:8000", {"workers": "2"}, tmp_path) as path:
+        assert path is not None and not dead.exists()
+        assert json.loads(path.read_text()) == [
+            {"targets": ["127.0.0.1:8000"], "labels": {"service": "lab-serve", "workers": "2"}}
+        ]
+    assert list(targets.iterdir()) == []

@@ -3,6 +3,8 @@ search's best rate, and the error budget arithmetic."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -68,3 +70,14 @@ def test_error_budget_per_objective_of_slo_yaml() -> None:
     stricter = [Objective("fast", "latency", 99.0, 86_400, threshold_s=0.5)]
     again = tables.error_budget(pd.DataFrame(seconds), stricter).iloc[0]
     assert again.bad == 5 and again.budget_spent == pytest.approx(0.5)
+
+
+def test_the_default_slo_file_is_the_projects_from_any_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A notebook runs in a folder of its own: slo.yaml is then the repository's."""
+    from lab.experiments.service.measure import default_slo_path
+
+    monkeypatch.chdir(tmp_path)
+    assert default_slo_path() == Path(__file__).resolve().parents[2] / "slo.yaml"
+    assert default_slo_path().is_file()

@@ -37,6 +37,7 @@ from lab.experiments.load_control.monitoring_endpoint import (
     available_stacks,
     endpoint_process,
 )
+from lab.experiments.load_control.promql import promql_quantiles, scraped
 from lab.experiments.load_control.simulation import SCENARIOS, SimSettings, simulate
 from lab.harness.aio import new_runner, outside_event_loop
 from lab.harness.latency import LatencyRecorder
@@ -45,7 +46,13 @@ from lab.harness.simulate import ServerModel, SimulatedServer
 from lab.patterns.limit_algorithms import AIMD, Gradient2, LatencyTarget, Vegas
 from lab.patterns.limiter import AdaptiveLimiter, FixedLimit
 from lab.patterns.limiter_middleware import aiohttp_limiter_middleware
-from lab.patterns.monitoring import RequestMetrics, aiohttp_metrics_middleware
+from lab.patterns.monitoring import (
+    RequestCollector,
+    RequestMetrics,
+    aiohttp_metrics_middleware,
+    metrics_handler,
+)
+from lab.patterns.system_metrics import metrics_registry
 
 __all__ = ["LoadControlSettings", "quick_settings", "run", "variants"]
 
@@ -153,9 +160,10 @@ async def _overload(variant: str, s: LoadControlSettings, repeat: int) -> list[R
     make = variants(s.http_capacity, s.http_service_s)[variant]
     limiter = make(time.monotonic)
     metrics, exact = RequestMetrics(), LatencyRecorder()
+    registry = metrics_registry(RequestCollector(metrics), system=False)
     middlewares = [aiohttp_metrics_middleware(metrics), _exact_timer(exact)]
-    if limiter is not None:
-        middlewares.append(aiohttp_limiter_middleware(limiter))
+    if limiter is not None:  # Prometheus' scrapes pass the limiter, as in lab serve
+        middlewares.append(aiohttp_limiter_middleware(limiter, exempt=frozenset({"/metrics"})))
     model = ServerModel(
         service_s=s.http_service_s, distribution="lognormal", capacity=s.http_capacity, seed=repeat
     )
@@ -166,7 +174,13 @@ async def _overload(variant: str, s: LoadControlSettings, repeat: int) -> list[R
     latency: list[float] = []
     connector = aiohttp.TCPConnector(limit=0)  # the client must not be the limiter
     async with (
-        SimulatedServer(model, middlewares=middlewares, shutdown_timeout_s=0.1) as server,
+        SimulatedServer(
+            model,
+            middlewares=middlewares,
+            shutdown_timeout_s=0.1,
+            routes=[("/metrics", metrics_handler(registry))],
+        ) as server,
+        scraped(server.url) as watched,
         aiohttp.ClientSession(
             connector=connector, timeout=aiohttp.ClientTimeout(total=2.0)
         ) as session,
@@ -196,6 +210,7 @@ async def _overload(variant: str, s: LoadControlSettings, repeat: int) -> list[R
             latency.append(float("nan"))
             tasks.append(asyncio.create_task(one(t, len(sent) - 1)))
         await asyncio.gather(*tasks)
+        promql = await promql_quantiles(server.url, time.monotonic() - began) if watched else {}
     head = {"part": "overload", "variant": variant, "repeat": repeat}
     rows = [
         {
@@ -224,6 +239,7 @@ async def _overload(variant: str, s: LoadControlSettings, repeat: int) -> list[R
                 "repeat": repeat,
                 "q": q,
                 "prometheus_ms": metrics.quantile(q, "GET", "/{tail}") * 1000,
+                "promql_ms": promql.get(q, float("nan")),
                 "hdr_ms": exact.percentile_ms(q * 100),
             }
         )

@@ -132,7 +132,10 @@ def quantile_summary(frame: pd.DataFrame) -> pd.DataFrame:
     if rows.empty:
         return pd.DataFrame()
     rows["error_percent"] = 100 * (rows.prometheus_ms / rows.hdr_ms - 1)
-    return spread_columns(rows, ["variant", "q"], ["prometheus_ms", "hdr_ms", "error_percent"])
+    columns = ["prometheus_ms", "hdr_ms", "error_percent"]
+    if "promql_ms" in rows and rows.promql_ms.notna().any():  # a real Prometheus answered
+        columns.insert(1, "promql_ms")
+    return spread_columns(rows, ["variant", "q"], columns)
 
 
 def targets(frame: pd.DataFrame) -> pd.DataFrame:
@@ -214,6 +217,9 @@ TABLES = (
         "Metrics middleware: throughput with and without, alternating rounds", monitoring_summary
     ),
     ReportTable(
-        "Quantiles from Prometheus buckets against HdrHistogram, same requests", quantile_summary
+        "Quantiles from the request histogram's buckets (prometheus_ms: interpolated in "
+        "Python; promql_ms: asked of the Prometheus that scraped the server, when one ran) "
+        "against HdrHistogram, same requests",
+        quantile_summary,
     ),
 )

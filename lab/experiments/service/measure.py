@@ -134,7 +134,7 @@ class ServiceExperimentSettings:
 def default_slo_path() -> Path:
     """``slo.yaml`` here, else the project's (a notebook runs in a folder of its own)."""
     here = Path("slo.yaml")
-    return here if here.is_file() else Path(__file__).resolve().parents[2] / "slo.yaml"
+    return here if here.is_file() else Path(__file__).resolve().parents[3] / "slo.yaml"
 
 
 def _load(base: str, schedule: Schedule, s: ServiceExperimentSettings, seed: int

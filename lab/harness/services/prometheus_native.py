@@ -80,19 +80,35 @@ def start_prometheus(proc: ServerProcess, ep: Endpoints) -> subprocess.Popen[byt
     return proc.spawn(argv)
 
 
+def _ours_running(folder: Path) -> bool:
+    """A Prometheus that ``lab services up`` started from ``folder`` runs now (natively,
+    or with Docker): only that one reads this targets folder."""
+    return ServerProcess("prometheus", folder.parent).pid() is not None or (
+        folder / "started-by-docker").exists()  # fmt: skip
+
+
+def _forget_the_dead(folder: Path) -> None:
+    """Remove the files of processes that died without removing their own (SIGKILL)."""
+    for path in folder.glob("*.json"):
+        pid = path.stem.rpartition("-")[2]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            path.unlink(missing_ok=True)
+
+
 @contextmanager
 def registered_target(job: str, address: str, labels: Mapping[str, str] | None = None,
                       home: Path | None = None) -> Iterator[Path | None]:  # fmt: skip
     """Prometheus scrapes ``address`` (``host:port``, ``/metrics``) as ``service=job``
     while the block runs: a file in the targets folder, written whole, removed at the
-    end. Nothing is written (None) unless ``lab services up`` started a Prometheus under
-    this ``LAB_HOME``; an external Prometheus has its own scrape configuration."""
+    end. Nothing is written (None) unless a Prometheus that ``lab services up`` started
+    under this ``LAB_HOME`` runs; an external one has its own scrape configuration."""
     if not _JOB.fullmatch(job):
         raise ValueError(f"a job name is letters, digits, _ and -, not {job!r}")
     folder = targets_folder(home)
-    if not folder.is_dir():
+    if not folder.is_dir() or not _ours_running(folder.parent):
         yield None
         return
+    _forget_the_dead(folder)
     path = folder / f"{job}-{address.replace(':', '-')}-{os.getpid()}.json"
     partial = path.with_suffix(".partial")
     group = {"targets": [address], "labels": {"service": job, **(labels or {})}}

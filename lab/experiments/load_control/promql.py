@@ -1,0 +1,75 @@
+"""The overload part's quantiles from a real Prometheus: the in-process server registers
+itself with the Prometheus that ``lab services up`` runs (it scrapes every second), and
+after the run ``histogram_quantile`` is asked over the run's window. Set beside the
+same quantiles interpolated in Python from the same buckets, and an HdrHistogram of the
+same requests."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import time
+import urllib.request
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from lab.config import endpoints
+from lab.errors import ServiceUnavailableError
+from lab.harness.promql import instant_value
+from lab.harness.services.prometheus_native import registered_target
+
+__all__ = ["QUANTILES", "SERVICE", "promql_quantiles", "scraped"]
+
+SERVICE = "lab-load-control"
+QUANTILES = (0.5, 0.95, 0.99)
+
+
+def _instance(url: str) -> str:
+    return url.removeprefix("http://").rstrip("/")
+
+
+def _up(prometheus: str, instance: str) -> bool:
+    with urllib.request.urlopen(f"{prometheus}/api/v1/targets?state=active", timeout=2) as got:
+        targets = json.load(got)["data"]["activeTargets"]
+    return any(t["labels"].get("instance") == instance and t["health"] == "up" for t in targets)
+
+
+async def _scraped_once(prometheus: str, instance: str, within_s: float) -> bool:
+    deadline = time.monotonic() + within_s
+    try:
+        while not await asyncio.to_thread(_up, prometheus, instance):
+            if time.monotonic() > deadline:
+                return False
+            await asyncio.sleep(0.2)
+    except OSError:
+        return False
+    return True
+
+
+@asynccontextmanager
+async def scraped(url: str, within_s: float = 10.0) -> AsyncIterator[bool]:
+    """The server at ``url`` registered for scraping while the block runs, and scraped
+    once before it starts; yields False (nothing registered) without a Prometheus of
+    ``lab services up``."""
+    prometheus = endpoints().prometheus_url
+    with registered_target(SERVICE, _instance(url)) as path:
+        yield path is not None and await _scraped_once(prometheus, _instance(url), within_s)
+
+
+async def promql_quantiles(url: str, run_s: float) -> dict[float, float]:
+    """``{q: milliseconds}`` from Prometheus over the last ``run_s`` seconds and the next
+    scrape (waited for here); empty when Prometheus does not answer."""
+    await asyncio.sleep(2.0)  # a scrape after the last request
+    window = f"{math.ceil(run_s + 3.0)}s"
+    labels = f'service="{SERVICE}",instance="{_instance(url)}",route="/{{tail}}"'
+    buckets = f"sum by (le) (rate(http_request_duration_seconds_bucket{{{labels}}}[{window}]))"
+    prometheus, now = endpoints().prometheus_url, time.time()
+    found = {}
+    for q in QUANTILES:
+        expr = f"1000 * histogram_quantile({q}, {buckets})"
+        try:
+            found[q] = await asyncio.to_thread(instant_value, prometheus, expr, now)
+        except ServiceUnavailableError:
+            return {}
+    return found
