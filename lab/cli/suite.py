@@ -40,17 +40,21 @@ def run(
     ] = None,
     results: Results = Path("results"),
     slo: SloFile = Path("slo.yaml"),
-) -> None:
+    settings: Annotated[list[str] | None, typer.Option(
+        "--set", help="EXPERIMENT.SETTING=VALUE (repeatable): change one setting of the quick "
+        "or full defaults, e.g. baseline.duration_s=0.2; meta.json records it.")] = None,
+) -> None:  # fmt: skip
     """Run experiments and store one CSV per experiment under results/<time>-<sha>/.
     A progress bar estimates what is left from earlier runs; each experiment's time is
     printed as it ends. Exits 1 if an experiment could not run (the others still do)."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from lab.experiments.suite import estimate_seconds, resolve_names, run_suite
+    from lab.experiments.suite import estimate_seconds, parse_changes, resolve_names, run_suite
     from lab.harness.slo import load_slo
 
     load_slo(slo)  # a malformed SLO file should stop us before minutes of measuring
     names = resolve_names(experiments or [])
+    changes = parse_changes(settings or [], names)
     estimates = {name: estimate_seconds(name, quick=quick, results_root=results)
                  for name in names}  # fmt: skip
     total = sum(estimates.values())
@@ -79,7 +83,7 @@ def run(
             bar.update(task, completed=done_s)
 
         stored = run_suite(names, quick=quick, results_root=results, repeats=repeats,
-                           progress=progress, on_done=on_done)  # fmt: skip
+                           changes=changes, progress=progress, on_done=on_done)  # fmt: skip
     meta = stored.meta()
     console.print(f"results: {stored.path} ({_minutes(time.monotonic() - suite_started)})")
     if meta.get("interrupted"):

@@ -91,6 +91,10 @@ class Experiment:
         frame: pd.DataFrame = measure.run(quick=quick, settings=settings, progress=progress)
         return frame
 
+    def setting_names(self) -> list[str]:
+        """The names ``changes`` may set (the fields of its settings)."""
+        return [f.name for f in dataclasses.fields(self.module("measure").quick_settings())]
+
     def checked_changes(self, base: Any, updates: dict[str, Any]) -> dict[str, Any]:
         names = [f.name for f in dataclasses.fields(base)]
         unknown = sorted(set(updates) - set(names))

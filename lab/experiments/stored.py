@@ -43,6 +43,10 @@ def describe_run(run: Run) -> str:
     where = f"{machine.get('cores', '?')} cores, {machine.get('cpu_model', 'unknown CPU')}"
     started = meta.get("started_utc", "at an unknown time")
     commit = meta.get("git_sha", "unknown")
+    changed = [f"{name}.{key}={value}" for name, settings in meta.get("changes", {}).items()
+               for key, value in settings.items()]  # fmt: skip
+    if changed:
+        kind += f" settings changed by --set {' '.join(changed)}; the others"
     return f"run {run.path.name}: commit {commit}, started {started}, {kind} settings, {where}"
 
 

@@ -65,12 +65,41 @@ def _servers(names: list[str]) -> dict[str, dict[str, Any]]:
     }
 
 
+def parse_changes(given: Sequence[str], names: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """``["baseline.duration_s=0.2", "caching.skews=[1.0]"]`` -> ``{"baseline":
+    {"duration_s": 0.2}, "caching": {"skews": [1.0]}}``; values are YAML (numbers, lists,
+    true/false, text). Each experiment must be in the run and each setting its own."""
+    import yaml
+
+    found: dict[str, dict[str, Any]] = {}
+    for item in given:
+        target, sep, text = item.partition("=")
+        name, dot, setting = target.partition(".")
+        if not sep or not dot or not setting:
+            raise ConfigError(f"--set {item!r} is not EXPERIMENT.SETTING=VALUE, such as "
+                              "baseline.duration_s=0.2")  # fmt: skip
+        if name not in names:
+            raise ConfigError(f"--set {item!r}: {name!r} is not in this run "
+                              f"({', '.join(names)})")  # fmt: skip
+        known = EXPERIMENTS[name].setting_names()
+        if setting not in known:
+            raise ConfigError(f"--set {item!r}: {name} has no setting {setting!r}; its "
+                              f"settings: {', '.join(known)}")  # fmt: skip
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError:
+            raise ConfigError(f"--set {item!r}: {text!r} is not a value") from None
+        found.setdefault(name, {})[setting] = value
+    return found
+
+
 def run_suite(
     names: Sequence[str],
     *,
     quick: bool,
     results_root: Path,
     repeats: int | None = None,
+    changes: dict[str, dict[str, Any]] | None = None,
     progress: Callable[[str], None] = lambda _: None,
     on_done: Callable[[str, float, str | None], None] = lambda name, seconds, error: None,
 ) -> Run:
@@ -85,6 +114,7 @@ def run_suite(
         "experiments": chosen,
         "quick": quick,
         "repeats": repeats,
+        "changes": changes or {},
         "started_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "git_sha": git_short_sha(),
         "git_sha_full": git_commit(),
@@ -97,8 +127,8 @@ def run_suite(
     }
     run.write_meta(meta)
     with _ctrl_c_interrupts():
-        _run_each(chosen, run, meta, quick=quick, repeats=repeats, progress=progress,
-                  on_done=on_done)  # fmt: skip
+        _run_each(chosen, run, meta, quick=quick, repeats=repeats, changes=changes or {},
+                  progress=progress, on_done=on_done)  # fmt: skip
     return run
 
 
@@ -123,13 +153,15 @@ def _raise_interrupt(signum: int, frame: object) -> None:
 
 
 def _run_each(chosen: list[str], run: Run, meta: dict[str, Any], *, quick: bool,
-              repeats: int | None, progress: Callable[[str], None],
+              repeats: int | None, changes: dict[str, dict[str, Any]],
+              progress: Callable[[str], None],
               on_done: Callable[[str, float, str | None], None]) -> None:  # fmt: skip
     for name in chosen:
         started = time.perf_counter()
         error = None
         try:
-            frame = EXPERIMENTS[name].run(quick=quick, progress=progress, repeats=repeats)
+            frame = EXPERIMENTS[name].run(quick=quick, progress=progress, repeats=repeats,
+                                          changes=changes.get(name))  # fmt: skip
         except LabError as failed:
             error = str(failed)
             meta["skipped"][name] = error

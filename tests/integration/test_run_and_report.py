@@ -18,10 +18,11 @@ RunLab = Callable[..., subprocess.CompletedProcess[str]]
 EXTERNAL = re.compile(r"""(src|href)\s*=\s*["']?(https?:)?//|url\(\s*["']?(https?:)?//""")
 
 
-def _interrupted_run(results: Path, first: str, then: str) -> tuple[int, str]:
-    """``lab run first then --quick --repeats 1``, Ctrl-C (SIGINT) once ``first``'s CSV is
-    stored, as a user would stop it: its exit status and stderr."""
+def _interrupted_run(results: Path, first: str, then: str, *changes: str) -> tuple[int, str]:
+    """``lab run first then --quick --repeats 1 [--set ...]``, Ctrl-C (SIGINT) once
+    ``first``'s CSV is stored, as a user would stop it: its exit status and stderr."""
     command = [*LAB, "run", first, then, "--quick", "--repeats", "1", "--results", str(results)]
+    command += [arg for change in changes for arg in ("--set", change)]
     with subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           text=True, env={**os.environ, "COLUMNS": "200"}) as lab:  # fmt: skip
 
@@ -40,8 +41,11 @@ def test_run_interrupted_keeps_what_finished_and_report_renders_it(
     run_lab: RunLab, all_up: None, tmp_path: Path
 ) -> None:
     results = tmp_path / "results"
-    # one repeat: this tests lab run and lab report, not the baseline's figures
-    status, stderr = _interrupted_run(results, "baseline", "loadgen")
+    # one short repeat: this tests lab run and lab report, not the baseline's figures
+    status, stderr = _interrupted_run(
+        results, "baseline", "loadgen", "baseline.duration_s=0.2", "baseline.concurrencies=[1, 32]",
+        "baseline.redis_native_requests=2000", "baseline.kafka_native_records=5000",
+    )  # fmt: skip
     assert status == 130, stderr
     assert "baseline took" in stderr and "interrupted during loadgen; kept: baseline" in stderr
     (run,) = list(results.iterdir())
@@ -49,6 +53,9 @@ def test_run_interrupted_keeps_what_finished_and_report_renders_it(
     meta = json.loads((run / "meta.json").read_text())
     assert meta["finished"] == ["baseline"] and meta["quick"] is True and meta["repeats"] == 1
     assert meta["interrupted"] == "loadgen"
+    assert meta["changes"] == {"baseline": {
+        "duration_s": 0.2, "concurrencies": [1, 32], "redis_native_requests": 2000,
+        "kafka_native_records": 5000}}  # fmt: skip
     assert set(meta["durations_s"]) == {"baseline"} and meta["skipped"] == {}
     assert meta["machine"]["cores"] >= 1
     assert set(meta["servers"]) == {"redis", "postgres", "kafka"}

@@ -69,3 +69,17 @@ def test_a_list_given_for_a_tuple_setting_becomes_a_tuple() -> None:
     base = EXPERIMENTS["cdn"].module("measure").quick_settings()
     changed = EXPERIMENTS["cdn"].checked_changes(base, {"variants": ["none", "all"], "images": 8})
     assert changed == {"variants": ("none", "all"), "images": 8}
+
+
+def test_lab_run_set_is_checked_before_anything_runs() -> None:
+    from lab.experiments.suite import parse_changes
+
+    assert parse_changes(["baseline.duration_s=0.2", "baseline.concurrencies=[1, 32]"],
+                         ["baseline"]) == {"baseline": {"duration_s": 0.2,
+                                                        "concurrencies": [1, 32]}}  # fmt: skip
+    for given, words in (("baseline.duration_s", "is not EXPERIMENT.SETTING=VALUE"),
+                         ("caching.keyspace=5", "'caching' is not in this run"),
+                         ("baseline.speed=5", "baseline has no setting 'speed'; its settings"),
+                         ("baseline.duration_s=[1", "is not a value")):  # fmt: skip
+        with pytest.raises(ConfigError, match=words):
+            parse_changes([given], ["baseline"])

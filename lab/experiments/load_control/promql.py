@@ -60,7 +60,7 @@ async def scraped(url: str, within_s: float = 10.0) -> AsyncIterator[bool]:
 async def promql_quantiles(url: str, run_s: float) -> dict[float, float]:
     """``{q: milliseconds}`` from Prometheus over the last ``run_s`` seconds and the next
     scrape (waited for here); empty when Prometheus does not answer."""
-    await asyncio.sleep(2.0)  # a scrape after the last request
+    await asyncio.sleep(1.2)  # a scrape (every second) after the last request
     window = f"{math.ceil(run_s + 3.0)}s"
     labels = f'service="{SERVICE}",instance="{_instance(url)}",route="/{{tail}}"'
     buckets = f"sum by (le) (rate(http_request_duration_seconds_bucket{{{labels}}}[{window}]))"
