@@ -334,7 +334,9 @@ def _overload(s: ServiceExperimentSettings, repeat: int) -> list[Row]:
     summary = {**labels, "kind": "summary", "offered_rps": s.target_rps * s.overload_factor,
                "achieved_rps": sum(r["rps"] for r in inside) / max(len(inside), 1),
                "requests": sum(r["rps"] for r in inside),
-               "errors": sum(r["errors"] for r in inside), "alive_after": alive,
+               # failures show up when they time out, after the overload's seconds too
+               "errors": sum(r["errors"] for r in seconds if r["t_s"] >= window[0]),
+               "alive_after": alive,
                "error_kinds": ", ".join(f"{kind} {count}" for kind, count
                                         in result.error_counts.most_common()),
                "recovered_after_s": recovered_after_s(seconds, window[1], p99_line),

@@ -109,7 +109,8 @@ def timeline(frame: pd.DataFrame, part: str = "ramp") -> pd.DataFrame:
 
 def overload_summary(frame: pd.DataFrame) -> pd.DataFrame:
     """The overload part, median [min-max] over repeats: what was offered and served,
-    the 503s shed, the seconds until the lines were met again, whether the service
+    the failures from the overload's start to the end of the run (503s and timeouts),
+    the seconds until the lines were met again, whether the service
     answered its health check after, and when the fast-burn alert fired and stopped
     (seconds from the start; windows divided by ``alert_scale``)."""
     rows = _rows(frame, "overload", "summary")
