@@ -13,12 +13,13 @@ import urllib.request
 
 from lab.errors import ServiceUnavailableError
 
-__all__ = ["instant_value"]
+__all__ = ["instant_value", "instant_values"]
 
 
-def instant_value(url: str, expr: str, at_unix_s: float, timeout_s: float = 5.0) -> float:
-    """The value of ``expr`` at ``at_unix_s`` (a scalar, or a vector of one sample); NaN
-    when the vector is empty. A query Prometheus refuses raises ``ValueError`` with its
+def instant_values(url: str, expr: str, at_unix_s: float, timeout_s: float = 5.0
+                   ) -> list[float]:  # fmt: skip
+    """Every value of ``expr`` at ``at_unix_s``: one per series of a vector (none when it
+    is empty), or the scalar. A query Prometheus refuses raises ``ValueError`` with its
     message; an unreachable Prometheus raises ``ServiceUnavailableError``."""
     query = urllib.parse.urlencode({"query": expr, "time": f"{at_unix_s:.3f}"})
     try:
@@ -31,10 +32,14 @@ def instant_value(url: str, expr: str, at_unix_s: float, timeout_s: float = 5.0)
         raise ServiceUnavailableError("prometheus", f"no answer from {url} ({error})") from None
     data = body["data"]
     if data["resultType"] == "scalar":
-        return float(data["result"][1])
-    samples = data["result"]
-    if not samples:
-        return math.nan
-    if len(samples) > 1:
-        raise ValueError(f"{expr!r} gave {len(samples)} series; aggregate it to one")
-    return float(samples[0]["value"][1])
+        return [float(data["result"][1])]
+    return [float(sample["value"][1]) for sample in data["result"]]
+
+
+def instant_value(url: str, expr: str, at_unix_s: float, timeout_s: float = 5.0) -> float:
+    """The one value of ``expr`` at ``at_unix_s``; NaN when the vector is empty, and a
+    ``ValueError`` when it holds several series (aggregate them)."""
+    values = instant_values(url, expr, at_unix_s, timeout_s)
+    if len(values) > 1:
+        raise ValueError(f"{expr!r} gave {len(values)} series; aggregate it to one")
+    return values[0] if values else math.nan

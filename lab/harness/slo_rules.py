@@ -55,8 +55,8 @@ def _error_ratio(objective: Objective, selector: str, window: str) -> str:
         return f"sum(rate({metric}{{{labels}}}[{window}]))"
 
     if objective.sli == "availability":
-        bad = rate("http_requests_total", 'status="5xx"')
-        return f"{bad} / {rate('http_requests_total')}"
+        bad = rate("http_requests_total", 'status="5xx"')  # no 5xx yet: no series, so 0
+        return f"({bad} or vector(0)) / {rate('http_requests_total')}"
     edge = repr(objective.threshold_s)  # as the lab's histograms label their buckets
     good = rate("http_request_duration_seconds_bucket", f'le="{edge}"')
     return f"1 - ({good} / {rate('http_request_duration_seconds_count')})"

@@ -440,4 +440,5 @@ class BreakerMetrics:
 
         breaker.add_outcome_listener(on_outcome)
         breaker.add_listener(on_transition)
-        self.state.labels(breaker.name, breaker.state.value).set(1)
+        for state in CircuitState:  # every state's series, so a dashboard sees the zeros
+            self.state.labels(breaker.name, state.value).set(1 if state is breaker.state else 0)

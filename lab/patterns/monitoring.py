@@ -22,8 +22,9 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapp
 from typing import Any
 
 from aiohttp import web
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "RequestCollector",
     "RequestMetrics",
     "aiohttp_metrics_middleware",
+    "exposition",
     "histogram_quantile",
     "metrics_asgi_app",
     "metrics_handler",
@@ -222,12 +224,20 @@ def aiohttp_metrics_middleware(metrics: RequestMetrics) -> Any:
     return record
 
 
+def exposition(registry: CollectorRegistry, accept: str | None) -> tuple[bytes, str]:
+    """``(body, content type)`` of ``registry``: OpenMetrics when the scraper's ``Accept``
+    asks for it (Prometheus does, and then reads exemplars and ``_created``), else
+    Prometheus' text format 0.0.4."""
+    encode, content_type = choose_encoder(accept or "")
+    return encode(registry), content_type
+
+
 def metrics_handler(registry: CollectorRegistry) -> Callable[[web.Request], Awaitable[Any]]:
-    """An aiohttp handler for ``/metrics`` over ``registry``."""
+    """An aiohttp handler for ``/metrics`` over ``registry`` (format negotiated)."""
 
     async def metrics(request: web.Request) -> web.Response:
-        body = generate_latest(registry)
-        return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4"})
+        body, content_type = exposition(registry, request.headers.get("Accept"))
+        return web.Response(body=body, headers={"Content-Type": content_type})
 
     return metrics
 
@@ -283,12 +293,13 @@ def metrics_asgi_app(registry: CollectorRegistry) -> ASGIApp:
     """An ASGI app answering with ``registry``'s exposition (mount it at ``/metrics``)."""
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        body = generate_latest(registry)
+        headers = dict(scope.get("headers") or [])
+        body, content_type = exposition(registry, headers.get(b"accept", b"").decode("latin-1"))
         await send(
             {
                 "type": "http.response.start",
                 "status": 200,
-                "headers": [(b"content-type", b"text/plain; version=0.0.4")],
+                "headers": [(b"content-type", content_type.encode())],
             }
         )
         await send({"type": "http.response.body", "body": body})

@@ -77,8 +77,8 @@ def build_app(settings: ServiceSettings, followers_url: str, *, multiprocess: bo
 
 
 async def _metrics(request: web.Request) -> web.Response:
-    body = request.app[RESOURCES].metrics_text()
-    return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4"})
+    body, content_type = request.app[RESOURCES].metrics_text(request.headers.get("Accept"))
+    return web.Response(body=body, headers={"Content-Type": content_type})
 
 
 async def _health(request: web.Request) -> web.Response:

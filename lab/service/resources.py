@@ -10,7 +10,7 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry
 from prometheus_client.registry import Collector
 
 from lab.patterns.breaker import BreakerMetrics
@@ -18,7 +18,7 @@ from lab.patterns.caching import CacheCollector, RedisCache, cached
 from lab.patterns.limiter import AdaptiveLimiter
 from lab.patterns.limiter_middleware import LimiterCollector
 from lab.patterns.messaging.metrics import ProcessorCollector
-from lab.patterns.monitoring import RequestCollector, RequestMetrics
+from lab.patterns.monitoring import RequestCollector, RequestMetrics, exposition
 from lab.patterns.monitoring_multiprocess import MultiprocessMetrics, scrape_registry
 from lab.patterns.pool import DatabasePool, PoolCollector
 from lab.patterns.system_metrics import SystemCollector
@@ -51,12 +51,13 @@ class Resources:
         if self.multiprocess is not None:
             self._flushing = asyncio.create_task(self.multiprocess.run(interval_s))
 
-    def metrics_text(self) -> bytes:
-        """The exposition: this process's registry, or every worker's files merged."""
+    def metrics_text(self, accept: str | None = None) -> tuple[bytes, str]:
+        """The exposition and its content type (OpenMetrics when ``accept`` asks for it):
+        this process's registry, or every worker's files merged."""
         if self.multiprocess is None:
-            return generate_latest(self.registry)
+            return exposition(self.registry, accept)
         self.multiprocess.flush()
-        return generate_latest(scrape_registry())
+        return exposition(scrape_registry(), accept)
 
     @property
     def cache_stats(self) -> Any:

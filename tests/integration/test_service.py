@@ -144,6 +144,20 @@ async def test_metrics_has_every_patterns_series(base: str) -> None:
     assert 'route="/api/users/{id}"' in text
 
 
+async def test_metrics_speak_openmetrics_to_a_scraper_that_asks(base: str) -> None:
+    """Prometheus asks for OpenMetrics first; a plain client gets the 0.0.4 text."""
+    wanted = "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5"
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"{base}/metrics", headers={"Accept": wanted}) as answer:
+            assert answer.content_type == "application/openmetrics-text"
+            openmetrics = await answer.text()
+        async with session.get(f"{base}/metrics") as answer:
+            assert answer.content_type == "text/plain"
+            assert "version=0.0.4" in answer.headers["Content-Type"]
+    assert openmetrics.rstrip().endswith("# EOF")
+    assert "# TYPE http_requests counter" in openmetrics
+
+
 async def test_cache_pool_and_limiter_do_the_work(base: str) -> None:
     async with aiohttp.ClientSession() as session:
         await get_json(session, f"{base}/api/users/21")

@@ -65,8 +65,8 @@ def test_rules_read_the_objective_and_scale_the_windows() -> None:
     ]  # fmt: skip
     recorded = {rule["record"]: rule["expr"] for rule in groups[0]["rules"]}
     assert recorded["slo:sli_error:ratio_rate1h"] == (
-        'sum(rate(http_requests_total{service="lab-serve",status="5xx"}[1m])) / '
-        'sum(rate(http_requests_total{service="lab-serve"}[1m]))'
+        '(sum(rate(http_requests_total{service="lab-serve",status="5xx"}[1m])) or vector(0))'
+        ' / sum(rate(http_requests_total{service="lab-serve"}[1m]))'
     )
     latency = {rule["record"]: rule["expr"] for rule in groups[2]["rules"]}
     assert 'le="1.0"' in latency["slo:sli_error:ratio_rate5m"] and "[5s]" in latency[
