@@ -23,11 +23,13 @@ def test_every_slo_line_is_judged_for_both_variants(frame: pd.DataFrame) -> None
     for variant in ("optimized", "naive"):
         judged = verdicts[verdicts.variant == variant]
         assert set(judged.metric) == lines
-    # counted at the service's sockets: about the generator's 600 connections (a few more
-    # while timed-out ones are replaced, and the sampler's own /api/_stats requests)
-    users = verdicts[verdicts.metric == "concurrent_users"]
-    assert (users.measured <= 600 * 1.05).all()
-    assert users[users.variant == "optimized"].measured.iloc[0] > 500
+    # counted at the service's sockets: about the generator's 600 connections, and the
+    # sampler's and Prometheus' own. The naive service times requests out, and the
+    # generator replaces a timed-out connection before the service has closed the old
+    # one: its count runs higher (648 in a fresh-clone run at 914bc6c).
+    users = verdicts[verdicts.metric == "concurrent_users"].set_index("variant").measured
+    assert 500 < users["optimized"] <= 600 * 1.05
+    assert 500 < users["naive"] <= 600 * 2
 
 
 def test_at_the_target_rate_the_optimized_service_meets_more_lines_than_the_naive(

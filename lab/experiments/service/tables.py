@@ -73,8 +73,12 @@ def prometheus_beside(frame: pd.DataFrame) -> pd.DataFrame:
     """The hold's lines as Prometheus computed them (PromQL over the service's own
     request metrics) beside the load generator's, per variant: medians over repeats."""
     rows = _rows(frame, "ramp", "verdict")
-    if rows.empty or "prometheus" not in rows or rows.prometheus.isna().all():
+    if rows.empty or "prometheus" not in rows:  # a run from before Prometheus was asked
         return pd.DataFrame()
+    if rows.prometheus.isna().all():
+        return pd.DataFrame([{"prometheus": "did not answer during the run: start it with "
+                              "`lab services up --only prometheus`, or point "
+                              "LAB_PROMETHEUS_URL at one that scrapes lab serve"}])  # fmt: skip
     rows = rows.assign(generator=rows.measured.astype(float),
                        prometheus=rows.prometheus.astype(float))  # fmt: skip
     rows = rows[rows.metric.isin(PROMQL_LINES)]
