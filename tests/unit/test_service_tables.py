@@ -86,7 +86,7 @@ def test_the_default_slo_file_is_the_projects_from_any_folder(
 def test_a_run_without_prometheus_says_how_to_start_it() -> None:
     rows = [{"part": "ramp", "kind": "verdict", "variant": "optimized", "repeat": 0,
              "metric": "latency_p99_ms", "bound": "below", "target": 1000.0, "measured": 80.0,
-             "passed": True, "prometheus": float("nan")}]  # fmt: skip
+             "passed": True, "prometheus": float("nan"), "prometheus_answered": False}]  # fmt: skip
     table = tables.prometheus_beside(pd.DataFrame(rows))
     assert "lab services up --only prometheus" in table.prometheus.iloc[0]
     assert tables.prometheus_beside(pd.DataFrame(rows).drop(columns="prometheus")).empty

@@ -220,7 +220,8 @@ def _ramp(s: ServiceExperimentSettings, variant: str, repeat: int) -> list[Row]:
     began = result.started_unix_s
     promql = prometheus_lines(base, began + hold[0], began + hold[1])
     verdicts = [{**labels, "kind": "verdict", "window_s": f"{hold[0]:g}-{hold[1]:g}", **v,
-                 "prometheus": promql.get(v["metric"], float("nan"))}
+                 "prometheus": promql.get(v["metric"], float("nan")),
+                 "prometheus_answered": bool(promql)}
                 for v in judge(result, samples, hold, s.slo_path)]  # fmt: skip
     return verdicts + [{**row, "kind": "second"}
                        for row in _seconds(result, samples, labels, s.slo_path)]  # fmt: skip

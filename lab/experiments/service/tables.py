@@ -71,11 +71,14 @@ def verdicts(frame: pd.DataFrame, part: str = "ramp") -> pd.DataFrame:
 
 def prometheus_beside(frame: pd.DataFrame) -> pd.DataFrame:
     """The hold's lines as Prometheus computed them (PromQL over the service's own
-    request metrics) beside the load generator's, per variant: medians over repeats."""
+    request metrics) beside the load generator's, per variant: medians over repeats. An
+    empty cell: Prometheus answered but had too few scrapes of the hold (a scrape of an
+    overloaded service can time out)."""
     rows = _rows(frame, "ramp", "verdict")
     if rows.empty or "prometheus" not in rows:  # a run from before Prometheus was asked
         return pd.DataFrame()
-    if rows.prometheus.isna().all():
+    answered = rows.get("prometheus_answered", pd.Series(True, index=rows.index))
+    if not answered.map(lambda v: v in (True, "True")).any():
         return pd.DataFrame([{"prometheus": "did not answer during the run: start it with "
                               "`lab services up --only prometheus`, or point "
                               "LAB_PROMETHEUS_URL at one that scrapes lab serve"}])  # fmt: skip
