@@ -10,10 +10,24 @@ import math
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Sequence
 
 from lab.errors import ServiceUnavailableError
 
-__all__ = ["instant_value", "instant_values"]
+__all__ = ["instant_value", "instant_values", "quantile_ms", "summed_rate"]
+
+
+def summed_rate(metric: str, matchers: Sequence[str], window: str, by: str = "") -> str:
+    """``sum [by (by)] (rate(metric{matchers}[window]))``; empty matchers are left out."""
+    labels = ",".join(matcher for matcher in matchers if matcher)
+    grouping = f" by ({by}) " if by else ""
+    return f"sum{grouping}(rate({metric}{{{labels}}}[{window}]))"
+
+
+def quantile_ms(q: float, matchers: Sequence[str], window: str) -> str:
+    """The ``q`` quantile of the request histogram, in milliseconds."""
+    buckets = summed_rate("http_request_duration_seconds_bucket", matchers, window, by="le")
+    return f"1000 * histogram_quantile({q}, {buckets})"
 
 
 def instant_values(url: str, expr: str, at_unix_s: float, timeout_s: float = 5.0

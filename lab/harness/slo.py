@@ -14,6 +14,7 @@ import yaml
 from lab.errors import ConfigError
 from lab.harness.slo_document import DOCUMENT_KEY, parse_document_targets
 from lab.harness.slo_objectives import OBJECTIVES_KEY, objectives_from
+from lab.harness.slo_source import compose, line_error, read_slo_text
 
 __all__ = ["METRICS", "Target", "Verdict", "evaluate", "load_slo", "parse_slo", "verdict_line"]
 
@@ -79,25 +80,15 @@ class Verdict:
         return {True: "pass", False: "FAIL", None: "not measured"}[self.passed]
 
 
-def _fail(source: str, node: yaml.Node, message: str) -> ConfigError:
-    return ConfigError(f"{source}, line {node.start_mark.line + 1}: {message}")
-
-
 def parse_slo(text: str, source: str = "slo.yaml") -> list[Target]:
     """Parse SLO text; any unknown key or malformed value is a ConfigError naming the line.
     The document's form (``performance_targets:``, :mod:`lab.harness.slo_document`) is
     read too."""
-    try:
-        root = yaml.compose(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f", line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(error, "problem", None) or "not valid YAML"
-        raise ConfigError(f"{source}{where}: {problem}") from None
+    root = compose(text, source)
     if root is None:
         raise ConfigError(f"{source}: is empty; it needs at least one target")
     if not isinstance(root, yaml.MappingNode):
-        raise _fail(source, root, "must be a mapping of metric: {below|above: number}")
+        raise line_error(source, root, "must be a mapping of metric: {below|above: number}")
     if any(key.value == DOCUMENT_KEY for key, _ in root.value):
         return parse_document_targets(root, source)
     targets: list[Target] = []
@@ -109,23 +100,24 @@ def parse_slo(text: str, source: str = "slo.yaml") -> list[Target]:
             continue
         named = _NAMED.match(str(metric))
         if named is not None and named.group(1) not in PER_NAME:
-            raise _fail(source, key_node, f"{named.group(1)!r} cannot be set per request name; "
-                        f"these can: {', '.join(sorted(PER_NAME))}")  # fmt: skip
+            raise line_error(source, key_node, f"{named.group(1)!r} cannot be set per request "
+                             f"name; these can: {', '.join(sorted(PER_NAME))}")  # fmt: skip
         if named is None and metric not in METRICS:
-            raise _fail(
+            raise line_error(
                 source,
                 key_node,
                 f"unknown metric {metric!r}; known: {', '.join(METRICS)}"
                 " (latency and error rate also per request name: latency_p99_ms[name])",
             )
         if metric in seen:
-            raise _fail(source, key_node, f"metric {metric!r} is given twice")
+            raise line_error(source, key_node, f"metric {metric!r} is given twice")
         seen.add(metric)
         if not isinstance(value_node, yaml.MappingNode) or len(value_node.value) != 1:
-            raise _fail(source, value_node, f"{metric} needs exactly one of below: N or above: N")
+            raise line_error(source, value_node,
+                             f"{metric} needs exactly one of below: N or above: N")  # fmt: skip
         bound_node, number_node = value_node.value[0]
         if bound_node.value not in BOUNDS:
-            raise _fail(
+            raise line_error(
                 source,
                 bound_node,
                 f"{metric}: unknown bound {bound_node.value!r}; use below or above",
@@ -135,17 +127,14 @@ def parse_slo(text: str, source: str = "slo.yaml") -> list[Target]:
         except (TypeError, ValueError):
             number = math.nan
         if not isinstance(number_node, yaml.ScalarNode) or not math.isfinite(number):
-            raise _fail(source, number_node, f"{metric}: {number_node.value!r} is not a number")
+            raise line_error(source, number_node,
+                             f"{metric}: {number_node.value!r} is not a number")  # fmt: skip
         targets.append(Target(metric, bound_node.value, number))
     return targets
 
 
 def load_slo(path: Path) -> list[Target]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ConfigError(f"cannot read SLO file {path}: {error.strerror}") from None
-    return parse_slo(text, str(path))
+    return parse_slo(read_slo_text(path), str(path))
 
 
 def evaluate(targets: list[Target], measured: Mapping[str, float]) -> list[Verdict]:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import yaml
 
-from lab.errors import ConfigError
+from lab.harness.slo_source import line_error
 
 if TYPE_CHECKING:
     from lab.harness.slo import Target
@@ -47,13 +47,9 @@ _VALUE = re.compile(r"\s*([<>])\s*(\d+(?:\.\d+)?)\s*(ms|s|%|rps)?\s*")
 _TO_MS = {"ms": 1.0, "s": 1000.0}
 
 
-def _fail(source: str, node: yaml.Node, message: str) -> ConfigError:
-    return ConfigError(f"{source}, line {node.start_mark.line + 1}: {message}")
-
-
 def _pairs(node: yaml.Node, source: str, what: str) -> list[tuple[yaml.Node, yaml.Node]]:
     if not isinstance(node, yaml.MappingNode):
-        raise _fail(source, node, f"{what} must be a mapping")
+        raise line_error(source, node, f"{what} must be a mapping")
     return list(node.value)
 
 
@@ -64,7 +60,7 @@ def _target(key: str, node: yaml.Node, metric: str, units: tuple[str, ...], sour
     written = " or ".join(f'"< 200{unit}"' if unit else '"> 1000"' for unit in units)
     found = _VALUE.fullmatch(str(node.value)) if isinstance(node, yaml.ScalarNode) else None
     if found is None or (found.group(3) or "") not in units:
-        raise _fail(source, node, f"{key}: {node.value!r} is not a comparison with a number "
+        raise line_error(source, node, f"{key}: {node.value!r} is not a comparison with a number "
                     f"in {key}'s unit; write {written}")  # fmt: skip
     comparison, number, unit = found.groups()
     value = float(number) * _TO_MS.get(unit or "", 1.0)
@@ -75,23 +71,23 @@ def parse_document_targets(root: yaml.MappingNode, source: str) -> list[Target]:
     """The targets under ``performance_targets:`` in the document's form."""
     (key_node, groups_node), *others = root.value
     if key_node.value != DOCUMENT_KEY or others:
-        raise _fail(source, key_node, f"the document's form has one key, {DOCUMENT_KEY}:")
+        raise line_error(source, key_node, f"the document's form has one key, {DOCUMENT_KEY}:")
     targets: list[Target] = []
     seen: set[str] = set()
     for group_node, keys_node in _pairs(groups_node, source, DOCUMENT_KEY):
         group = GROUPS.get(group_node.value)
         if group is None:
-            raise _fail(source, group_node, f"unknown group {group_node.value!r}; known: "
+            raise line_error(source, group_node, f"unknown group {group_node.value!r}; known: "
                         f"{', '.join(GROUPS)}")  # fmt: skip
         for name_node, value_node in _pairs(keys_node, source, group_node.value):
             if name_node.value not in group:
-                raise _fail(source, name_node, f"{group_node.value} has no "
+                raise line_error(source, name_node, f"{group_node.value} has no "
                             f"{name_node.value!r}; known: {', '.join(group)}")  # fmt: skip
             metric, units = group[name_node.value]
             if metric in seen:
-                raise _fail(source, name_node, f"{name_node.value} is given twice")
+                raise line_error(source, name_node, f"{name_node.value} is given twice")
             seen.add(metric)
             targets.append(_target(name_node.value, value_node, metric, units, source))
     if not targets:
-        raise _fail(source, key_node, f"{DOCUMENT_KEY} holds no target")
+        raise line_error(source, key_node, f"{DOCUMENT_KEY} holds no target")
     return targets

@@ -28,7 +28,7 @@ from typing import Literal
 
 import yaml
 
-from lab.errors import ConfigError
+from lab.harness.slo_source import compose, line_error, read_slo_text
 from lab.patterns.monitoring import REQUEST_BUCKETS_S
 
 __all__ = ["OBJECTIVES_KEY", "Objective", "load_objectives", "parse_duration_s",
@@ -80,10 +80,6 @@ def format_duration(seconds: float) -> str:
     return f"{int(seconds)}s"
 
 
-def _fail(source: str, node: yaml.Node, message: str) -> ConfigError:
-    return ConfigError(f"{source}, line {node.start_mark.line + 1}: {message}")
-
-
 def _sli(node: yaml.Node, source: str) -> tuple[Literal["availability", "latency"], float | None]:
     if isinstance(node, yaml.ScalarNode) and node.value == "availability":
         return "availability", None
@@ -94,26 +90,26 @@ def _sli(node: yaml.Node, source: str) -> tuple[Literal["availability", "latency
         except (TypeError, ValueError):
             edge = None
         if edge is None:
-            raise _fail(source, pairs[0][1], "latency_below_ms must be an edge of the request "
+            raise line_error(source, pairs[0][1], "latency_below_ms must be an edge of the request "
                         "histogram: " + ", ".join(f"{ms:g}" for ms in _EDGES_MS))  # fmt: skip
         return "latency", edge
-    raise _fail(source, node, "sli is `availability` or `{latency_below_ms: N}`")
+    raise line_error(source, node, "sli is `availability` or `{latency_below_ms: N}`")
 
 
 def _objective(node: yaml.Node, source: str) -> Objective:
     if not isinstance(node, yaml.MappingNode):
-        raise _fail(source, node, f"an objective is a mapping of {', '.join(_FIELDS)}")
+        raise line_error(source, node, f"an objective is a mapping of {', '.join(_FIELDS)}")
     given = {key.value: (key, value) for key, value in node.value}
     unknown = [key for key in given if key not in _FIELDS]
     if unknown:
-        raise _fail(source, given[unknown[0]][0], f"unknown field {unknown[0]!r}; an objective "
-                    f"has {', '.join(_FIELDS)}")  # fmt: skip
+        raise line_error(source, given[unknown[0]][0], f"unknown field {unknown[0]!r}; an "
+                         f"objective has {', '.join(_FIELDS)}")  # fmt: skip
     missing = [name for name in _FIELDS if name not in given]
     if missing:
-        raise _fail(source, node, f"the objective lacks {', '.join(missing)}")
+        raise line_error(source, node, f"the objective lacks {', '.join(missing)}")
     name = given["name"][1].value
     if not isinstance(name, str) or not _NAME.fullmatch(name):
-        raise _fail(source, given["name"][1], f"name {name!r} must be lower-case letters, "
+        raise line_error(source, given["name"][1], f"name {name!r} must be lower-case letters, "
                     "digits, _ and -")  # fmt: skip
     sli, threshold = _sli(given["sli"][1], source)
     try:
@@ -121,11 +117,11 @@ def _objective(node: yaml.Node, source: str) -> Objective:
     except (TypeError, ValueError):
         target = float("nan")
     if not 0.0 < target < 100.0:
-        raise _fail(source, given["target_percent"][1], "target_percent is a number between "
+        raise line_error(source, given["target_percent"][1], "target_percent is a number between "
                     "0 and 100 (99.9 for three nines), exclusive")  # fmt: skip
     window = parse_duration_s(given["window"][1].value)
     if window is None:
-        raise _fail(source, given["window"][1], "window is a whole number of s, m, h, d or w "
+        raise line_error(source, given["window"][1], "window is a whole number of s, m, h, d or w "
                     "(30d, 4w)")  # fmt: skip
     return Objective(name, sli, target, window, threshold)
 
@@ -133,22 +129,19 @@ def _objective(node: yaml.Node, source: str) -> Objective:
 def objectives_from(node: yaml.Node, source: str) -> list[Objective]:
     """The objectives of the ``objectives:`` node of an SLO file."""
     if not isinstance(node, yaml.SequenceNode) or not node.value:
-        raise _fail(source, node, "objectives is a list of objectives (- name: ...)")
+        raise line_error(source, node, "objectives is a list of objectives (- name: ...)")
     found = [_objective(item, source) for item in node.value]
     seen: set[str] = set()
     for item, objective in zip(node.value, found, strict=True):
         if objective.name in seen:
-            raise _fail(source, item, f"objective {objective.name!r} is given twice")
+            raise line_error(source, item, f"objective {objective.name!r} is given twice")
         seen.add(objective.name)
     return found
 
 
 def parse_objectives(text: str, source: str = "slo.yaml") -> list[Objective]:
     """The objectives of an SLO file's text (none when it has no ``objectives:``)."""
-    try:
-        root = yaml.compose(text)
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{source}: {getattr(error, 'problem', None) or 'not YAML'}") from None
+    root = compose(text, source)
     if not isinstance(root, yaml.MappingNode):
         return []
     for key, value in root.value:
@@ -158,8 +151,4 @@ def parse_objectives(text: str, source: str = "slo.yaml") -> list[Objective]:
 
 
 def load_objectives(path: Path) -> list[Objective]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ConfigError(f"cannot read SLO file {path}: {error.strerror}") from None
-    return parse_objectives(text, str(path))
+    return parse_objectives(read_slo_text(path), str(path))

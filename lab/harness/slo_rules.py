@@ -26,6 +26,7 @@ from __future__ import annotations
 from typing import Any
 
 from lab.errors import ConfigError
+from lab.harness.promql import summed_rate
 from lab.harness.slo_objectives import Objective, format_duration
 
 __all__ = ["BURN_ALERTS", "DEFAULT_SELECTOR", "MIN_WINDOW_S", "rule_groups", "window_s"]
@@ -51,8 +52,7 @@ def window_s(seconds: int, scale: float) -> int:
 
 def _error_ratio(objective: Objective, selector: str, window: str) -> str:
     def rate(metric: str, extra: str = "") -> str:
-        labels = ",".join(part for part in (selector, extra) if part)
-        return f"sum(rate({metric}{{{labels}}}[{window}]))"
+        return summed_rate(metric, (selector, extra), window)
 
     if objective.sli == "availability":
         bad = rate("http_requests_total", 'status="5xx"')  # no 5xx yet: no series, so 0

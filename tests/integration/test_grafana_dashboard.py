@@ -14,7 +14,6 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
@@ -22,10 +21,13 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from lab.config import endpoints, lab_home
 from lab.harness.promql import instant_values
-from lab.harness.services.prometheus_native import rules_folder, targets_folder
+from lab.harness.services.prometheus_native import rules_loaded
 from lab.harness.slo import load_slo
+from lab.harness.slo_objectives import load_objectives
+from lab.harness.slo_rules import rule_groups
 from tests.conftest import skip_unless_required
 from tests.integration.service_helpers import service_process
+from tests.polling import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = json.loads((ROOT / "docs" / "grafana" / "dashboards" / "lab.json").read_text())
@@ -107,31 +109,23 @@ def _data(expr: str, at: float) -> bool:
     return any(not math.isnan(v) for v in instant_values(endpoints().prometheus_url, query, at))
 
 
-def _reload() -> None:
-    request = urllib.request.Request(f"{endpoints().prometheus_url}/-/reload", method="POST")
-    urllib.request.urlopen(request, timeout=10).close()
-
-
 def test_every_query_returns_data_from_a_live_service(
-    run_lab: Any, live: tuple[str, set[str]], prometheus_up: None
+    live: tuple[str, set[str]], prometheus_up: None
 ) -> None:
     """Grafana cannot run here: its queries run against `lab services up`'s Prometheus
     while `lab serve` is scraped, with the SLO rules loaded (windows ÷60), and each must
     return data."""
-    if not targets_folder().is_dir():
-        skip_unless_required(f"Prometheus was not started by `lab services up` under {lab_home()}")
-    rules = rules_folder() / "lab-test-dashboard-slo.yml"
-    assert run_lab("slo", "rules", "--scale", "60", "--out", str(rules)).returncode == 0
-    _reload()
-    try:
+    url = endpoints().prometheus_url
+    rules = rule_groups(load_objectives(ROOT / "slo.yaml"), scale=60)
+    with rules_loaded("lab-test-dashboard-slo", rules, url) as loaded:
+        if loaded is None:
+            skip_unless_required(f"Prometheus was not started by `lab services up` under "
+                                 f"{lab_home()}")  # fmt: skip
         empty = list(EXPRESSIONS)
-        deadline = time.monotonic() + 60  # a patient limit on scrapes and rule evaluations
-        while empty and time.monotonic() < deadline:
+
+        def all_answer() -> bool:
             _requests(live[0])
-            now = time.time()
-            empty = [expr for expr in empty if not _data(expr, now)]
-            time.sleep(0.5)
-        assert not empty, f"no data from {empty}"
-    finally:
-        rules.unlink(missing_ok=True)
-        _reload()
+            empty[:] = [expr for expr in empty if not _data(expr, time.time())]
+            return not empty
+
+        assert eventually(all_answer, polls=120, every_s=0.5), f"no data from {empty}"

@@ -16,17 +16,13 @@ from contextlib import asynccontextmanager
 
 from lab.config import endpoints
 from lab.errors import ServiceUnavailableError
-from lab.harness.promql import instant_value
-from lab.harness.services.prometheus_native import registered_target
+from lab.harness.promql import instant_value, quantile_ms
+from lab.harness.services.prometheus_native import instance_of, registered_target
 
 __all__ = ["QUANTILES", "SERVICE", "promql_quantiles", "scraped"]
 
 SERVICE = "lab-load-control"
 QUANTILES = (0.5, 0.95, 0.99)
-
-
-def _instance(url: str) -> str:
-    return url.removeprefix("http://").rstrip("/")
 
 
 def _up(prometheus: str, instance: str) -> bool:
@@ -53,8 +49,8 @@ async def scraped(url: str, within_s: float = 10.0) -> AsyncIterator[bool]:
     once before it starts; yields False (nothing registered) without a Prometheus of
     ``lab services up``."""
     prometheus = endpoints().prometheus_url
-    with registered_target(SERVICE, _instance(url)) as path:
-        yield path is not None and await _scraped_once(prometheus, _instance(url), within_s)
+    with registered_target(SERVICE, instance_of(url)) as path:
+        yield path is not None and await _scraped_once(prometheus, instance_of(url), within_s)
 
 
 async def promql_quantiles(url: str, run_s: float) -> dict[float, float]:
@@ -62,12 +58,11 @@ async def promql_quantiles(url: str, run_s: float) -> dict[float, float]:
     scrape (waited for here); empty when Prometheus does not answer."""
     await asyncio.sleep(1.2)  # a scrape (every second) after the last request
     window = f"{math.ceil(run_s + 3.0)}s"
-    labels = f'service="{SERVICE}",instance="{_instance(url)}",route="/{{tail}}"'
-    buckets = f"sum by (le) (rate(http_request_duration_seconds_bucket{{{labels}}}[{window}]))"
+    matchers = (f'service="{SERVICE}"', f'instance="{instance_of(url)}"', 'route="/{tail}"')
     prometheus, now = endpoints().prometheus_url, time.time()
     found = {}
     for q in QUANTILES:
-        expr = f"1000 * histogram_quantile({q}, {buckets})"
+        expr = quantile_ms(q, matchers, window)
         try:
             found[q] = await asyncio.to_thread(instant_value, prometheus, expr, now)
         except ServiceUnavailableError:

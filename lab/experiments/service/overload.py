@@ -23,12 +23,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
-from lab.config import endpoints, lab_home
+from lab.config import endpoints
 from lab.harness.loadgen import Schedule, Stage
 from lab.harness.services.probes import probe
-from lab.harness.services.prometheus_native import rules_folder
+from lab.harness.services.prometheus_native import instance_of, rules_loaded
 from lab.harness.slo_objectives import load_objectives
 from lab.harness.slo_rules import rule_groups
 
@@ -51,33 +49,21 @@ def overload_schedule(s: ServiceExperimentSettings) -> tuple[Schedule, tuple[flo
     return Schedule(stages, start_rps=s.target_rps), (start, start + s.overload_s)
 
 
-def _post(url: str) -> None:
-    request = urllib.request.Request(url, method="POST")
-    with contextlib.suppress(OSError), urllib.request.urlopen(request, timeout=5):
-        pass
-
-
 @contextmanager
 def scaled_rules_loaded(base: str, slo_path: Path, scale: float) -> Iterator[bool]:
     """The objectives' rules for the service at ``base``, windows divided by ``scale``,
     loaded into the Prometheus ``lab services up`` started while the block runs; yields
     whether they are (no such Prometheus: False)."""
     ep = endpoints()
-    folder = rules_folder(lab_home())
-    if not folder.is_dir() or not probe("prometheus", ep, timeout=2.0).healthy:
+    if not probe("prometheus", ep, timeout=2.0).healthy:
         yield False
         return
-    instance = base.removeprefix("http://").rstrip("/")
+    instance = instance_of(base)
     selector = f'service="lab-serve",instance="{instance}"'
     rules = rule_groups(load_objectives(slo_path), selector=selector, scale=scale)
-    path = folder / f"lab-service-overload-{instance.replace(':', '-')}.yml"
-    path.write_text(yaml.safe_dump(rules, allow_unicode=True))
-    _post(f"{ep.prometheus_url}/-/reload")
-    try:
-        yield True
-    finally:
-        path.unlink(missing_ok=True)
-        _post(f"{ep.prometheus_url}/-/reload")
+    name = f"lab-service-overload-{instance.replace(':', '-')}"
+    with rules_loaded(name, rules, ep.prometheus_url) as path:
+        yield path is not None
 
 
 class AlertWatcher:

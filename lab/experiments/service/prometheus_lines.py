@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from lab.config import endpoints
 from lab.errors import ServiceUnavailableError
-from lab.harness.promql import instant_value
+from lab.harness.promql import instant_value, quantile_ms, summed_rate
 from lab.harness.services.probes import probe
+from lab.harness.services.prometheus_native import instance_of
 
 __all__ = ["PROMQL_LINES", "prometheus_lines"]
 
@@ -25,11 +26,9 @@ _QUANTILES = {"latency_p50_ms": 0.5, "latency_p95_ms": 0.95, "latency_p99_ms": 0
 
 def _expressions(selector: str, window: str) -> dict[str, str]:
     def rate(metric: str, extra: str = "") -> str:
-        labels = ",".join(part for part in (selector, _OWN_ROUTES, extra) if part)
-        return f"sum(rate({metric}{{{labels}}}[{window}]))"
+        return summed_rate(metric, (selector, _OWN_ROUTES, extra), window)
 
-    buckets = rate("http_request_duration_seconds_bucket").replace("sum(", "sum by (le) (", 1)
-    lines = {metric: f"1000 * histogram_quantile({q}, {buckets})"
+    lines = {metric: quantile_ms(q, (selector, _OWN_ROUTES), window)
              for metric, q in _QUANTILES.items()}  # fmt: skip
     lines["throughput_rps"] = rate("http_requests_total")
     failed = rate("http_requests_total", 'status="5xx"')
@@ -48,7 +47,7 @@ def prometheus_lines(base_url: str, start_unix_s: float, end_unix_s: float) -> d
     ep = endpoints()
     if not probe("prometheus", ep, timeout=2.0).healthy:
         return {}
-    instance = base_url.removeprefix("http://").rstrip("/")
+    instance = instance_of(base_url)
     window = f"{max(round(end_unix_s - start_unix_s), 2)}s"
     selector = f'service="lab-serve",instance="{instance}"'
     found = {}

@@ -14,6 +14,7 @@ import json
 import os
 import re
 import subprocess
+import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,8 +28,11 @@ from lab.harness.services.process import ServerProcess
 __all__ = [
     "SCRAPE_INTERVAL_S",
     "config_text",
+    "instance_of",
     "registered_target",
+    "reload",
     "rules_folder",
+    "rules_loaded",
     "start_prometheus",
     "targets_folder",
 ]
@@ -119,3 +123,39 @@ def registered_target(job: str, address: str, labels: Mapping[str, str] | None =
     finally:
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
+
+
+def instance_of(url: str) -> str:
+    """``http://127.0.0.1:8000/`` -> ``127.0.0.1:8000``: the ``instance`` label Prometheus
+    gives a target registered here."""
+    return url.removeprefix("http://").rstrip("/")
+
+
+def reload(url: str) -> bool:
+    """Ask the Prometheus at ``url`` to re-read its configuration and rule files."""
+    request = urllib.request.Request(f"{url}/-/reload", method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return bool(answer.status == 200)
+    except OSError:
+        return False
+
+
+@contextmanager
+def rules_loaded(name: str, rules: Mapping[str, object], url: str,
+                 home: Path | None = None) -> Iterator[Path | None]:  # fmt: skip
+    """``rules`` (a rule file's content) loaded into the Prometheus at ``url`` while the
+    block runs, as ``<rules folder>/<name>.yml``; None (nothing loaded) unless a Prometheus
+    that ``lab services up`` started under this ``LAB_HOME`` runs."""
+    folder = rules_folder(home)
+    if not folder.is_dir() or not _ours_running(folder.parent):
+        yield None
+        return
+    path = folder / f"{name}.yml"
+    path.write_text(yaml.safe_dump(dict(rules), allow_unicode=True, sort_keys=False))
+    reload(url)
+    try:
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
+        reload(url)
