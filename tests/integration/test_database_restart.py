@@ -18,6 +18,12 @@ from lab.harness.services.process import ServerProcess
 from lab.patterns.pool import DatabasePool
 from tests.conftest import skip_unless_required
 
+#: What a query may raise while the server goes away. asyncpg raises InternalClientError
+#: ("cannot switch to state 12; another operation is in progress") when the shutdown
+#: reaches a connection mid-protocol (a CI run at c3982d8); the pool terminates such a
+#: connection, as it does for the others, so it is never leased again.
+LOST = (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError, OSError)
+
 
 @pytest.mark.slow
 @pytest.mark.parametrize("engine", ["asyncpg", "lean"])
@@ -39,7 +45,7 @@ def test_pool_recovers_after_postgres_restarts(
                     try:  # a hung request fails the test through wait_for's TimeoutError
                         outcomes.append(await asyncio.wait_for(
                             pool.fetchval("SELECT 1 FROM pg_sleep(0.02)"), 30))  # fmt: skip
-                    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
+                    except LOST as error:
                         outcomes.append(type(error).__name__)
                         await asyncio.sleep(0.05)
 
