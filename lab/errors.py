@@ -12,7 +12,8 @@
     ├── PoolTimeoutError(TimeoutError)   no connection could be had in time
     ├── ProtocolError                    a server's answer is not HTTP/1.1
     ├── RangeNotSatisfiable              a byte range wholly past the end (HTTP 416)
-    ├── BadRequest(ValueError)           a request the reference service refuses (400, 422)
+    ├── BadRequest(ValueError)           a request the reference service refuses (400, 409, 422)
+    ├── EmailTaken                       a registration of an email a user has (a 409)
     └── DocumentNameError(ImportError)   an import of performance-patterns.ja.md's name
 
 The CLI prints ``str(error)`` and exits non-zero; it never shows a traceback for these.
@@ -32,6 +33,7 @@ __all__ = [
     "CircuitOpenError",
     "ConfigError",
     "DocumentNameError",
+    "EmailTaken",
     "LabError",
     "LimitExceededError",
     "PoolTimeoutError",
@@ -100,11 +102,21 @@ class RangeNotSatisfiable(LabError):
 
 
 class BadRequest(LabError, ValueError):
-    """A request the reference service refuses; ``status`` is 400 or 422."""
+    """A request the reference service refuses; ``status`` is 400, 409 or 422. ``details``
+    go into the JSON error beside the message (a 409 carries the existing user's id)."""
 
-    def __init__(self, message: str, status: int = 400) -> None:
+    def __init__(self, message: str, status: int = 400, **details: object) -> None:
         super().__init__(message)
         self.status = status
+        self.details = details
+
+
+class EmailTaken(LabError):
+    """A registration of an email (in any case) that the user ``existing_id`` has."""
+
+    def __init__(self, existing_id: int | None) -> None:
+        super().__init__(f"the email is registered already (user {existing_id})")
+        self.existing_id = existing_id
 
 
 class DocumentNameError(LabError, ImportError):

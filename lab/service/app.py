@@ -15,6 +15,7 @@ import os
 from collections.abc import AsyncIterator
 from typing import Any
 
+import orjson
 import psutil
 from aiohttp import web
 
@@ -24,13 +25,14 @@ from lab.patterns.limiter import AdaptiveLimiter
 from lab.patterns.limiter_middleware import aiohttp_limiter_middleware
 from lab.patterns.monitoring import RequestMetrics, aiohttp_metrics_middleware
 from lab.service.handlers import errors_as_json, json_response
+from lab.service.openapi import openapi_document
 from lab.service.resources import Resources, open_resources
 from lab.service.settings import ServiceSettings
 
 __all__ = ["EXEMPT", "RESOURCES", "build_app"]
 
 #: Paths the limiter lets through: scrapes and health checks must work under overload.
-EXEMPT = frozenset({"/metrics", "/healthz", "/api/_stats"})
+EXEMPT = frozenset({"/metrics", "/healthz", "/api/_stats", "/openapi.json"})
 RESOURCES: web.AppKey[Resources] = web.AppKey("lab_service", Resources)
 
 
@@ -73,6 +75,12 @@ def build_app(settings: ServiceSettings, followers_url: str, *, multiprocess: bo
     app.router.add_get("/metrics", _metrics)
     app.router.add_get("/healthz", _health)
     app.router.add_get("/api/_stats", _stats)
+    document = orjson.dumps(openapi_document(settings.max_per_page))
+
+    async def openapi(request: web.Request) -> web.Response:
+        return web.Response(body=document, content_type="application/json")
+
+    app.router.add_get("/openapi.json", openapi)
     return app
 
 

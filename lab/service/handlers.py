@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from lab.errors import BadRequest
+from lab.errors import BadRequest, EmailTaken
 from lab.service.followers import FollowersClient
 from lab.service.registrations import Registrations
 from lab.service.store import UserStore
@@ -25,12 +25,15 @@ Profile = Callable[[int], Awaitable[dict[str, Any] | None]]
 MAX_ID = 2**63 - 1
 
 
-def json_response(data: Any, status: int = 200) -> web.Response:
-    return web.Response(body=orjson.dumps(data), status=status, content_type="application/json")
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None
+                  ) -> web.Response:  # fmt: skip
+    return web.Response(body=orjson.dumps(data), status=status, headers=headers,
+                        content_type="application/json")  # fmt: skip
 
 
-def json_error(status: int, message: str) -> web.Response:
-    return json_response({"error": message}, status)
+def json_error(status: int, message: str, *, headers: dict[str, str] | None = None,
+               **details: Any) -> web.Response:  # fmt: skip
+    return json_response({"error": message, **details}, status, headers)
 
 
 def _user_id(request: web.Request) -> int:
@@ -133,10 +136,18 @@ class Handlers:
         email, name = body.get("email"), body.get("name")
         if not isinstance(email, str) or "@" not in email or not 3 <= len(email) <= 254:
             raise BadRequest("email must be an address like someone@example.com", 422)
-        if not isinstance(name, str) or not 1 <= len(name.strip()) <= 200:
-            raise BadRequest("name must be 1 to 200 characters", 422)
-        user = await self.registrations.register(email, name.strip())
-        return json_response(user, status=201)
+        if not isinstance(name, str) or len(name) > 200 or not name.strip():
+            raise BadRequest("name must be 1 to 200 characters, not all spaces", 422)
+        for field, text in (("email", email), ("name", name)):
+            if "\x00" in text:  # PostgreSQL's text cannot hold U+0000
+                raise BadRequest(f"{field} must not contain the NUL character (U+0000)", 422)
+        try:
+            user = await self.registrations.register(email, name.strip())
+        except EmailTaken as taken:
+            raise BadRequest(
+                "email is registered already: see user_id", 409, user_id=taken.existing_id
+            ) from None
+        return json_response(user, status=201, headers={"Location": f"/api/users/{user['id']}"})
 
 
 @web.middleware
@@ -145,8 +156,10 @@ async def errors_as_json(request: web.Request, handler: Any) -> web.StreamRespon
     try:
         return await handler(request)  # type: ignore[no-any-return]
     except BadRequest as error:
-        return json_error(error.status, str(error))
+        return json_response({"error": str(error), **error.details}, error.status)
     except web.HTTPException as error:
         if error.status < 400:
             raise
-        return json_error(error.status, error.reason)
+        allowed = error.headers.get("Allow")  # a 405 says which methods the path takes
+        headers = {"Allow": allowed} if allowed else None
+        return json_error(error.status, error.reason, headers=headers)

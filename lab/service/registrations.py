@@ -20,6 +20,7 @@ import orjson
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
+from lab.errors import EmailTaken
 from lab.patterns.messaging import KafkaBatchProcessor, Message, ProducerSettings
 from lab.patterns.messaging.producer import make_producer
 from lab.service.store import UserStore
@@ -29,6 +30,15 @@ __all__ = ["OUTBOX_DDL", "RegistrationCounters", "Registrations"]
 OUTBOX_DDL = """CREATE TABLE IF NOT EXISTS lab_service_outbox (
     id bigserial PRIMARY KEY, topic text NOT NULL, key text NOT NULL,
     payload bytea NOT NULL, created_at timestamptz NOT NULL DEFAULT now())"""
+
+# ON CONFLICT waits for a concurrent insert of the same email to commit or roll back, so
+# exactly one of two concurrent registrations inserts; the other finds the winner's row.
+_INSERT_USER = (
+    "INSERT INTO users (id, email, name, created_at) "
+    "VALUES (nextval('lab_service_user_ids'), $1, $2, now()) "
+    "ON CONFLICT ((lower(email))) DO NOTHING RETURNING id, email, name, created_at"
+)
+_USER_BY_EMAIL = "SELECT id FROM users WHERE lower(email) = lower($1)"
 
 
 @dataclass
@@ -93,13 +103,13 @@ class Registrations:
             await self._producer.stop()
 
     async def register(self, email: str, name: str) -> dict[str, Any]:
-        """Write the user and its event in one transaction, then try to publish it."""
+        """Write the user and its event in one transaction, then try to publish it.
+        An email registered already (in any case) raises :class:`EmailTaken`, with no
+        event: the unique index decides between two concurrent registrations."""
         async with self.store.connection() as connection, connection.transaction():
-            row = await connection.fetchrow(
-                "INSERT INTO users (id, email, name, created_at) "
-                "VALUES (nextval('lab_service_user_ids'), $1, $2, now()) "
-                "RETURNING id, email, name, created_at", email, name,
-            )  # fmt: skip
+            row = await connection.fetchrow(_INSERT_USER, email, name)
+            if row is None:  # the index kept the other registration; it has committed
+                raise EmailTaken(await connection.fetchval(_USER_BY_EMAIL, email))
             user = {"id": row["id"], "email": row["email"], "name": row["name"],
                     "created_at": row["created_at"].isoformat()}  # fmt: skip
             payload = orjson.dumps({"type": "user.registered", "user": user})

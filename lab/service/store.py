@@ -3,6 +3,7 @@ connection per request, with every query built by the safe query builder and cou
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -15,13 +16,31 @@ from lab.patterns.pool import DatabasePool
 from lab.patterns.query import build_select, keyset_page
 from lab.patterns.schema import SEED_INDEXES, create_dataset, ensure_index
 
-__all__ = ["StoreCounters", "UserStore"]
+__all__ = ["EMAIL_KEY", "StoreCounters", "UserStore"]
+
+logger = logging.getLogger(__name__)
 
 _USER_FIELDS = ["id", "email", "name", "created_at"]
 _POST_FIELDS = ["id", "title", "status", "created_at"]
 _POST_ORDER: list[str | tuple[str, str]] = [("created_at", "DESC"), ("id", "DESC")]
 #: The service's own index: one user's posts, newest first (keyset pages walk it).
 SERVICE_INDEX = ("idx_posts_user_created", "posts", ("user_id", "created_at DESC", "id DESC"))
+#: One user per email, whatever its case: two registrations of one address cannot both win.
+EMAIL_KEY = "lab_service_users_email_key"
+_EMAIL_KEY_DDL = f"CREATE UNIQUE INDEX {EMAIL_KEY} ON users (lower(email))"
+#: Users registered with an email taken before the key existed: kept, out of ``users``.
+_DUPLICATES_DDL = """CREATE TABLE IF NOT EXISTS lab_service_duplicate_users (
+    id bigint PRIMARY KEY, email text NOT NULL, name text NOT NULL,
+    created_at timestamptz NOT NULL, kept_id bigint NOT NULL,
+    moved_at timestamptz NOT NULL DEFAULT now())"""
+_MOVE_DUPLICATES = """WITH ranked AS (
+    SELECT id, min(id) OVER (PARTITION BY lower(email)) AS kept_id FROM users),
+moved AS (
+    DELETE FROM users USING ranked
+    WHERE users.id = ranked.id AND ranked.id <> ranked.kept_id
+    RETURNING users.id, users.email, users.name, users.created_at, ranked.kept_id)
+INSERT INTO lab_service_duplicate_users (id, email, name, created_at, kept_id)
+SELECT * FROM moved"""
 
 
 @dataclass
@@ -33,6 +52,28 @@ class StoreCounters:
 def _json_row(record: asyncpg.Record) -> dict[str, Any]:
     return {key: value.isoformat() if isinstance(value, datetime) else value
             for key, value in record.items()}  # fmt: skip
+
+
+async def _ensure_email_key(pool: DatabasePool) -> int:
+    """The unique email index, built once. Users registered twice before it existed (the
+    service allowed it until then) move to ``lab_service_duplicate_users``, the first of
+    each address staying: nothing is deleted. One transaction, so no registration slips a
+    duplicate in between. Returns how many moved."""
+    if await pool.fetchval("SELECT to_regclass($1) IS NOT NULL", EMAIL_KEY):
+        return 0
+    async with pool.transaction() as connection:
+        await connection.execute("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE")
+        await connection.execute(_DUPLICATES_DDL)
+        moved = await connection.execute(_MOVE_DUPLICATES)
+        await connection.execute(_EMAIL_KEY_DDL)
+    count = int(moved.rsplit(" ", 1)[-1])
+    if count:
+        logger.warning(
+            "moved %d users registered with a taken email to "
+            "lab_service_duplicate_users: emails are unique now",
+            count,
+        )
+    return count
 
 
 class UserStore:
@@ -82,6 +123,7 @@ class UserStore:
             await pool.execute("ALTER TABLE posts ADD COLUMN IF NOT EXISTS content text "
                                "NOT NULL DEFAULT ''")  # fmt: skip
             await ensure_index(pool, *SERVICE_INDEX)
+            await _ensure_email_key(pool)
             await pool.execute("CREATE SEQUENCE IF NOT EXISTS lab_service_user_ids")
             await pool.execute(
                 "SELECT setval('lab_service_user_ids', GREATEST((SELECT coalesce(max(id), 0) "

@@ -4,6 +4,7 @@ right, bad input gets a 4xx in JSON, a registration reaches the Kafka consumer, 
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 
 import aiohttp
@@ -93,7 +94,7 @@ async def test_summary_has_the_followers_from_the_downstream(base: str) -> None:
 async def test_registration_is_stored_and_reaches_the_consumer(base: str) -> None:
     async with aiohttp.ClientSession() as session:
         before = (await stats(session, base))["registrations"]
-        body = {"email": "new.user@example.com", "name": "  New User "}
+        body = {"email": f"new.user.{uuid.uuid4().hex}@example.com", "name": "  New User "}
         async with session.post(f"{base}/api/users", json=body) as answer:
             assert answer.status == 201
             created = await answer.json()
@@ -119,6 +120,8 @@ async def test_registration_is_stored_and_reaches_the_consumer(base: str) -> Non
         (b'{"email": "nobody", "name": "x"}', 422, "email"),
         (b'{"email": "a@b.c", "name": ""}', 422, "name"),
         (b'{"email": "a@b.c", "name": 5}', 422, "name"),
+        (b'{"email": "a\\u0000@b.c", "name": "x"}', 422, "email must not contain the NUL"),
+        (b'{"email": "a@b.c", "name": "x\\u0000"}', 422, "name must not contain the NUL"),
     ],
 )
 async def test_bad_registrations_are_refused(base: str, body: bytes, status: int, words: str

@@ -11,7 +11,7 @@ def test_error_hierarchy() -> None:
     """Every exception the lab raises on purpose is in lab.errors, under LabError."""
     assert lab.errors.__all__ == [
         "BadRequest", "CacheBackendError", "CircuitOpenError", "ConfigError",
-        "DocumentNameError", "LabError",
+        "DocumentNameError", "EmailTaken", "LabError",
         "LimitExceededError", "PoolTimeoutError", "ProtocolError", "RangeNotSatisfiable",
         "RetryableStatusError", "ServiceUnavailableError",
     ]  # fmt: skip
