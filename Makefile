@@ -15,10 +15,11 @@ TIMED = start=$$(date +%s); $(MAKE) --no-print-directory $(1); status=$$?; \
 lab:
 	@$(call TIMED,quick-suite)
 
-# The static checks run beside the servers' start (mypy takes 14 s of one core on a
-# fresh clone; starting the servers is mostly waiting).
+# The static checks and the unit tests run beside the servers' start (mypy takes 14 s of
+# one core on a fresh clone; starting the servers is mostly waiting): three jobs, so the
+# unit tests need not wait for a free slot until the servers are up.
 test:
-	@$(call TIMED,-j2 test-suite)
+	@$(call TIMED,-j3 test-suite)
 
 # The report is written even when an experiment could not run (it says why); the exit
 # status is then lab run's.
