@@ -96,6 +96,21 @@ tables.stampede_summary(frame)
 tables.hit_ratio_summary(frame)
 
 # %% [markdown]
+# ### What if: your cache size, your skew
+#
+# The same LRU simulation for the skew and sizes you choose: no server, under
+# a second. Change the arguments, or use the sliders below in JupyterLab.
+
+# %%
+from lab.experiments.caching.whatif import show as show_hit_ratio
+from lab.harness.sliders import sliders
+
+show_hit_ratio(skew=1.0, keyspace=2_000)
+
+# %%
+sliders(show_hit_ratio, skew=(0.2, 2.0, 0.1), keyspace=(500, 20_000, 500))
+
+# %% [markdown]
 # ## Redis stopped and started again
 #
 # Callers at a fixed rate; Redis is stopped, then started. While it is down,

@@ -77,6 +77,24 @@ columns = [
 tables.convergence_summary(frame)[columns]
 
 # %% [markdown]
+# ## What if: your capacity, your overload, your limiters
+#
+# The convergence part again, made small: the same limiters and the same
+# simulated server, in virtual time, so it needs no server and answers in a
+# second or two. Change the arguments, or use the sliders below in JupyterLab.
+
+# %%
+from lab.experiments.load_control.whatif import LIMITERS, show
+from lab.harness.sliders import sliders
+
+show(capacity=20, overload=2.0, scenario="step")
+
+# %%
+choices = {"all five": LIMITERS, "aimd and gradient2": ("aimd", "gradient2")}
+sliders(show, capacity=(5, 100, 5), overload=(0.5, 5.0, 0.25),
+        scenario=["step", "ramp", "drop"], limiters=choices)  # fmt: skip
+
+# %% [markdown]
 # ## What callers wait under overload
 #
 # The p99 of answered requests in the second half of the overload, over the
