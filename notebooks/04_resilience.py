@@ -72,6 +72,27 @@ timeline_table[timeline_table.repeat == 0]
 reached
 
 # %% [markdown]
+# ## What if: your policy, your thresholds, your fault
+#
+# The lab's breaker replayed over a failure trace in virtual time: calls at a
+# fixed rate, the downstream's answers from the trace (an outage, 30 % of calls
+# failing, or every call slow), calls in flight overlapping as they do against
+# a real server. No server; well under a second. Change the arguments, or use
+# the sliders below in JupyterLab; `replay(trace=Trace(...))` takes a trace of
+# your own.
+
+# %%
+from lab.experiments.resilience.whatif import Trace, replay, show  # noqa: F401
+from lab.harness.sliders import sliders
+
+show(kind="outage", fault_for_s=4.0, threshold=5, window=20, recovery_s=2.0)
+
+# %%
+sliders(show, kind=["outage", "partial", "slowdown"], fault_for_s=(1.0, 10.0, 0.5),
+        threshold=(1, 20, 1), rate_percent=(10.0, 100.0, 5.0), window=(5, 100, 5),
+        recovery_s=(0.5, 10.0, 0.5))  # fmt: skip
+
+# %% [markdown]
 # ## What a breaker costs per call
 #
 # Microseconds added to a call that does nothing, measured against a bare await
