@@ -21,6 +21,11 @@ def test_each_limiter_gets_a_row_and_only_the_unlimited_server_times_out() -> No
     assert figure.axes  # the limit over time
 
 
+async def test_it_answers_inside_a_running_event_loop_as_a_notebook_cell_does() -> None:
+    table, _ = what_if(capacity=6, limiters=("gradient2",), before_s=1.0, after_s=2.0)
+    assert list(table.index) == ["gradient2"]
+
+
 def test_virtual_time_gives_the_same_answer_twice() -> None:
     first, _ = what_if(capacity=8, overload=3.0, scenario="drop", limiters=("vegas",),
                        before_s=2.0, after_s=4.0)  # fmt: skip

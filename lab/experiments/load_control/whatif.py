@@ -18,6 +18,7 @@ from lab.errors import ConfigError
 from lab.experiments.load_control import measure, tables
 from lab.experiments.load_control.simulation import SCENARIOS, SimSettings
 from lab.harness import plots
+from lab.harness.aio import outside_event_loop
 from lab.harness.sliders import display
 
 __all__ = ["LIMITERS", "show", "what_if"]
@@ -46,12 +47,17 @@ def what_if(capacity: int = 20, overload: float = 2.0, scenario: str = "step",
     sim = SimSettings(capacity=capacity, heavy=overload, before_s=before_s, after_s=after_s)
     settings = measure.quick_settings(repeats=1, sim=sim, scenarios=(scenario,),
                                       sim_variants=tuple(limiters))  # fmt: skip
-    frame = pd.DataFrame(measure._convergence(settings, seed, lambda _: None))
+    frame = _convergence(settings, seed)
     table = tables.convergence_summary(frame)
     table = table[[c for c in COLUMNS if c in table.columns]].set_index("variant")
     points = frame[frame.kind == "timeline"]
     title = f"capacity {capacity}, {SCENARIOS[scenario].describe.replace('2x', f'{overload:g}x')}"
     return table, plots.limit_timeline(points, title=title)
+
+
+@outside_event_loop  # a notebook's cell runs inside an event loop; virtual time needs its own
+def _convergence(settings: measure.LoadControlSettings, seed: int) -> pd.DataFrame:
+    return pd.DataFrame(measure._convergence(settings, seed, lambda _: None))
 
 
 def show(**arguments: Any) -> None:
