@@ -14,63 +14,45 @@ __all__ = ["openapi_document"]
 
 MAX_ID = 2**63 - 1
 
-_ERROR = {
-    "type": "object",
-    "required": ["error"],
-    "properties": {"error": {"type": "string", "minLength": 1}},
-}
-_TAKEN = {
-    "type": "object",
-    "required": ["error", "user_id"],
-    "properties": {"error": {"type": "string"}, "user_id": {"type": ["integer", "null"]}},
-}
-_USER = {
-    "type": "object",
-    "required": ["id", "email", "name", "created_at"],
-    "properties": {
-        "id": {"type": "integer", "minimum": 1},
-        "email": {"type": "string"},
-        "name": {"type": "string"},
-        "created_at": {"type": "string", "format": "date-time"},
-    },
-}
-_POST = {
-    "type": "object",
-    "required": ["id", "title", "status", "created_at"],
-    "properties": {
-        "id": {"type": "integer"},
-        "title": {"type": "string"},
-        "status": {"type": "string"},
-        "created_at": {"type": "string", "format": "date-time"},
-    },
-}
+
+def _object(*, optional: tuple[str, ...] = (), **properties: Any) -> dict[str, Any]:
+    """A JSON object schema: every property required unless named in ``optional``."""
+    required = [name for name in properties if name not in optional]
+    return {"type": "object", "required": required, "properties": properties}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _array(name: str) -> dict[str, Any]:
+    return {"type": "array", "items": _ref(name)}
+
+
+_STRING = {"type": "string"}
+_INTEGER = {"type": "integer"}
+_NULLABLE_INT = {"type": ["integer", "null"]}
+_WHEN = {"type": "string", "format": "date-time"}
+_ERROR = _object(error={"type": "string", "minLength": 1})
+_TAKEN = _object(error=_STRING, user_id=_NULLABLE_INT)
+_USER = _object(id={"type": "integer", "minimum": 1}, email=_STRING, name=_STRING,
+                created_at=_WHEN)  # fmt: skip
+_POST = _object(id=_INTEGER, title=_STRING, status=_STRING, created_at=_WHEN)
 #: What ``str.strip()`` removes, spelled out: JSON Schema's ``\s`` (ECMA-262) is another set.
 _SPACE = "".join(f"\\u{code:04x}" for code in range(0x3001) if chr(code).isspace())
-_REGISTRATION = {
-    "type": "object",
-    "required": ["email", "name"],
-    "properties": {
-        # the handler's rules: an email has an @ and 3 to 254 characters; a name at most
-        # 200, not all spaces; neither holds U+0000 (PostgreSQL's text cannot)
-        "email": {
-            "type": "string",
-            "minLength": 3,
-            "maxLength": 254,
-            "pattern": "^[^\\u0000]*@[^\\u0000]*$",
-        },
-        "name": {
-            "type": "string",
-            "minLength": 1,
-            "maxLength": 200,
-            "pattern": f"^[{_SPACE}]*[^{_SPACE}\\u0000][^\\u0000]*$",
-        },
-    },
-}
+# the handler's rules: an email has an @ and 3 to 254 characters; a name at most 200, not
+# all spaces; neither holds U+0000 (PostgreSQL's text cannot)
+_REGISTRATION = _object(
+    email={"type": "string", "minLength": 3, "maxLength": 254,
+           "pattern": "^[^\\u0000]*@[^\\u0000]*$"},
+    name={"type": "string", "minLength": 1, "maxLength": 200,
+          "pattern": f"^[{_SPACE}]*[^{_SPACE}\\u0000][^\\u0000]*$"},
+)  # fmt: skip
 
 
 def _json(schema: dict[str, Any] | str, description: str) -> dict[str, Any]:
     if isinstance(schema, str):
-        schema = {"$ref": f"#/components/schemas/{schema}"}
+        schema = _ref(schema)
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
@@ -122,11 +104,7 @@ def _paths(max_per_page: int) -> dict[str, Any]:
                 "summary": "Register a user (its user.registered event goes to Kafka)",
                 "requestBody": {
                     "required": True,
-                    "content": {
-                        "application/json": {
-                            "schema": {"$ref": "#/components/schemas/Registration"}
-                        }
-                    },
+                    "content": {"application/json": {"schema": _ref("Registration")}},
                 },
                 "responses": {
                     "201": {
@@ -222,58 +200,35 @@ def _paths(max_per_page: int) -> dict[str, Any]:
 
 
 def _schemas() -> dict[str, Any]:
-    nullable_int = {"type": ["integer", "null"]}
     return {
         "Error": _ERROR,
         "EmailTaken": _TAKEN,
         "User": _USER,
         "Post": _POST,
         "Registration": _REGISTRATION,
-        "UsersPage": {
-            "type": "object",
-            "required": ["users", "limit", "after", "next"],
-            "properties": {
-                "users": {"type": "array", "items": _ref("User")},
-                "limit": {"type": "integer"},
-                "after": {"type": "integer"},
-                "next": nullable_int,
-            },
-        },
-        "PostsPage": {
-            "type": "object",
-            "required": ["user_id", "per_page", "posts", "next"],
-            "properties": {
-                "user_id": {"type": "integer"},
-                "page": {"type": "integer"},
-                "after": {"type": "string"},
-                "per_page": {"type": "integer"},
-                "posts": {"type": "array", "items": _ref("Post")},
-                "next": {"type": ["string", "null"]},
-            },
-        },
-        "Summary": {
-            "type": "object",
-            "required": ["user", "recent_posts", "followers", "degraded"],
-            "properties": {
-                "user": _ref("User"),
-                "recent_posts": {"type": "array", "items": _ref("Post")},
-                "followers": nullable_int,
-                "degraded": {"type": "array", "items": {"type": "string"}},
-            },
-        },
-        "Health": {
-            "type": "object",
-            "required": ["status", "checks"],
-            "properties": {
-                "status": {"enum": ["ok", "failing"]},
-                "checks": {"type": "object", "additionalProperties": {"type": "string"}},
-            },
-        },
+        "UsersPage": _object(
+            users=_array("User"), limit=_INTEGER, after=_INTEGER, next=_NULLABLE_INT
+        ),
+        "PostsPage": _object(
+            user_id=_INTEGER,
+            page=_INTEGER,
+            after=_STRING,
+            per_page=_INTEGER,
+            posts=_array("Post"),
+            next={"type": ["string", "null"]},
+            optional=("page", "after"),
+        ),
+        "Summary": _object(
+            user=_ref("User"),
+            recent_posts=_array("Post"),
+            followers=_NULLABLE_INT,
+            degraded={"type": "array", "items": _STRING},
+        ),
+        "Health": _object(
+            status={"enum": ["ok", "failing"]},
+            checks={"type": "object", "additionalProperties": _STRING},
+        ),
     }
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
 
 
 def openapi_document(max_per_page: int) -> dict[str, Any]:

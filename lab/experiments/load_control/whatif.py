@@ -49,7 +49,7 @@ def what_if(capacity: int = 20, overload: float = 2.0, scenario: str = "step",
                                       sim_variants=tuple(limiters))  # fmt: skip
     frame = _convergence(settings, seed)
     table = tables.convergence_summary(frame)
-    table = table[[c for c in COLUMNS if c in table.columns]].set_index("variant")
+    table = table[COLUMNS].set_index("variant")
     points = frame[frame.kind == "timeline"]
     title = f"capacity {capacity}, {SCENARIOS[scenario].describe.replace('2x', f'{overload:g}x')}"
     return table, plots.limit_timeline(points, title=title)

@@ -13,20 +13,19 @@ the fault began, and how soon it closed after the fault ended.
 from __future__ import annotations
 
 import heapq
-import math
 import random
 from dataclasses import dataclass
 from typing import Any
 
-import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.figure import Figure
 
 from lab.errors import CircuitOpenError, ConfigError
+from lab.experiments.resilience import tables
+from lab.harness import plots
 from lab.harness.sliders import display
 from lab.patterns.breaker import (
     CircuitBreaker,
-    CircuitState,
     ConsecutiveFailures,
     FailureRate,
     SlowCallRate,
@@ -36,6 +35,7 @@ from lab.patterns.breaker import (
 __all__ = ["POLICIES", "Trace", "replay", "show"]
 
 POLICIES = ("consecutive", "failure rate", "failure rate (time)", "slow calls")
+NO_BREAKER = "no breaker"
 TRACES = ("outage", "partial", "slowdown")
 
 
@@ -83,54 +83,50 @@ def _policy(name: str, threshold: int, rate_percent: float, window: int) -> Trip
 
 
 def _one(name: str, trace: Trace, rate_per_s: float, threshold: int, rate_percent: float,
-         window: int, recovery_s: float, seed: int
-         ) -> tuple[dict[str, Any], pd.DataFrame]:  # fmt: skip
+         window: int, recovery_s: float, seed: int) -> list[dict[str, Any]]:  # fmt: skip
+    """One variant's calls and transitions, in the experiment's rows (``part`` is the
+    trace's kind), so its tables and figures read them."""
     now = [0.0]
-    breaker = CircuitBreaker(name=name, clock=lambda: now[0], recovery_timeout=recovery_s,
-                             policy=_policy(name, threshold, rate_percent, window),
-                             slow_call_s=1.0 if name == "slow calls" else None)  # fmt: skip
-    changes: list[tuple[float, CircuitState]] = []
-    breaker.add_listener(lambda _old, new: changes.append((now[0], new)))
+    fault = {"fault_start_s": trace.fault_from_s,
+             "fault_end_s": trace.fault_from_s + trace.fault_for_s}  # fmt: skip
+    head = {"part": trace.kind, "variant": name, "repeat": 0}
+    rows: list[dict[str, Any]] = []
+    breaker = None
+    if name != NO_BREAKER:
+        breaker = CircuitBreaker(name=name, clock=lambda: now[0], recovery_timeout=recovery_s,
+                                 policy=_policy(name, threshold, rate_percent, window),
+                                 slow_call_s=1.0 if name == "slow calls" else None)  # fmt: skip
+        breaker.add_listener(lambda _old, new: rows.append({**head, "t_s": now[0],
+            "outcome": "transition", "state": new.value, **fault}))  # fmt: skip
     rng = random.Random(seed)
     # events: (time, order, kind, payload); arrivals and call ends, in time order
-    events: list[tuple[float, int, str, Any]] = []
     calls = int(trace.total_s * rate_per_s)
-    for index in range(calls):
-        heapq.heappush(events, (index / rate_per_s, index, "due", index))
-    rows, order = [], calls
+    events: list[tuple[float, int, str, Any]] = [
+        (index / rate_per_s, index, "due", None) for index in range(calls)
+    ]
+    heapq.heapify(events)
+    order = calls
     while events:
         at, _, kind, payload = heapq.heappop(events)
         now[0] = at
         if kind == "due":
             try:
-                started = breaker.acquire()
+                started = breaker.acquire() if breaker is not None else 0.0
             except CircuitOpenError:
-                rows.append({"t_s": at, "outcome": "rejected", "reached": False})
+                rows.append({**head, "t_s": at, "outcome": "rejected", "latency_s": 0.0,
+                             **fault, "tracks_state": True})  # fmt: skip
                 continue
             failed, duration = trace.answer(at, rng)
             order += 1
             heapq.heappush(events, (at + duration, order, "end", (started, failed, at)))
         else:
             started, failed, due = payload
-            breaker.release(started, failed=failed)
-            rows.append({"t_s": due, "outcome": "failure" if failed else "success",
-                         "reached": True})  # fmt: skip
-    calls_frame = pd.DataFrame(rows).sort_values("t_s", kind="stable")
-    begin, end = trace.fault_from_s, trace.fault_from_s + trace.fault_for_s
-    during = calls_frame[(calls_frame.t_s >= begin) & (calls_frame.t_s < end)]
-    opened = [t for t, state in changes if state is CircuitState.OPEN and t >= begin]
-    closed = [t for t, state in changes if state is CircuitState.CLOSED and t >= end]
-    summary = {
-        "policy": name,
-        "reached_during_fault": int(during.reached.sum()),
-        "calls_during_fault": len(during),
-        "time_to_open_s": opened[0] - begin if opened else math.nan,
-        "time_to_recover_s": closed[0] - end if closed else math.nan,
-        "rejected_after_fault": int(
-            ((calls_frame.t_s >= end) & (calls_frame.outcome == "rejected")).sum()
-        ),
-    }
-    return summary, calls_frame.assign(policy=name)
+            if breaker is not None:
+                breaker.release(started, failed=failed)
+            rows.append({**head, "t_s": due, "outcome": "failure" if failed else "success",
+                         "latency_s": at - due, **fault,
+                         "tracks_state": breaker is not None})  # fmt: skip
+    return rows
 
 
 def replay(policies: tuple[str, ...] = POLICIES, trace: Trace | str | None = None, *,
@@ -141,7 +137,9 @@ def replay(policies: tuple[str, ...] = POLICIES, trace: Trace | str | None = Non
     consecutive failures to open (and the fewest calls a rate is judged on); a rate
     policy opens at ``rate_percent`` of the last ``window`` calls (or of the last second);
     ``recovery_s``: how long it stays open before a trial call. ``trace``: a
-    :class:`Trace`, or the name of a kind with the default timing."""
+    :class:`Trace`, or the name of a kind with the default timing. The table and figure
+    are the experiment's (:func:`tables.breaker_summary`, :func:`plots.outcome_timeline`),
+    with the calls refused after the fault ended beside them."""
     trace = Trace(trace) if isinstance(trace, str) else trace or Trace()
     if rate_per_s <= 0 or threshold < 1 or window < 1 or recovery_s < 0:
         raise ConfigError("rate_per_s > 0, threshold >= 1, window >= 1 and recovery_s >= 0")
@@ -149,48 +147,18 @@ def replay(policies: tuple[str, ...] = POLICIES, trace: Trace | str | None = Non
     if unknown or not policies:
         raise ConfigError(f"policies must be some of {', '.join(POLICIES)}, "
                           f"not {', '.join(unknown) or 'none'}")  # fmt: skip
-    begin, end = trace.fault_from_s, trace.fault_from_s + trace.fault_for_s
-    unguarded = sum(1 for i in range(int(trace.total_s * rate_per_s))
-                    if begin <= i / rate_per_s < end)  # fmt: skip
-    summaries = [{"policy": "no breaker", "reached_during_fault": unguarded,
-                  "calls_during_fault": unguarded, "time_to_open_s": math.nan,
-                  "time_to_recover_s": math.nan, "rejected_after_fault": 0}]  # fmt: skip
-    frames = []
-    for name in policies:
-        summary, calls = _one(name, trace, rate_per_s, threshold, rate_percent, window,
-                              recovery_s, seed)  # fmt: skip
-        summaries.append(summary)
-        frames.append(calls)
-    table = pd.DataFrame(summaries).set_index("policy")
-    return table, _figure(pd.concat(frames), trace)
-
-
-def _figure(calls: pd.DataFrame, trace: Trace) -> Figure:
-    policies = list(dict.fromkeys(calls.policy))
-    fig, axes = plt.subplots(len(policies), 1, figsize=(7, 1.3 * len(policies) + 0.6),
-                             sharex=True, squeeze=False)  # fmt: skip
-    edges = [i * 0.25 for i in range(int(trace.total_s / 0.25) + 1)]
-    colors = {"success": "tab:green", "failure": "tab:red", "rejected": "tab:grey"}
-    for ax, policy in zip(axes[:, 0], policies, strict=True):
-        rows = calls[calls.policy == policy]
-        binned = pd.crosstab(pd.cut(rows.t_s, edges, right=False), rows.outcome)
-        bottom = None
-        for outcome, color in colors.items():
-            if outcome in binned:
-                values = binned[outcome].to_numpy()
-                ax.bar(edges[:-1], values, width=0.25, align="edge", color=color,
-                       bottom=bottom, label=outcome)  # fmt: skip
-                bottom = values if bottom is None else bottom + values
-        ax.axvspan(trace.fault_from_s, trace.fault_from_s + trace.fault_for_s,
-                   color="tab:red", alpha=0.08)  # fmt: skip
-        ax.set_ylabel(policy, fontsize=8, rotation=0, ha="right", va="center")
-        ax.set_yticks([])
-    axes[0, 0].legend(fontsize=7, ncol=3, loc="upper right")
-    axes[-1, 0].set_xlabel(f"seconds (virtual); the shaded band is the {trace.kind}")
-    fig.suptitle("Calls by outcome, every 0.25 s", x=0.01, ha="left", fontsize=10)
-    fig.tight_layout()
-    plt.close(fig)
-    return fig
+    frame = pd.DataFrame([row for name in (NO_BREAKER, *policies)
+                          for row in _one(name, trace, rate_per_s, threshold, rate_percent,
+                                          window, recovery_s, seed)])  # fmt: skip
+    table = tables.breaker_summary(frame).set_index("variant").rename_axis("policy")
+    end = trace.fault_from_s + trace.fault_for_s
+    refused = frame[(frame.outcome == "rejected") & (frame.t_s >= end)]
+    table["rejected_after_fault"] = refused.groupby("variant").size()
+    table["rejected_after_fault"] = table.rejected_after_fault.fillna(0).astype(int)
+    columns = ["success_rate", "reached_during_fault", "time_to_open_s", "time_to_recover_s",
+               "transitions", "rejected_after_fault"]  # fmt: skip
+    title = f"Calls by outcome, {trace.kind} from {trace.fault_from_s:g} s to {end:g} s"
+    return table[columns], plots.outcome_timeline(frame, title=title)
 
 
 def show(kind: str = "outage", fault_for_s: float = 4.0, **arguments: Any) -> None:
