@@ -41,7 +41,7 @@ from lab.experiments.caching import tables
 from lab.experiments.stored import open_or_measure
 
 frame = open_or_measure("caching", run=run, quick=quick, changes=changes)
-cost_figure, stampede_figure = EXPERIMENTS["caching"].figures(frame)
+cost_figure, stampede_figure, *failover_figure = EXPERIMENTS["caching"].figures(frame)
 
 # %% [markdown]
 # ## The cost of a hit and a miss
@@ -119,3 +119,21 @@ sliders(show_hit_ratio, skew=(0.2, 2.0, 0.1), keyspace=(500, 20_000, 500))
 
 # %%
 tables.outage_summary(frame)
+
+# %% [markdown]
+# ## A Redis Cluster master killed
+#
+# Callers at a fixed rate through `RedisCache(cluster_nodes=...)` on a cluster of
+# three masters with a replica each (`lab services up --redis-cluster`), per-key
+# `GET` and coalesced `MGET`. One master is SIGKILLed; its replica is promoted
+# after the cluster's node timeout (2 s). `caller_exceptions` should be 0 (the
+# cache fails open), `hit_ratio_back_after_s` is how long until every 100 ms of
+# calls hits at least 95 % as often as before the kill, and
+# `cache_errors_after_promotion` shows whether the client's slot map followed the
+# new topology. Without the cluster, the table says how to start it.
+
+# %%
+tables.failover_summary(frame)
+
+# %%
+failover_figure[0] if failover_figure else "no failover measured in this run"

@@ -49,6 +49,19 @@ Only = Annotated[
 ]
 
 
+RedisCluster = Annotated[
+    bool,
+    typer.Option("--redis-cluster", help="Also the opt-in Redis Cluster: 3 masters, 3 replicas "
+                 "on ports 7001-7006 (the caching experiment's failover part)."),
+]  # fmt: skip
+
+
+def _chosen(only: str | None, redis_cluster: bool) -> list[str]:
+    from lab.harness.services import parse_only
+
+    return parse_only(only) + (["redis-cluster"] if redis_cluster else [])
+
+
 def _services_table(rows: list[ServiceStatus]) -> Table:
     table = Table("service", "endpoint", "started by", "pid", "health", "version")
     for row in rows:
@@ -62,36 +75,38 @@ def _services_table(rows: list[ServiceStatus]) -> Table:
 
 
 @services_app.command("up")
-def services_up(only: Only = None) -> None:
+def services_up(only: Only = None, redis_cluster: RedisCluster = False) -> None:
     """Reuse healthy servers; start the missing ones natively (or with Docker)."""
-    from lab.harness.services import parse_only, up
+    from lab.harness.services import up
 
-    rows = up(parse_only(only), on_progress=lambda line: err.print(line))
+    rows = up(_chosen(only, redis_cluster), on_progress=lambda line: err.print(line))
     console.print(_services_table(rows))
 
 
 @services_app.command("down")
-def services_down(only: Only = None) -> None:
-    """Stop the servers that `lab services up` started; external ones are left alone."""
-    from lab.harness.services import down, parse_only
+def services_down(only: Only = None, redis_cluster: RedisCluster = False) -> None:
+    """Stop the servers that `lab services up` started; external ones are left alone.
+    Without --only, the opt-in cluster is stopped too."""
+    from lab.harness.services import down
 
-    stopped = down(parse_only(only))
+    stopped = down(_chosen(only, redis_cluster or only is None))
     console.print(f"stopped: {', '.join(stopped) if stopped else 'nothing of ours was running'}")
 
 
 @services_app.command("status")
-def services_status(only: Only = None) -> None:
+def services_status(only: Only = None, redis_cluster: RedisCluster = False) -> None:
     """One row per service; exits 1 when any is not healthy."""
-    from lab.harness.services import parse_only, status
+    from lab.harness.services import status
     from lab.harness.services.manager import HOW_TO_POINT
 
-    rows = status(parse_only(only))
+    rows = status(_chosen(only, redis_cluster))
     console.print(_services_table(rows))
     unhealthy = [row for row in rows if not row.health.healthy]
     for row in unhealthy:
+        flag = "--redis-cluster" if row.service == "redis-cluster" else f"--only {row.service}"
         err.print(
             f"{row.service} is not answering at {row.endpoint} ({row.health.detail}); "
-            f"start it with `lab services up --only {row.service}` "
+            f"start it with `lab services up {flag}` "
             f"or point {HOW_TO_POINT[row.service]} at a running server"
         )
     if unhealthy:

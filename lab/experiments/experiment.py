@@ -40,6 +40,9 @@ class HeadlineSpec:
     #: What an empty cell (NaN) means, said instead of a number: "did not settle within
     #: the run". Without it, an empty cell reads "not measured in this run".
     missing: str = ""
+    #: What a run without the row says: "not run (start it with ...)". Without it, the
+    #: headline says its part or case was left out.
+    not_run: str = ""
 
 
 def headline(
@@ -49,9 +52,10 @@ def headline(
     peer: str | None = None,
     over: Mapping[str, Any] | None = None,
     missing: str = "",
+    not_run: str = "",
     **where: Any,
 ) -> HeadlineSpec:
-    return HeadlineSpec(label, caption, where, column, peer, over, missing)
+    return HeadlineSpec(label, caption, where, column, peer, over, missing, not_run)
 
 
 @dataclass(frozen=True)

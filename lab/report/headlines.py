@@ -112,5 +112,6 @@ def headlines(experiment: str, tables: list[tuple[str, pd.DataFrame]]) -> list[H
         elif tables:
             absent = Cell(experiment, spec.caption, tuple(spec.where.items()), spec.column,
                           math.nan, math.nan, math.nan, 0)  # fmt: skip
-            picked.append(Headline(experiment, spec.label, absent, spec.peer, NOT_RUN))
+            picked.append(Headline(experiment, spec.label, absent, spec.peer,
+                                   spec.not_run or NOT_RUN))  # fmt: skip
     return picked

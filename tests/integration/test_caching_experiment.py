@@ -59,3 +59,12 @@ def test_callers_never_see_a_redis_exception_during_the_outage(frame: pd.DataFra
     table = tables.outage_summary(frame)
     down = table[table.phase == "redis down"]
     assert "served (fail-open)" in set(down.outcome)
+
+
+def test_the_failover_part_ran_or_says_how_to_start_its_cluster(frame: pd.DataFrame) -> None:
+    table = tables.failover_summary(frame)
+    if "detail" in table:  # the cluster profile is not up (make test does not start it)
+        assert list(table.variant) == ["not run"]
+        assert "lab services up --redis-cluster" in table.detail.iloc[0]
+    else:
+        assert (table.caller_exceptions_max == 0).all()

@@ -14,13 +14,14 @@ import pytest
 import redis
 
 from lab.config import endpoints
-from lab.harness.services.redis_scratch import ScratchRedis, redis_cluster
+from lab.harness.services.redis_cluster import scratch_cluster
+from lab.harness.services.redis_scratch import ScratchRedis
 from lab.patterns.caching import CacheBackendError, RedisCache, TieredCache, cached
 
 
 @pytest.fixture(scope="module")
 def cluster_nodes(tmp_path_factory: pytest.TempPathFactory, redis_up: None) -> Iterator[list[str]]:
-    with redis_cluster(tmp_path_factory.mktemp("cluster"), first_port=7101) as nodes:
+    with scratch_cluster(tmp_path_factory.mktemp("cluster"), first_port=7101) as nodes:
         yield nodes
 
 

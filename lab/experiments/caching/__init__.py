@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from lab.experiments.experiment import Experiment, headline
 
+CLUSTER_NOT_RUN = "not run (start the cluster with `lab services up --redis-cluster`)"
+
 __all__ = ["EXPERIMENT"]
 
 EXPERIMENT = Experiment(
@@ -12,7 +14,7 @@ EXPERIMENT = Experiment(
     question="What does a @cached hit cost next to a bare redis-py GET, cashews and aiocache; "
     "how many origin calls do N callers make when a hot key expires, per stampede "
     "mode; how close does an LRU come to the best hit ratio under skew; and what do "
-    "callers see while Redis restarts?",
+    "callers see while Redis restarts, or while a Redis Cluster master fails over?",
     services=("redis",),
     reading="Hit ratio is compared with the best any cache of that size can do on the same "
     "key stream. The stampede plot counts origin calls when N callers meet one "
@@ -69,6 +71,33 @@ EXPERIMENT = Experiment(
             concurrency=50,
             variant="aiocache redis",
             over={"workload": "hit", "concurrency": 50, "variant": "lab redis"},
+        ),
+        headline(
+            "caller exceptions while a Redis Cluster master fails over, coalesced",
+            "Callers while a Redis Cluster master",
+            "caller_exceptions",
+            not_run=CLUSTER_NOT_RUN,
+            variant="coalesced MGET",
+            full_coverage=True,
+        ),
+        headline(
+            "seconds from a master's kill until the hit ratio is back, per-key GET",
+            "Callers while a Redis Cluster master",
+            "hit_ratio_back_after_s",
+            missing="still short of it at the end of the run",
+            not_run=CLUSTER_NOT_RUN,
+            variant="per-key GET",
+            full_coverage=True,
+        ),
+        headline(
+            "origin calls while a Redis Cluster master fails over: coverage not required / "
+            "required, per-key GET",
+            "Callers while a Redis Cluster master",
+            "origin_calls_until_back",
+            not_run=CLUSTER_NOT_RUN,
+            variant="per-key GET",
+            full_coverage=False,
+            over={"variant": "per-key GET", "full_coverage": True},
         ),
     ),
 )

@@ -12,7 +12,10 @@ Parts (the ``part`` column of the frame):
                expiry on a slow machine too);
 ``cost``       hits and misses per second, each variant in the same repeat as a bare
                redis-py GET (+ orjson) and, at concurrency 50, as ``redis-benchmark``;
-``outage``     callers at a fixed rate while a scratch Redis is stopped and started again.
+``outage``     callers at a fixed rate while a scratch Redis is stopped and started again;
+``failover``   callers at a fixed rate through the Redis Cluster profile while a master is
+               SIGKILLed and its replica promoted (``failover.py``; one "not run" row
+               when ``lab services up --redis-cluster`` has not started it).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ import redis.asyncio
 
 from lab.config import endpoints
 from lab.errors import ServiceUnavailableError
+from lab.experiments.caching.failover import failover
 from lab.experiments.caching.peers import peers
 from lab.experiments.driver import Part, Progress, Row, chosen_settings, drive
 from lab.harness import native
@@ -68,7 +72,13 @@ class CachingSettings:
     native_requests: int = 100_000
     outage_rate: float = 300.0
     outage_s: tuple[float, float, float] = (1.0, 1.0, 1.5)  # before, down, after restart
-    parts: tuple[str, ...] = ("hit_ratio", "stampede", "cost", "outage")
+    failover_rate: float = 400.0  # calls per second through the cluster
+    failover_keys: int = 300
+    failover_before_s: float = 2.0
+    failover_after_s: float = 3.0  # after the promotion
+    failover_give_up_s: float = 20.0  # no promotion within this: the rows say so
+    failover_full_coverage: tuple[bool, ...] = (True, False)  # Redis's default first
+    parts: tuple[str, ...] = ("hit_ratio", "stampede", "cost", "outage", "failover")
 
     @classmethod
     def quick(cls) -> CachingSettings:
@@ -76,7 +86,8 @@ class CachingSettings:
             repeats=2, keyspace=2_000, requests=40_000, skews=(0.6, 1.0, 1.2),
             size_fractions=(0.01, 0.1), hit_ops=1_500, memory_ops=20_000,
             native_requests=20_000, outage_s=(0.5, 0.7, 0.8), stampede_ttl_s=1.0,
-            callers=(10, 1000),
+            callers=(10, 1000), failover_rate=200.0, failover_before_s=1.0,
+            failover_after_s=1.5,
         )  # fmt: skip
 
 
@@ -391,6 +402,7 @@ def run(
         "stampede": lambda s, repeat: _stampede(s, repeat, url),
         "cost": lambda s, repeat: _cost(s, repeat, url),
         "outage": _outage,
+        "failover": failover,
     }
     return drive("caching", s, s.parts, parts, progress)
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from lab.experiments.tables import ReportTable, spread
+from lab.experiments.caching.failover import BUCKET_S
+from lab.experiments.tables import ReportTable, spread, spread_columns
 
 __all__ = [
     "TABLES",
     "cost_summary",
+    "failover_repeats",
+    "failover_summary",
     "hit_ratio_summary",
     "outage_summary",
     "stampede_summary",
@@ -81,6 +84,61 @@ def outage_summary(frame: pd.DataFrame) -> pd.DataFrame:
     }).reset_index()  # fmt: skip
 
 
+#: Back "within 5 % of before": the hit ratio of every later bucket is at least this share
+#: of the hit ratio before the kill.
+RECOVERED_SHARE = 0.95
+
+
+def _one_failover(buckets: pd.DataFrame) -> dict[str, float]:
+    """One variant's repeat: what its callers saw around the kill."""
+    kill, promoted = buckets.kill_s.iloc[0], buckets.promoted_s.iloc[0]
+    before = buckets[buckets.t_s + BUCKET_S <= kill]
+    after = buckets[buckets.t_s + BUCKET_S > kill]
+    ratio_before = 1 - before.origin_calls.sum() / max(1, before.calls.sum())
+    hit = 1 - after.origin_calls / after.calls.clip(lower=1)
+    short = np.flatnonzero((hit < RECOVERED_SHARE * ratio_before).to_numpy())
+    if not len(short):
+        back_at = kill
+    elif short[-1] + 1 < len(after):
+        back_at = float(after.t_s.iloc[short[-1] + 1])
+    else:
+        back_at = np.nan  # still short at the end of the run
+    settled = buckets[buckets.t_s >= promoted + 0.5]  # NaN promoted: no row
+    return {
+        "caller_exceptions": int(buckets.raised.sum()),
+        "cache_errors": int(buckets.cache_errors.sum()),
+        "promoted_after_s": promoted - kill,
+        "hit_ratio_before": ratio_before,
+        "hit_ratio_back_after_s": max(0.0, back_at - kill),
+        "origin_calls_until_back": int(after[after.t_s < back_at].origin_calls.sum())
+        if back_at == back_at else int(after.origin_calls.sum()),
+        "cache_errors_after_promotion": int(settled.cache_errors.sum()),
+        "calls": int(buckets.calls.sum()),
+    }  # fmt: skip
+
+
+def failover_repeats(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per coverage rule, variant and repeat (a "not run" row says why it did not run)."""
+    part = frame[frame.part == "failover"]
+    if (part.variant == "not run").all():
+        return part[["variant", "detail"]].drop_duplicates().reset_index(drop=True)
+    part = part[part.variant != "not run"].astype({"full_coverage": bool})
+    keys = ["full_coverage", "variant", "repeat"]
+    rows = [
+        dict(zip(keys, key, strict=True)) | _one_failover(buckets)
+        for key, buckets in part.groupby(keys, sort=False)
+    ]
+    return pd.DataFrame(rows)
+
+
+def failover_summary(frame: pd.DataFrame) -> pd.DataFrame:
+    table = failover_repeats(frame)
+    if "detail" in table:
+        return table
+    columns = [c for c in table.columns if c not in ("full_coverage", "variant", "repeat")]
+    return spread_columns(table, ["full_coverage", "variant"], columns)
+
+
 TABLES = (
     ReportTable(
         "Cost of a hit and a miss, against a bare redis-py GET in the same repeat",
@@ -106,5 +164,10 @@ TABLES = (
         "Callers while Redis is stopped and started again (fail-open)",
         outage_summary,
         part="outage",
+    ),
+    ReportTable(
+        "Callers while a Redis Cluster master is killed and its replica promoted",
+        failover_summary,
+        part="failover",
     ),
 )

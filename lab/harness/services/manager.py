@@ -24,11 +24,21 @@ from lab.harness.services.prometheus_native import (
     start_prometheus,
     targets_folder,
 )
+from lab.harness.services.redis_cluster import (
+    PROFILE_PORTS,
+    cluster_down,
+    cluster_health,
+    cluster_nodes,
+    cluster_up,
+    profile_node,
+)
 from lab.harness.services.redis_native import start_redis
 
-__all__ = ["SERVICES", "ServiceStatus", "down", "parse_only", "status", "up"]
+__all__ = ["PROFILES", "SERVICES", "ServiceStatus", "down", "parse_only", "status", "up"]
 
 SERVICES = ("redis", "postgres", "kafka", "prometheus")
+#: Opt-in servers for the experiments' failure parts: started only when asked for.
+PROFILES = ("redis-cluster",)
 START_TIMEOUT_S = {"redis": 30.0, "postgres": 90.0, "kafka": 180.0, "prometheus": 60.0}
 STOP_SIGNAL = {"redis": signal.SIGTERM, "postgres": signal.SIGINT, "kafka": signal.SIGTERM,
                "prometheus": signal.SIGTERM}  # fmt: skip
@@ -37,6 +47,7 @@ HOW_TO_POINT = {
     "postgres": "LAB_POSTGRES_DSN",
     "kafka": "LAB_KAFKA_BOOTSTRAP",
     "prometheus": "LAB_PROMETHEUS_URL",
+    "redis-cluster": "LAB_REDIS_CLUSTER_NODES",
 }
 COMPOSE_FILE = Path(__file__).resolve().parents[3] / "docker-compose.yml"
 LOCAL_HOSTS = {"localhost", "::1"}
@@ -77,6 +88,9 @@ def parse_only(only: str | None) -> list[str]:
 
 
 def _endpoint(service: str, ep: Endpoints) -> str:
+    if service == "redis-cluster":
+        nodes = cluster_nodes()
+        return f"{nodes[0]} (+{len(nodes) - 1})"
     return str({"redis": ep.redis, "postgres": ep.postgres, "kafka": ep.kafka,
                 "prometheus": ep.prometheus}[service])  # fmt: skip
 
@@ -97,10 +111,20 @@ def _status_of(service: str, ep: Endpoints, home: Path, health: Health) -> Servi
     return ServiceStatus(service, _endpoint(service, ep), who, pid, health)
 
 
+def _cluster_status(ep: Endpoints, home: Path) -> ServiceStatus:
+    health = cluster_health(cluster_nodes())
+    pids = [profile_node(home, port).process.pid() for port in PROFILE_PORTS]
+    running = [pid for pid in pids if pid is not None]
+    who = "lab/native" if running else "external" if health.healthy else "-"
+    return ServiceStatus("redis-cluster", _endpoint("redis-cluster", ep), who,
+                         running[0] if running else None, health)  # fmt: skip
+
+
 def status(services: Iterable[str] = SERVICES) -> list[ServiceStatus]:
     ep = endpoints()
     home = lab_home()
-    return [_status_of(name, ep, home, probe(name, ep)) for name in services]
+    return [_cluster_status(ep, home) if name == "redis-cluster"
+            else _status_of(name, ep, home, probe(name, ep)) for name in services]  # fmt: skip
 
 
 def _docker_engine() -> bool:
@@ -180,6 +204,11 @@ def up(
     home = lab_home()
     home.mkdir(parents=True, exist_ok=True)
     for service in services:
+        if service == "redis-cluster":
+            on_progress(f"redis-cluster: making {_endpoint(service, ep)} whole")
+            cluster_up(home)
+            on_progress("redis-cluster: ready")
+            continue
         proc = ServerProcess(service, home)
         health = probe(service, ep)
         if health.healthy:
@@ -202,6 +231,10 @@ def down(services: Iterable[str] = SERVICES) -> list[str]:
     home = lab_home()
     stopped = []
     for service in services:
+        if service == "redis-cluster":
+            if cluster_down(home):
+                stopped.append(service)
+            continue
         proc = ServerProcess(service, home)
         marker = _docker_marker(proc)
         if marker.exists():

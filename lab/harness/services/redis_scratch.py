@@ -1,18 +1,14 @@
-"""Throwaway Redis servers for tests and experiments: one that can be stopped and started
-again mid-run (outage drills), and a three-master Redis Cluster, both native.
-
-The cluster is what ``redis-cli --cluster create`` builds: ``redis-server
---cluster-enabled yes`` on consecutive ports, slots split evenly, no replicas.
-"""
+"""Throwaway Redis servers for tests and experiments: one that can be stopped, frozen,
+killed and started again mid-run (outage drills), alone or as a Redis Cluster's node
+(``lab.harness.services.redis_cluster`` forms clusters of them)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import redis
@@ -20,7 +16,7 @@ import redis
 from lab.errors import ServiceUnavailableError
 from lab.harness.services.process import ServerProcess, log_tail
 
-__all__ = ["ScratchRedis", "redis_cluster"]
+__all__ = ["ScratchRedis"]
 
 
 class ScratchRedis:
@@ -40,8 +36,11 @@ class ScratchRedis:
             "--appendonly", "no", "--daemonize", "no", "--dir", str(self.process.folder),
         ]  # fmt: skip
         if cluster:
+            # A replica syncs at once (the default waits 5 s for more replicas to share a
+            # diskless transfer); one that never synced refuses to be promoted.
             self._argv += ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-                           "--cluster-node-timeout", "2000"]  # fmt: skip
+                           "--cluster-node-timeout", "2000",
+                           "--repl-diskless-sync-delay", "0"]  # fmt: skip
 
     def start(self, timeout_s: float = 10.0) -> None:
         self._popen = self.process.spawn(self._argv)
@@ -72,6 +71,16 @@ class ScratchRedis:
         assert self._popen is not None, "start() it first"
         self._popen.send_signal(signal.SIGCONT)
 
+    def kill(self) -> None:
+        """SIGKILL the server, as a crashed host would: no goodbye to its peers."""
+        pid = self.process.pid()
+        if pid is not None:
+            os.kill(pid, signal.SIGKILL)
+        if self._popen is not None:
+            self._popen.wait(timeout=10)
+            self._popen = None
+        self.process.pid_file.unlink(missing_ok=True)
+
     def stop(self) -> None:
         if self._popen is not None:
             self._popen.send_signal(signal.SIGCONT)  # a frozen server cannot stop
@@ -79,43 +88,3 @@ class ScratchRedis:
         if self._popen is not None:
             self._popen.wait(timeout=10)  # reaped: no zombie, no ResourceWarning
             self._popen = None
-
-
-@contextmanager
-def redis_cluster(home: Path, first_port: int = 7101, masters: int = 3) -> Iterator[list[str]]:
-    """Start a cluster of ``masters`` nodes; yields their ``host:port`` strings."""
-    nodes = [ScratchRedis(first_port + i, home, cluster=True) for i in range(masters)]
-    try:
-        for node in nodes:
-            node.start()
-        names = [f"127.0.0.1:{node.port}" for node in nodes]
-        created = subprocess.run(
-            ["redis-cli", "--cluster", "create", *names, "--cluster-replicas", "0",
-             "--cluster-yes"], capture_output=True, text=True, timeout=60, check=False,
-        )  # fmt: skip
-        if created.returncode != 0:
-            raise ServiceUnavailableError("redis cluster", created.stdout[-500:] + created.stderr)
-        _wait_until_ok(nodes)
-        yield names
-    finally:
-        for node in nodes:
-            node.stop()
-
-
-def _wait_until_ok(nodes: list[ScratchRedis], timeout_s: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    for node in nodes:
-        client = redis.Redis(port=node.port)
-        try:
-            while not _cluster_ok(client):
-                if time.monotonic() > deadline:
-                    raise ServiceUnavailableError("redis cluster", "slots never all covered")
-                time.sleep(0.1)
-        finally:
-            client.close()
-
-
-def _cluster_ok(client: redis.Redis) -> bool:
-    info = client.execute_command("CLUSTER INFO")  # type: ignore[no-untyped-call]
-    state = info.get("cluster_state") if isinstance(info, dict) else None
-    return state in ("ok", b"ok")

@@ -6,10 +6,12 @@
 * Every operation has a timeout (``op_timeout_s``); redis-py's own retries are off, so a
   dead or frozen Redis costs a caller at most one timeout, and after a connection error or
   a timeout the store answers "down" at once for ``retry_after_s`` before trying again
-  (redis-py reconnects by itself on that next try).
-* ``coalesce=True`` sends the GETs issued in one event-loop tick as one ``MGET`` (one per
-  slot group on a cluster): redis-py spends its time per command, so batching is where
-  the throughput is.
+  (redis-py reconnects by itself on that next try). On a cluster, "down" is marked per
+  node: while a master fails over, the keys of the other masters are still served (the
+  caching experiment's failover part measures it). The sync interface marks the store.
+* ``coalesce=True`` sends the GETs issued in one event-loop tick as one ``MGET`` (on a
+  cluster, one batch per node, split by slot by redis-py): redis-py spends its time per
+  command, so batching is where the throughput is.
 * Locks are ``SET NX PX`` with a random token, released by a script that deletes the key
   only while it still holds that token.
 """
@@ -36,9 +38,14 @@ _RELEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
 return 0
 """
-_FAILURES = (redis.RedisError, OSError, asyncio.TimeoutError)
+#: A write on a connection the peer has closed raises AttributeError or TypeError from
+#: asyncio's transport, not ConnectionError (redis/redis-py#4287): the caching experiment's
+#: failover part met "'NoneType' object has no attribute 'writelines'" on a cluster.
+_CLOSED_TRANSPORT = (AttributeError, TypeError)
+_FAILURES = (redis.RedisError, OSError, asyncio.TimeoutError, *_CLOSED_TRANSPORT)
 #: After these, Redis is treated as down for ``retry_after_s``.
-_OUTAGES = (redis.ConnectionError, redis.TimeoutError, OSError, asyncio.TimeoutError)
+_OUTAGES = (redis.ConnectionError, redis.TimeoutError, OSError, asyncio.TimeoutError,
+            *_CLOSED_TRANSPORT)  # fmt: skip
 _TAG_PREFIX = "lab:tag:"
 
 
@@ -70,6 +77,7 @@ class RedisCache:
         self.where = ",".join(cluster_nodes) if cluster_nodes else url
         self._clock = clock
         self._down_until = 0.0
+        self._node_down_until: dict[str, float] = {}  # a cluster's nodes marked down
         self._options: dict[str, Any] = {
             "socket_timeout": op_timeout_s,
             "socket_connect_timeout": connect_timeout_s,
@@ -123,27 +131,57 @@ class RedisCache:
 
     # --- failing fast ------------------------------------------------------------------
 
-    def _check_up(self) -> None:
-        wait = self._down_until - self._clock()
-        if wait > 0:
-            raise CacheBackendError(f"redis at {self.where} is down; next attempt in {wait:.2f} s")
+    def _nodes_of(self, keys: Sequence[str]) -> tuple[str, ...]:
+        """The cluster nodes serving ``keys``, as the client last saw the slots: () on one
+        server, or before the client has read the cluster's slots."""
+        if self._nodes is None:
+            return ()
+        names = set()
+        for key in keys:
+            try:
+                node = self._client.get_node_from_key(key)
+            except (redis.RedisError, redis.exceptions.RedisClusterException):  # slots unread
+                return ()
+            if node is not None:
+                names.add(node.name)
+        return tuple(names)
 
-    def _failed(self, error: BaseException) -> CacheBackendError:
+    def _check_up(self, nodes: tuple[str, ...] = ()) -> None:
+        now = self._clock()
+        wait = self._down_until - now
+        if wait <= 0 and nodes and self._node_down_until:
+            wait = max(self._node_down_until.get(node, 0.0) for node in nodes) - now
+        if wait > 0:
+            where = ",".join(nodes) if self._node_down_until and nodes else self.where
+            raise CacheBackendError(f"redis at {where} is down; next attempt in {wait:.2f} s")
+
+    def _failed(self, error: BaseException, nodes: tuple[str, ...] = ()) -> CacheBackendError:
         if isinstance(error, _OUTAGES):
-            self._down_until = self._clock() + self.retry_after_s
+            until = self._clock() + self.retry_after_s
+            if nodes:
+                self._node_down_until.update(dict.fromkeys(nodes, until))
+            else:
+                self._down_until = until
             self.outages += 1
         detail = str(error) or type(error).__name__
         return CacheBackendError(f"redis at {self.where}: {detail}")
 
-    async def _run(self, method: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any) -> Any:
-        """``method(*args)`` on a free connection slot, its failures as CacheBackendError."""
+    async def _run(
+        self,
+        method: Callable[..., Awaitable[Any]],
+        *args: Any,
+        nodes: tuple[str, ...] = (),
+        **kwargs: Any,
+    ) -> Any:
+        """``method(*args)`` on a free connection slot, its failures as CacheBackendError
+        (an outage marks ``nodes`` down, or the whole store when they are not known)."""
         if self._in_flight >= self._max_in_flight:
             await self._wait_for_slot()
         self._in_flight += 1
         try:
             return await method(*args, **kwargs)
         except _FAILURES as error:
-            raise self._failed(error) from error
+            raise self._failed(error, nodes) from error
         finally:
             self._in_flight -= 1
             if self._slot_waiters:
@@ -180,10 +218,11 @@ class RedisCache:
     # --- async interface -----------------------------------------------------------------
 
     async def get(self, key: str) -> bytes | None:
-        self._check_up()
+        nodes = self._nodes_of((key,)) if self._nodes is not None else ()
+        self._check_up(nodes)
         if self.coalesce:
             return await self._get_coalesced(key)
-        return await self._run(self._client.get, key)  # type: ignore[no-any-return]
+        return await self._run(self._client.get, key, nodes=nodes)  # type: ignore[no-any-return]
 
     def _get_coalesced(self, key: str) -> asyncio.Future[bytes | None]:
         loop = asyncio.get_running_loop()
@@ -195,14 +234,24 @@ class RedisCache:
 
     def _flush(self) -> None:
         batch, self._pending = self._pending, []
-        task = asyncio.get_running_loop().create_task(self._send(batch))
-        self._sending.add(task)
-        task.add_done_callback(self._sending.discard)
+        groups: dict[tuple[str, ...], list[tuple[str, asyncio.Future[bytes | None]]]] = {}
+        if self._nodes is None:
+            groups[()] = batch
+        else:  # one batch per node: a node that fails fails only its own keys
+            for waiter in batch:
+                groups.setdefault(self._nodes_of((waiter[0],)), []).append(waiter)
+        loop = asyncio.get_running_loop()
+        for nodes, group in groups.items():
+            task = loop.create_task(self._send(group, nodes))
+            self._sending.add(task)
+            task.add_done_callback(self._sending.discard)
 
-    async def _send(self, batch: list[tuple[str, asyncio.Future[bytes | None]]]) -> None:
+    async def _send(
+        self, batch: list[tuple[str, asyncio.Future[bytes | None]]], nodes: tuple[str, ...]
+    ) -> None:
         keys = list(dict.fromkeys(key for key, _ in batch))
         try:
-            values = await self._run(self._mget, keys)
+            values = await self._run(self._mget, keys, nodes=nodes)
         except BaseException as error:  # whatever happens, no waiter is left hanging
             failure = (
                 error
@@ -230,26 +279,33 @@ class RedisCache:
         return await self._client.mget(keys)  # type: ignore[no-any-return]
 
     async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
-        self._check_up()
-        return await self._run(self._mget, list(keys))  # type: ignore[no-any-return]
+        nodes = self._nodes_of(keys)
+        self._check_up(nodes)
+        return await self._run(self._mget, list(keys), nodes=nodes)  # type: ignore[no-any-return]
 
     async def set(self, key: str, value: bytes, ttl_s: float) -> None:
-        self._check_up()
-        await self._run(self._client.set, key, value, px=_ms(ttl_s))
+        nodes = self._nodes_of((key,))
+        self._check_up(nodes)
+        await self._run(self._client.set, key, value, px=_ms(ttl_s), nodes=nodes)
 
     async def add(self, key: str, value: bytes, ttl_s: float) -> bool:
-        self._check_up()
-        return bool(await self._run(self._client.set, key, value, px=_ms(ttl_s), nx=True))
+        nodes = self._nodes_of((key,))
+        self._check_up(nodes)
+        added = await self._run(self._client.set, key, value, px=_ms(ttl_s), nx=True,
+                                nodes=nodes)  # fmt: skip
+        return bool(added)
 
     async def delete(self, *keys: str) -> int:
         if not keys:
             return 0
-        self._check_up()
-        return int(await self._run(self._client.delete, *keys))
+        nodes = self._nodes_of(keys)
+        self._check_up(nodes)
+        return int(await self._run(self._client.delete, *keys, nodes=nodes))
 
     async def delete_if_equal(self, key: str, value: bytes) -> bool:
-        self._check_up()
-        return bool(await self._run(self._client.eval, _RELEASE, 1, key, value))
+        nodes = self._nodes_of((key,))
+        self._check_up(nodes)
+        return bool(await self._run(self._client.eval, _RELEASE, 1, key, value, nodes=nodes))
 
     async def tag(self, key: str, tags: Sequence[str], ttl_s: float) -> None:
         self._check_up()
