@@ -39,10 +39,13 @@ if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) 
 return 0
 """
 #: A write on a connection the peer has closed raises AttributeError or TypeError from
-#: asyncio's transport, not ConnectionError (redis/redis-py#4287): the caching experiment's
-#: failover part met "'NoneType' object has no attribute 'writelines'" on a cluster.
-_CLOSED_TRANSPORT = (AttributeError, TypeError)
-_FAILURES = (redis.RedisError, OSError, asyncio.TimeoutError, *_CLOSED_TRANSPORT)
+#: asyncio's transport, or RuntimeError from uvloop's, not ConnectionError
+#: (redis/redis-py#4287). The caching experiment's failover part met two of them as caller
+#: exceptions: "'NoneType' object has no attribute 'writelines'" and "unable to perform
+#: operation on <TCPTransport closed=True ...>; the handler is closed".
+_CLOSED_TRANSPORT = (AttributeError, TypeError, RuntimeError)
+#: Whatever the client raises is the cache's failure, never the caller's: fail-open.
+_FAILURES = (Exception,)
 #: After these, Redis is treated as down for ``retry_after_s``.
 _OUTAGES = (redis.ConnectionError, redis.TimeoutError, OSError, asyncio.TimeoutError,
             *_CLOSED_TRANSPORT)  # fmt: skip
