@@ -41,7 +41,7 @@ def test_every_notebook_has_a_parameters_cell_with_quick() -> None:
 
 
 #: The notebook that measures live in the tests (quick); the others open the session's run.
-LIVE = "08_static_assets"
+LIVE = "00_baseline"
 
 
 def _experiment(source: Path) -> str:

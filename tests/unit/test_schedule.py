@@ -51,6 +51,13 @@ def test_a_zero_rate_stage_schedules_nothing() -> None:
     assert Schedule(tuple(parse_stages("5s:0"))).count() == 0
 
 
+def test_a_stage_of_no_time_is_skipped_and_the_next_starts_from_its_rate() -> None:
+    schedule = Schedule((Stage(1.0, 10.0), Stage(0.0, 1000.0), Stage(1.0, 1000.0)),
+                        start_rps=10.0)  # fmt: skip
+    assert schedule.count() == 10 + 1000
+    assert schedule.duration_s == 2.0
+
+
 @pytest.mark.parametrize(
     ("text", "seconds"), [("500ms", 0.5), ("10s", 10.0), ("2m", 120.0), ("1.5", 1.5)]
 )

@@ -121,6 +121,8 @@ class Schedule:
         before = 0.0  # arrivals due before this stage
         mine, of = self.segment
         for duration, r0, r1 in self._rates():
+            if duration <= 0:  # a stage of no time sends nothing; the next starts from r1
+                continue
             slope = (r1 - r0) / duration  # N(t) = r0 t + slope t^2 / 2 within the stage
             in_stage = duration * (r0 + r1) / 2
             while k < before + in_stage - 1e-9:
