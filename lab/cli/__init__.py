@@ -56,10 +56,21 @@ RedisCluster = Annotated[
 ]  # fmt: skip
 
 
-def _chosen(only: str | None, redis_cluster: bool) -> list[str]:
+KafkaBrokers = Annotated[
+    int,
+    typer.Option("--kafka-brokers", help="3: also the opt-in replicated Kafka (3 KRaft nodes on "
+                 "9192/9194/9196, replication factor 3, min.insync.replicas 2) for the "
+                 "messaging experiment's broker-failure part; 1: only the single broker."),
+]  # fmt: skip
+
+
+def _chosen(only: str | None, redis_cluster: bool, kafka_brokers: int = 1) -> list[str]:
     from lab.harness.services import parse_only
 
-    return parse_only(only) + (["redis-cluster"] if redis_cluster else [])
+    if kafka_brokers not in (1, 3):
+        raise ConfigError(f"--kafka-brokers takes 1 or 3, not {kafka_brokers}")
+    return (parse_only(only) + (["redis-cluster"] if redis_cluster else [])
+            + (["kafka-cluster"] if kafka_brokers == 3 else []))  # fmt: skip
 
 
 def _services_table(rows: list[ServiceStatus]) -> Table:
@@ -75,35 +86,44 @@ def _services_table(rows: list[ServiceStatus]) -> Table:
 
 
 @services_app.command("up")
-def services_up(only: Only = None, redis_cluster: RedisCluster = False) -> None:
+def services_up(
+    only: Only = None, redis_cluster: RedisCluster = False, kafka_brokers: KafkaBrokers = 1
+) -> None:
     """Reuse healthy servers; start the missing ones natively (or with Docker)."""
     from lab.harness.services import up
 
-    rows = up(_chosen(only, redis_cluster), on_progress=lambda line: err.print(line))
+    chosen = _chosen(only, redis_cluster, kafka_brokers)
+    rows = up(chosen, on_progress=lambda line: err.print(line))
     console.print(_services_table(rows))
 
 
 @services_app.command("down")
-def services_down(only: Only = None, redis_cluster: RedisCluster = False) -> None:
+def services_down(
+    only: Only = None, redis_cluster: RedisCluster = False, kafka_brokers: KafkaBrokers = 1
+) -> None:
     """Stop the servers that `lab services up` started; external ones are left alone.
-    Without --only, the opt-in cluster is stopped too."""
+    Without --only, the opt-in clusters are stopped too."""
     from lab.harness.services import down
 
-    stopped = down(_chosen(only, redis_cluster or only is None))
+    everything = only is None
+    stopped = down(_chosen(only, redis_cluster or everything, 3 if everything else kafka_brokers))
     console.print(f"stopped: {', '.join(stopped) if stopped else 'nothing of ours was running'}")
 
 
 @services_app.command("status")
-def services_status(only: Only = None, redis_cluster: RedisCluster = False) -> None:
+def services_status(
+    only: Only = None, redis_cluster: RedisCluster = False, kafka_brokers: KafkaBrokers = 1
+) -> None:
     """One row per service; exits 1 when any is not healthy."""
     from lab.harness.services import status
     from lab.harness.services.manager import HOW_TO_POINT
 
-    rows = status(_chosen(only, redis_cluster))
+    rows = status(_chosen(only, redis_cluster, kafka_brokers))
     console.print(_services_table(rows))
     unhealthy = [row for row in rows if not row.health.healthy]
     for row in unhealthy:
-        flag = "--redis-cluster" if row.service == "redis-cluster" else f"--only {row.service}"
+        flag = {"redis-cluster": "--redis-cluster", "kafka-cluster": "--kafka-brokers 3"}.get(
+            row.service, f"--only {row.service}")  # fmt: skip
         err.print(
             f"{row.service} is not answering at {row.endpoint} ({row.health.detail}); "
             f"start it with `lab services up {flag}` "

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from lab.experiments.experiment import Experiment, headline
 
+KAFKA_CLUSTER_NOT_RUN = (
+    "not run (start the 3-broker Kafka with `lab services up --kafka-brokers 3`)"
+)
+
 __all__ = ["EXPERIMENT"]
 
 EXPERIMENT = Experiment(
@@ -37,5 +41,19 @@ EXPERIMENT = Experiment(
         headline("messages lost when the worker is killed", "The worker killed", "lost"),
         headline("duplicates per crash", "The worker killed", "duplicates_per_crash"),
         headline("4 workers / 1 on 8 partitions", "Worker processes", "vs_one", workers=4),
+        headline(
+            "acknowledged messages lost when a broker of three is killed, acks=all",
+            "A broker of three",
+            "lost",
+            not_run=KAFKA_CLUSTER_NOT_RUN,
+            acks="all",
+        ),
+        headline(
+            "seconds without an acknowledgement after a broker is killed, acks=all",
+            "A broker of three",
+            "produce_pause_s",
+            not_run=KAFKA_CLUSTER_NOT_RUN,
+            acks="all",
+        ),
     ),
 )

@@ -38,6 +38,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from lab.config import endpoints
 from lab.experiments.driver import Part, Progress, Row, chosen_settings, drive
+from lab.experiments.messaging.broker_failure import broker_failure
 from lab.experiments.messaging.crash import crash_run, handled_lines, until
 from lab.experiments.messaging.worker import start_worker
 from lab.harness import kafka_tools
@@ -124,7 +125,15 @@ class MessagingSettings:
     scale_workers: tuple[int, ...] = (1, 2, 3, 4)
     scale_records: int = 16_000
     scale_handler_ms: float = 4.0  # each handler sleeps up to this (I/O-bound)
-    parts: tuple[str, ...] = ("produce", "consume", "end_to_end", "crash", "scale_out")
+    failure_messages: int = 100_000  # broker_failure: on the 3-broker profile
+    failure_rate: float = 5_000.0
+    failure_kill_at_s: float = 5.0
+    failure_down_s: float = 10.0  # the killed broker is started again after this
+    failure_settle_s: float = 60.0  # at most this long for every acknowledged message
+    failure_acks: tuple[str, ...] = ("all", "1")
+    parts: tuple[str, ...] = (
+        "produce", "consume", "end_to_end", "crash", "scale_out", "broker_failure",
+    )  # fmt: skip
 
     @classmethod
     def quick(cls) -> MessagingSettings:
@@ -143,6 +152,10 @@ class MessagingSettings:
             crashes=1,
             scale_workers=(1, 4),
             scale_records=1_000,
+            failure_messages=20_000,
+            failure_rate=2_000.0,
+            failure_kill_at_s=3.0,
+            failure_down_s=5.0,
         )
 
 
@@ -537,6 +550,7 @@ def run(
     parts: dict[str, Part[MessagingSettings]] = {
         name: partial(_with_bootstrap, part, bootstrap) for name, part in PARTS.items()
     }
+    parts["broker_failure"] = broker_failure  # on the 3-broker profile, not the single one
     return drive("messaging", s, s.parts, parts, progress)
 
 

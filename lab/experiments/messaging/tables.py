@@ -12,6 +12,7 @@ from lab.experiments.tables import part_rows as _part
 
 __all__ = [
     "TABLES",
+    "broker_failure_summary",
     "consume_summary",
     "crash_summary",
     "end_to_end_summary",
@@ -115,6 +116,20 @@ def targets(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def broker_failure_summary(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per producer setting: what a broker's death cost, over repeats; or why not run."""
+    rows = _part(frame, "broker_failure")
+    if rows.empty:
+        return pd.DataFrame()
+    if (rows.acks == "not run").all():
+        return rows[["acks", "detail"]].drop_duplicates().reset_index(drop=True)
+    rows = rows[rows.acks != "not run"].astype({"acks": str})
+    return spread_columns(rows, ["acks"], [
+        "acknowledged", "lost", "send_failed", "duplicates", "produce_pause_s",
+        "consume_pause_s", "p99_before_ms", "p99_after_kill_ms",
+    ])  # fmt: skip
+
+
 TABLES = (
     ReportTable("The issue's targets, as measured", targets),
     ReportTable(
@@ -124,4 +139,8 @@ TABLES = (
     ReportTable("End to end with poison, failing and slow messages", end_to_end_summary),
     ReportTable("The worker killed mid-stream (SIGKILL)", crash_summary),
     ReportTable("Worker processes on an 8-partition topic, I/O-bound handlers", scale_summary),
+    ReportTable(
+        "A broker of three SIGKILLed mid-stream (the leader of partition 0)",
+        broker_failure_summary,
+    ),
 )

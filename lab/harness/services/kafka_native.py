@@ -17,7 +17,15 @@ from lab.errors import ServiceUnavailableError
 from lab.harness.services.installer import ensure_binary
 from lab.harness.services.process import ServerProcess
 
-__all__ = ["KAFKA_VERSION", "kafka_classpath", "kafka_java", "start_kafka"]
+__all__ = [
+    "KAFKA_VERSION",
+    "cluster_id",
+    "kafka_classpath",
+    "kafka_java",
+    "spawn_node",
+    "start_kafka",
+    "write_config",
+]
 
 KAFKA_VERSION = os.environ.get("LAB_KAFKA_VERSION", "4.1.1")
 POM = Path(__file__).with_name("kafka-pom.xml")
@@ -56,8 +64,8 @@ def kafka_classpath() -> str:
     return f"{libs}/*"
 
 
-def _cluster_id(folder: Path) -> str:
-    path = folder / "cluster.id"
+def cluster_id(path: Path) -> str:
+    """The cluster id kept in ``path``, made on first use."""
     if path.exists():
         return path.read_text().strip()
     while True:  # Kafka's own rule: URL-safe base64 of 16 bytes, never starting with '-'
@@ -68,10 +76,10 @@ def _cluster_id(folder: Path) -> str:
     return candidate
 
 
-def _write_config(folder: Path, ep: Endpoints) -> Path:
+def _single_node(folder: Path, ep: Endpoints) -> dict[str, str]:
     where = ep.kafka
     controller = f"{where.host}:{where.port + 1}"
-    properties = {
+    return {
         "process.roles": "broker,controller",
         "node.id": "1",
         "controller.quorum.voters": f"1@{controller}",
@@ -91,6 +99,11 @@ def _write_config(folder: Path, ep: Endpoints) -> Path:
         "group.initial.rebalance.delay.ms": "0",
         "auto.create.topics.enable": "true",
     }
+
+
+def write_config(folder: Path, properties: dict[str, str]) -> Path:
+    """``server.properties`` and a quiet ``log4j2.properties`` in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
     config = folder / "server.properties"
     config.write_text("".join(f"{key}={value}\n" for key, value in properties.items()))
     log4j = folder / "log4j2.properties"
@@ -104,20 +117,27 @@ def _write_config(folder: Path, ep: Endpoints) -> Path:
     return config
 
 
-def start_kafka(proc: ServerProcess, ep: Endpoints) -> subprocess.Popen[bytes]:
+def spawn_node(
+    proc: ServerProcess, config: Path, cluster: str, heap: list[str] = HEAP
+) -> subprocess.Popen[bytes]:
+    """Format the node's storage (once) for the cluster id ``cluster`` and start it."""
     java = kafka_java()
     classpath = kafka_classpath()
-    proc.folder.mkdir(parents=True, exist_ok=True)
-    config = _write_config(proc.folder, ep)
-    log4j = f"-Dlog4j2.configurationFile={proc.folder / 'log4j2.properties'}"
+    log4j = f"-Dlog4j2.configurationFile={config.with_name('log4j2.properties')}"
     formatted = subprocess.run(
         [java, log4j, "-cp", classpath, "kafka.tools.StorageTool", "format",
-         "-t", _cluster_id(proc.folder), "-c", str(config), "--ignore-formatted"],
+         "-t", cluster, "-c", str(config), "--ignore-formatted"],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     if formatted.returncode != 0:
         last = (formatted.stdout + formatted.stderr).strip().splitlines()[-2:]
         raise ServiceUnavailableError("kafka", f"storage format failed: {' '.join(last)}", HINT)
-    argv = [java, *HEAP, *GC, "-Djava.awt.headless=true", log4j,
+    argv = [java, *heap, *GC, "-Djava.awt.headless=true", log4j,
             "-cp", classpath, "kafka.Kafka", str(config)]  # fmt: skip
     return proc.spawn(argv)
+
+
+def start_kafka(proc: ServerProcess, ep: Endpoints) -> subprocess.Popen[bytes]:
+    proc.folder.mkdir(parents=True, exist_ok=True)
+    config = write_config(proc.folder, _single_node(proc.folder, ep))
+    return spawn_node(proc, config, cluster_id(proc.folder / "cluster.id"))

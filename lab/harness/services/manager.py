@@ -15,6 +15,14 @@ from urllib.parse import urlsplit, urlunsplit
 
 from lab.config import Endpoints, endpoints, lab_home
 from lab.errors import ConfigError, ServiceUnavailableError
+from lab.harness.services.kafka_cluster import (
+    BROKERS,
+    cluster_bootstrap,
+    kafka_cluster_down,
+    kafka_cluster_health,
+    kafka_cluster_up,
+    node_process,
+)
 from lab.harness.services.kafka_native import KAFKA_VERSION, start_kafka
 from lab.harness.services.postgres_native import create_database, start_postgres
 from lab.harness.services.probes import Health, probe
@@ -38,7 +46,7 @@ __all__ = ["PROFILES", "SERVICES", "ServiceStatus", "down", "parse_only", "statu
 
 SERVICES = ("redis", "postgres", "kafka", "prometheus")
 #: Opt-in servers for the experiments' failure parts: started only when asked for.
-PROFILES = ("redis-cluster",)
+PROFILES = ("redis-cluster", "kafka-cluster")
 START_TIMEOUT_S = {"redis": 30.0, "postgres": 90.0, "kafka": 180.0, "prometheus": 60.0}
 STOP_SIGNAL = {"redis": signal.SIGTERM, "postgres": signal.SIGINT, "kafka": signal.SIGTERM,
                "prometheus": signal.SIGTERM}  # fmt: skip
@@ -48,6 +56,7 @@ HOW_TO_POINT = {
     "kafka": "LAB_KAFKA_BOOTSTRAP",
     "prometheus": "LAB_PROMETHEUS_URL",
     "redis-cluster": "LAB_REDIS_CLUSTER_NODES",
+    "kafka-cluster": "LAB_KAFKA_CLUSTER_BOOTSTRAP",
 }
 COMPOSE_FILE = Path(__file__).resolve().parents[3] / "docker-compose.yml"
 LOCAL_HOSTS = {"localhost", "::1"}
@@ -88,8 +97,8 @@ def parse_only(only: str | None) -> list[str]:
 
 
 def _endpoint(service: str, ep: Endpoints) -> str:
-    if service == "redis-cluster":
-        nodes = cluster_nodes()
+    if service in PROFILES:
+        nodes = cluster_nodes() if service == "redis-cluster" else cluster_bootstrap().split(",")
         return f"{nodes[0]} (+{len(nodes) - 1})"
     return str({"redis": ep.redis, "postgres": ep.postgres, "kafka": ep.kafka,
                 "prometheus": ep.prometheus}[service])  # fmt: skip
@@ -111,19 +120,23 @@ def _status_of(service: str, ep: Endpoints, home: Path, health: Health) -> Servi
     return ServiceStatus(service, _endpoint(service, ep), who, pid, health)
 
 
-def _cluster_status(ep: Endpoints, home: Path) -> ServiceStatus:
-    health = cluster_health(cluster_nodes())
-    pids = [profile_node(home, port).process.pid() for port in PROFILE_PORTS]
+def _cluster_status(service: str, ep: Endpoints, home: Path) -> ServiceStatus:
+    if service == "redis-cluster":
+        health = cluster_health(cluster_nodes())
+        pids = [profile_node(home, port).process.pid() for port in PROFILE_PORTS]
+    else:
+        health = kafka_cluster_health(cluster_bootstrap())
+        pids = [node_process(home, node).pid() for node in range(1, BROKERS + 1)]
     running = [pid for pid in pids if pid is not None]
     who = "lab/native" if running else "external" if health.healthy else "-"
-    return ServiceStatus("redis-cluster", _endpoint("redis-cluster", ep), who,
+    return ServiceStatus(service, _endpoint(service, ep), who,
                          running[0] if running else None, health)  # fmt: skip
 
 
 def status(services: Iterable[str] = SERVICES) -> list[ServiceStatus]:
     ep = endpoints()
     home = lab_home()
-    return [_cluster_status(ep, home) if name == "redis-cluster"
+    return [_cluster_status(name, ep, home) if name in PROFILES
             else _status_of(name, ep, home, probe(name, ep)) for name in services]  # fmt: skip
 
 
@@ -204,10 +217,10 @@ def up(
     home = lab_home()
     home.mkdir(parents=True, exist_ok=True)
     for service in services:
-        if service == "redis-cluster":
-            on_progress(f"redis-cluster: making {_endpoint(service, ep)} whole")
-            cluster_up(home)
-            on_progress("redis-cluster: ready")
+        if service in PROFILES:
+            on_progress(f"{service}: making {_endpoint(service, ep)} whole")
+            (cluster_up if service == "redis-cluster" else kafka_cluster_up)(home)
+            on_progress(f"{service}: ready")
             continue
         proc = ServerProcess(service, home)
         health = probe(service, ep)
@@ -231,8 +244,8 @@ def down(services: Iterable[str] = SERVICES) -> list[str]:
     home = lab_home()
     stopped = []
     for service in services:
-        if service == "redis-cluster":
-            if cluster_down(home):
+        if service in PROFILES:
+            if (cluster_down if service == "redis-cluster" else kafka_cluster_down)(home):
                 stopped.append(service)
             continue
         proc = ServerProcess(service, home)

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from lab.errors import ConfigError, ServiceUnavailableError
 from lab.harness.services.probes import Health
@@ -103,9 +105,11 @@ def topology_problem(nodes: Sequence[ClusterNode], masters: int, replicas: int) 
 
 
 def _client(address: str, timeout_s: float) -> redis.Redis:
+    """A probe's client: no retries (redis-py backs off and retries 3 times by default)."""
     host, _, port = address.rpartition(":")
     client = redis.Redis(host=host, port=int(port), socket_timeout=timeout_s,
-                         socket_connect_timeout=timeout_s)  # fmt: skip
+                         socket_connect_timeout=timeout_s,
+                         retry=Retry(NoBackoff(), 0))  # fmt: skip
     client.set_response_callback("CLUSTER NODES", lambda response, **_: response)
     return client
 
@@ -122,8 +126,8 @@ def topology(addresses: Sequence[str], timeout_s: float = 1.0) -> list[ClusterNo
             errors.append(f"{address}: {error}")
         finally:
             client.close()
-    raise ServiceUnavailableError("redis cluster", "; ".join(errors) or "no node given",
-                                  START_HINT)  # fmt: skip
+    detail = f"none of {len(errors)} nodes answers ({errors[0]})" if errors else "no node given"
+    raise ServiceUnavailableError("redis cluster", detail, START_HINT)
 
 
 def _node_problem(nodes: Sequence[ClusterNode]) -> str | None:
