@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: lab test test-all install tools services services-down static-checks lint bench asv notebooks clean \
+.PHONY: lab test test-clusters test-all install tools services services-down static-checks lint bench asv notebooks clean \
 	quick-suite test-suite unit-tests
 
 # Each prints how long it took in all: install, servers, and the work itself.
@@ -29,7 +29,13 @@ quick-suite: services
 # The unit tests need no server: they run on both cores (pytest-xdist) beside the servers'
 # start; the integration tests, which measure, run one at a time once the servers are up.
 test-suite: static-checks services unit-tests
-	LAB_REQUIRE_SERVICES=1 $(BIN)/pytest --benchmark-disable --durations=30 tests/bench tests/integration
+	LAB_REQUIRE_SERVICES=1 $(BIN)/pytest --benchmark-disable --durations=30 -m "not kafka_cluster" \
+	  tests/bench tests/integration
+
+# The 3-broker Kafka's tests start three more JVMs (about 30 s here, one run): kept out of
+# `make test`'s 10 minutes, run with the servers of `make test` up.
+test-clusters: install services
+	LAB_REQUIRE_SERVICES=1 $(BIN)/pytest --benchmark-disable -m kafka_cluster tests/integration
 
 unit-tests: install
 	LAB_REQUIRE_SERVICES=1 $(BIN)/pytest --benchmark-disable -q -n 2 tests/unit

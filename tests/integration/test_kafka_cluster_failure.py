@@ -34,6 +34,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, kafka_up: None) -> Iterato
             assert down(["kafka-cluster"]) == ["kafka-cluster"]
 
 
+@pytest.mark.kafka_cluster  # `make test-clusters`: three more JVMs
 def test_the_profile_has_three_brokers(cluster: str) -> None:
     (row,) = status(["kafka-cluster"])
     assert row.health.healthy, row.health.detail
@@ -41,6 +42,7 @@ def test_the_profile_has_three_brokers(cluster: str) -> None:
     assert row.health.detail.startswith("3 brokers")
 
 
+@pytest.mark.kafka_cluster
 def test_nothing_acknowledged_is_lost_when_a_leader_is_killed(cluster: str) -> None:
     settings = quick_settings(failure_messages=3_000, failure_rate=1_000.0,
                               failure_kill_at_s=1.0, failure_down_s=2.0,

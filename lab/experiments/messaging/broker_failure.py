@@ -7,7 +7,8 @@ SIGKILLed; it is started again ``failure_down_s`` later. Once every acknowledged
 handled (or ``failure_settle_s`` has passed), the row says: how many messages the producer
 was told were written, how many of those were never handled (lost), how many were handled
 twice, the longest pause between acknowledgements and between handled messages after the
-kill, and the p99 of end-to-end latency (send to handler) before the kill and after it.
+kill, and the p99 of end-to-end latency (send to handler) of the messages sent in the half
+of the run before the kill that follows the group's start, and of those sent after it.
 
 Run once with an idempotent ``acks=all`` producer and once with ``acks=1``: only the first
 promises that an acknowledged write survives the leader's death.
@@ -178,7 +179,8 @@ def _summary(s: MessagingSettings, repeat: int, acks: str, ledger: _Ledger,
     unique = set(handled)
     latency = np.array([(done - sent) * 1000 for _, sent, done in ledger.handled])
     sent_at = np.array([sent for _, sent, _ in ledger.handled])
-    before = latency[sent_at < killed_at]
+    steady = max(0.0, killed_at - s.failure_kill_at_s / 2)  # the group has joined by then
+    before = latency[(sent_at >= steady) & (sent_at < killed_at)]
     after = latency[sent_at >= killed_at]
     return {
         "part": "broker_failure", "repeat": repeat, "acks": acks,
