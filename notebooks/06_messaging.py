@@ -105,3 +105,15 @@ figures[-1]
 
 # %%
 tables.scale_summary(frame)
+
+# %% [markdown]
+# ## A broker of three killed
+#
+# On the replicated Kafka (`lab services up --kafka-brokers 3`): the leader of
+# partition 0 is SIGKILLed while an idempotent `acks=all` producer, then an
+# `acks=1` one, writes and a `KafkaBatchProcessor` group reads. `lost` counts
+# acknowledged messages never handled; the pauses are how long acknowledgements
+# and handling stopped. Without the cluster, the table says how to start it.
+
+# %%
+tables.broker_failure_summary(frame)
