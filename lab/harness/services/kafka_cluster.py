@@ -136,6 +136,8 @@ async def _health(bootstrap: str, timeout_s: float) -> Health:
             await admin.find_coordinator("lab-readiness-probe")
         return Health(True, f"{len(brokers)} brokers and a group coordinator")
     except Exception as error:
+        if "Unable to bootstrap" in str(error):
+            return Health(False, "no broker answers")
         return Health(False, f"{type(error).__name__}: {error}".strip(": "))
     finally:
         with contextlib.suppress(Exception):
