@@ -16,7 +16,7 @@ import pytest
 from lab.experiments.caching import tables
 from lab.experiments.caching.failover import failover
 from lab.experiments.caching.measure import quick_settings
-from lab.harness.services import status, up
+from lab.harness.services import down, status, up
 from lab.harness.services.redis_cluster import CLUSTER_ENV, cluster_nodes, topology
 from tests.conftest import LAB
 
@@ -34,6 +34,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, redis_up: None) -> Iterato
         finally:
             stopped = _lab("services", "down", "--only", "prometheus", "--redis-cluster")
             assert "redis-cluster" in stopped.stdout
+            assert down(["redis-cluster"]) == []  # reaps the nodes this process restarted
 
 
 def _lab(*args: str) -> subprocess.CompletedProcess[str]:

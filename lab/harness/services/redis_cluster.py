@@ -264,7 +264,9 @@ def cluster_down(home: Path) -> bool:
     stopped = False
     for port in PROFILE_PORTS:
         node = profile_node(home, port)
-        if node.process.pid() is not None:
-            node.stop()
-            stopped = True
+        running = node.process.pid() is not None
+        if running or node.process.folder in _STARTED_HERE:
+            node.stop()  # also reaps a node this process started, stopped by another
+            _STARTED_HERE.pop(node.process.folder, None)
+        stopped |= running
     return stopped
