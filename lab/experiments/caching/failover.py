@@ -53,7 +53,8 @@ def _not_run(repeat: int, why: str) -> Row:
 
 
 async def failover(s: CachingSettings, repeat: int) -> list[Row]:
-    """Both variants once; one row saying why not when the profile's cluster is not up."""
+    """Each coverage rule with each store once; one row saying why not when the profile's
+    cluster is not up."""
     nodes = cluster_nodes()
     if os.environ.get(CLUSTER_ENV):
         return [_not_run(repeat, f"{CLUSTER_ENV} names a cluster this run cannot kill a "
@@ -66,8 +67,8 @@ async def failover(s: CachingSettings, repeat: int) -> list[Row]:
     rows: list[Row] = []
     try:
         for full_coverage in s.failover_full_coverage:
-            await asyncio.to_thread(_full_coverage, nodes, full_coverage)
-            for variant, coalesce in VARIANTS:
+            for variant, coalesce in VARIANTS:  # set again: a restarted node has the default
+                await asyncio.to_thread(_full_coverage, nodes, full_coverage)
                 made = await _one_failover(s, repeat, nodes, variant, coalesce)
                 rows += [{**row, "full_coverage": full_coverage} for row in made]
     finally:
