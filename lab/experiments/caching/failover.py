@@ -15,7 +15,6 @@ victim is started again, and the cluster is whole again before the next one begi
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import time
 from collections.abc import Callable, Coroutine
@@ -23,16 +22,16 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import redis
 
 from lab.config import lab_home
 from lab.experiments.driver import Row
+from lab.experiments.failure_parts import why_not_run
 from lab.harness.services.redis_cluster import (
     CLUSTER_ENV,
     MASTERS,
-    START_HINT,
     cluster_health,
     cluster_nodes,
+    node_client,
     profile_node,
     topology,
     wait_until_healthy,
@@ -56,14 +55,10 @@ async def failover(s: CachingSettings, repeat: int) -> list[Row]:
     """Each coverage rule with each store once; one row saying why not when the profile's
     cluster is not up."""
     nodes = cluster_nodes()
-    if os.environ.get(CLUSTER_ENV):
-        return [_not_run(repeat, f"{CLUSTER_ENV} names a cluster this run cannot kill a "
-                         "node of; unset it and start the lab's own with "
-                         "`lab services up --redis-cluster`")]  # fmt: skip
-    health = await asyncio.to_thread(cluster_health, nodes)
-    if not health.healthy:
-        return [_not_run(repeat, f"the Redis Cluster is not whole ({health.detail}); "
-                         f"{START_HINT}")]  # fmt: skip
+    why = await why_not_run("Redis Cluster", CLUSTER_ENV, lambda: cluster_health(nodes),
+                            "lab services up --redis-cluster")  # fmt: skip
+    if why:
+        return [_not_run(repeat, why)]
     rows: list[Row] = []
     try:
         for full_coverage in s.failover_full_coverage:
@@ -81,8 +76,7 @@ def _full_coverage(nodes: list[str], required: bool) -> None:
     for node in topology(nodes):
         if node.failing:
             continue
-        host, _, port = node.address.rpartition(":")
-        client = redis.Redis(host=host, port=int(port), socket_timeout=2.0)
+        client = node_client(node.address, timeout_s=2.0)
         try:
             client.config_set("cluster-require-full-coverage", "yes" if required else "no")
         finally:

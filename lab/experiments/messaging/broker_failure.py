@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -31,10 +30,10 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from lab.config import lab_home
 from lab.experiments.driver import Row
+from lab.experiments.failure_parts import why_not_run
 from lab.experiments.messaging.crash import until
 from lab.harness.services.kafka_cluster import (
     CLUSTER_BOOTSTRAP_ENV,
-    START_HINT,
     cluster_bootstrap,
     kafka_cluster_health,
     kill_node,
@@ -57,14 +56,11 @@ def _not_run(repeat: int, why: str) -> Row:
 async def broker_failure(s: MessagingSettings, repeat: int) -> list[Row]:
     """One row per producer setting; one "not run" row when the cluster is not up."""
     bootstrap = cluster_bootstrap()
-    if os.environ.get(CLUSTER_BOOTSTRAP_ENV):
-        return [_not_run(repeat, f"{CLUSTER_BOOTSTRAP_ENV} names a cluster this run cannot "
-                         "kill a broker of; unset it and start the lab's own with "
-                         "`lab services up --kafka-brokers 3`")]  # fmt: skip
-    health = await asyncio.to_thread(kafka_cluster_health, bootstrap)
-    if not health.healthy:
-        return [_not_run(repeat, f"the 3-broker Kafka is not up ({health.detail}); "
-                         f"{START_HINT}")]  # fmt: skip
+    why = await why_not_run("3-broker Kafka", CLUSTER_BOOTSTRAP_ENV,
+                            lambda: kafka_cluster_health(bootstrap),
+                            "lab services up --kafka-brokers 3")  # fmt: skip
+    if why:
+        return [_not_run(repeat, why)]
     rows = []
     for acks in s.failure_acks:
         rows.append(await _one_failure(s, repeat, bootstrap, acks))

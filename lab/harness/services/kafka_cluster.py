@@ -11,18 +11,14 @@ another cluster instead.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
 import os
-import signal
-import subprocess
 import time
 from pathlib import Path
 
 from lab.errors import ServiceUnavailableError
 from lab.harness.aio import outside_event_loop
 from lab.harness.services.kafka_native import cluster_id, spawn_node, write_config
-from lab.harness.services.probes import Health
+from lab.harness.services.probes import Health, probe_kafka_brokers
 from lab.harness.services.process import ServerProcess, log_tail
 
 __all__ = [
@@ -89,59 +85,22 @@ def _properties(folder: Path, node: int) -> dict[str, str]:
     }
 
 
-#: Nodes this process started, so that one killed here is reaped here.
-_STARTED_HERE: dict[Path, subprocess.Popen[bytes]] = {}
-
-
 def start_node(home: Path, node: int) -> None:
     """Start node ``node`` (1-3) of the cluster whose id is kept in ``home``."""
     proc = node_process(home, node)
     config = write_config(proc.folder, _properties(proc.folder, node))
-    _STARTED_HERE[proc.folder] = spawn_node(proc, config, cluster_id(home / "kafka-cluster.id"),
-                                            HEAP)  # fmt: skip
+    spawn_node(proc, config, cluster_id(home / "kafka-cluster.id"), HEAP)
 
 
 def kill_node(home: Path, node: int) -> bool:
     """SIGKILL node ``node``, as a crashed host would; False if it was not running."""
-    proc = node_process(home, node)
-    pid = proc.pid()
-    if pid is None:
-        return False
-    os.killpg(pid, signal.SIGKILL)
-    started = _STARTED_HERE.pop(proc.folder, None)
-    if started is not None:
-        started.wait(timeout=30)
-    proc.pid_file.unlink(missing_ok=True)
-    return True
+    return node_process(home, node).kill()
 
 
 @outside_event_loop
 def kafka_cluster_health(bootstrap: str, timeout_s: float = 3.0) -> Health:
     """Whole: metadata lists every broker, and a group coordinator answers."""
-    return asyncio.run(_health(bootstrap, timeout_s))
-
-
-async def _health(bootstrap: str, timeout_s: float) -> Health:
-    from aiokafka.admin import AIOKafkaAdminClient
-
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap,
-                                request_timeout_ms=int(timeout_s * 1000))  # fmt: skip
-    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
-    try:
-        async with asyncio.timeout(timeout_s * 2):
-            await admin.start()
-            brokers = (await admin.describe_cluster()).get("brokers", [])
-            if len(brokers) < BROKERS:
-                return Health(False, f"metadata lists {len(brokers)} of {BROKERS} brokers")
-            await admin.find_coordinator("lab-readiness-probe")
-        return Health(True, f"{len(brokers)} brokers and a group coordinator")
-    except Exception as error:
-        if "Unable to bootstrap" in str(error):
-            return Health(False, "no broker answers")
-        return Health(False, f"{type(error).__name__}: {error}".strip(": "))
-    finally:
-        with contextlib.suppress(Exception):
-            await admin.close()
+    return asyncio.run(probe_kafka_brokers(bootstrap, BROKERS, timeout_s))
 
 
 def kafka_cluster_up(home: Path, timeout_s: float = 180.0) -> str:
@@ -174,7 +133,4 @@ def kafka_cluster_down(home: Path) -> bool:
     stopped = False
     for node in range(1, BROKERS + 1):
         stopped |= node_process(home, node).stop()
-        started = _STARTED_HERE.pop(node_process(home, node).folder, None)
-        if started is not None:
-            started.wait(timeout=30)
     return stopped

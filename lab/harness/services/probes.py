@@ -11,7 +11,15 @@ from dataclasses import dataclass
 from lab.config import Endpoints
 from lab.harness.aio import outside_event_loop
 
-__all__ = ["Health", "probe", "probe_kafka", "probe_postgres", "probe_prometheus", "probe_redis"]
+__all__ = [
+    "Health",
+    "probe",
+    "probe_kafka",
+    "probe_kafka_brokers",
+    "probe_postgres",
+    "probe_prometheus",
+    "probe_redis",
+]
 
 PROBE_TIMEOUT_S = 3.0
 
@@ -68,10 +76,18 @@ async def probe_postgres(ep: Endpoints, timeout: float = PROBE_TIMEOUT_S) -> Hea
 
 
 async def probe_kafka(ep: Endpoints, timeout: float = PROBE_TIMEOUT_S) -> Health:
+    return await probe_kafka_brokers(ep.kafka_bootstrap, 1, timeout)
+
+
+async def probe_kafka_brokers(
+    bootstrap: str, brokers: int, timeout: float = PROBE_TIMEOUT_S
+) -> Health:
+    """Healthy when the metadata lists at least ``brokers`` brokers and a group
+    coordinator answers."""
     from aiokafka.admin import AIOKafkaAdminClient
 
     admin = AIOKafkaAdminClient(
-        bootstrap_servers=ep.kafka_bootstrap,
+        bootstrap_servers=bootstrap,
         request_timeout_ms=int(timeout * 1000),
         connections_max_idle_ms=60_000,
     )
@@ -80,11 +96,11 @@ async def probe_kafka(ep: Endpoints, timeout: float = PROBE_TIMEOUT_S) -> Health
     try:
         async with asyncio.timeout(timeout * 2):
             await admin.start()
-            cluster = await admin.describe_cluster()
-            if not cluster.get("brokers"):
-                return Health(False, "metadata lists no broker yet")
+            listed = len((await admin.describe_cluster()).get("brokers") or [])
+            if listed < brokers:
+                return Health(False, f"metadata lists {listed} of {brokers} broker(s)")
             await admin.find_coordinator("lab-readiness-probe")
-        return Health(True, f"metadata and group coordinator ({len(cluster['brokers'])} broker)")
+        return Health(True, f"{listed} broker{'s' if listed > 1 else ''} and a group coordinator")
     except Exception as error:
         return Health(False, _reason(error))
     finally:

@@ -36,6 +36,11 @@ def _pid_alive(pid: int) -> bool:
     return state != "Z"
 
 
+#: The servers this process spawned, by pid file: stopping or killing one reaps it here,
+#: even when another process (``lab services down``) stopped it.
+_SPAWNED: dict[Path, subprocess.Popen[bytes]] = {}
+
+
 class ServerProcess:
     """One server the lab started: its folder, log and pid file."""
 
@@ -78,12 +83,24 @@ class ServerProcess:
                 cwd=cwd,
             )
         self.pid_file.write_text(f"{process.pid}\n")
+        _SPAWNED[self.pid_file] = process
         return process
+
+    def _reap_spawned(self) -> None:
+        """Reap our own child once it has exited (no zombie, no ResourceWarning)."""
+        spawned = _SPAWNED.get(self.pid_file)
+        if spawned is not None and spawned.poll() is not None:
+            del _SPAWNED[self.pid_file]
+
+    def kill(self) -> bool:
+        """SIGKILL our server, as a crashed host would. False if none ran."""
+        return self.stop(signal.SIGKILL, timeout=30.0)
 
     def stop(self, sig: signal.Signals = signal.SIGTERM, timeout: float = 30.0) -> bool:
         """Stop our server (``sig``, then SIGKILL after ``timeout``). False if none ran."""
         pid = self.pid()
         if pid is None:
+            self._reap_spawned()
             return False
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, sig)
@@ -98,6 +115,7 @@ class ServerProcess:
                 _reap(pid)
                 time.sleep(0.05)
         self.pid_file.unlink(missing_ok=True)
+        self._reap_spawned()
         return True
 
 

@@ -35,6 +35,7 @@ __all__ = [
     "cluster_nodes",
     "cluster_up",
     "form_cluster",
+    "node_client",
     "parse_cluster_nodes",
     "profile_node",
     "scratch_cluster",
@@ -104,7 +105,7 @@ def topology_problem(nodes: Sequence[ClusterNode], masters: int, replicas: int) 
     return None
 
 
-def _client(address: str, timeout_s: float) -> redis.Redis:
+def node_client(address: str, timeout_s: float) -> redis.Redis:
     """A probe's client: no retries (redis-py backs off and retries 3 times by default)."""
     host, _, port = address.rpartition(":")
     client = redis.Redis(host=host, port=int(port), socket_timeout=timeout_s,
@@ -118,7 +119,7 @@ def topology(addresses: Sequence[str], timeout_s: float = 1.0) -> list[ClusterNo
     """The cluster as the first node of ``addresses`` that answers sees it."""
     errors = []
     for address in addresses:
-        client = _client(address, timeout_s)
+        client = node_client(address, timeout_s)
         try:
             text = client.execute_command("CLUSTER NODES")  # type: ignore[no-untyped-call]
             return parse_cluster_nodes(text.decode() if isinstance(text, bytes) else text)
@@ -135,7 +136,7 @@ def _node_problem(nodes: Sequence[ClusterNode]) -> str | None:
     its master is not up (it has not finished its first sync, say: such a replica refuses
     to be promoted); None when every node is fine."""
     for node in nodes:
-        client = _client(node.address, 1.0)
+        client = node_client(node.address, 1.0)
         try:
             info = client.execute_command("CLUSTER INFO")  # type: ignore[no-untyped-call]
             state = info.get("cluster_state") if isinstance(info, dict) else None
@@ -223,15 +224,9 @@ def cluster_nodes() -> list[str]:
     return nodes
 
 
-#: The profile's nodes started by this process, by folder: the same object is handed out
-#: again, so the one that started a node reaps it when it is killed or stopped.
-_STARTED_HERE: dict[Path, ScratchRedis] = {}
-
-
 def profile_node(home: Path, port: int) -> ScratchRedis:
     """The profile's node on ``port``; its files live in ``home/redis-<port>``."""
-    node = ScratchRedis(port, home, cluster=True)
-    return _STARTED_HERE.setdefault(node.process.folder, node)
+    return ScratchRedis(port, home, cluster=True)
 
 
 def cluster_up(home: Path) -> list[str]:
@@ -264,9 +259,5 @@ def cluster_down(home: Path) -> bool:
     stopped = False
     for port in PROFILE_PORTS:
         node = profile_node(home, port)
-        running = node.process.pid() is not None
-        if running or node.process.folder in _STARTED_HERE:
-            node.stop()  # also reaps a node this process started, stopped by another
-            _STARTED_HERE.pop(node.process.folder, None)
-        stopped |= running
+        stopped |= node.process.stop(timeout=10)  # reaps one this process started too
     return stopped

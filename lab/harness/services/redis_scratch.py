@@ -4,7 +4,6 @@ killed and started again mid-run (outage drills), alone or as a Redis Cluster's 
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import subprocess
@@ -73,13 +72,8 @@ class ScratchRedis:
 
     def kill(self) -> None:
         """SIGKILL the server, as a crashed host would: no goodbye to its peers."""
-        pid = self.process.pid()
-        if pid is not None:
-            os.kill(pid, signal.SIGKILL)
-        if self._popen is not None:
-            self._popen.wait(timeout=10)
-            self._popen = None
-        self.process.pid_file.unlink(missing_ok=True)
+        self.process.kill()
+        self._popen = None
 
     def stop(self) -> None:
         if self._popen is not None:

@@ -91,7 +91,8 @@ class RedisCache:
         self._nodes = [_node(spec) for spec in cluster_nodes] if cluster_nodes else None
         self._client: Any = self._async_client()
         self._sync: Any = None
-        self._pending: list[tuple[str, asyncio.Future[bytes | None]]] = []
+        #: GETs waiting for this tick's MGET: key, its waiter, the nodes serving it.
+        self._pending: list[tuple[str, asyncio.Future[bytes | None], tuple[str, ...]]] = []
         self._sending: set[asyncio.Task[None]] = set()
         self._max_in_flight = max_connections
         self._in_flight = 0
@@ -150,13 +151,15 @@ class RedisCache:
         return tuple(names)
 
     def _check_up(self, nodes: tuple[str, ...] = ()) -> None:
+        """Fail fast while the store, or a node serving the keys, is marked down."""
         now = self._clock()
-        wait = self._down_until - now
-        if wait <= 0 and nodes and self._node_down_until:
-            wait = max(self._node_down_until.get(node, 0.0) for node in nodes) - now
-        if wait > 0:
-            where = ",".join(nodes) if self._node_down_until and nodes else self.where
-            raise CacheBackendError(f"redis at {where} is down; next attempt in {wait:.2f} s")
+        if self._down_until > now:
+            raise _marked_down(self.where, self._down_until - now)
+        if self._node_down_until:  # a hit on a healthy store pays for none of this
+            for node in nodes:
+                until = self._node_down_until.get(node, 0.0)
+                if until > now:
+                    raise _marked_down(node, until - now)
 
     def _failed(self, error: BaseException, nodes: tuple[str, ...] = ()) -> CacheBackendError:
         if isinstance(error, _OUTAGES):
@@ -224,25 +227,24 @@ class RedisCache:
         nodes = self._nodes_of((key,)) if self._nodes is not None else ()
         self._check_up(nodes)
         if self.coalesce:
-            return await self._get_coalesced(key)
+            return await self._get_coalesced(key, nodes)
         return await self._run(self._client.get, key, nodes=nodes)  # type: ignore[no-any-return]
 
-    def _get_coalesced(self, key: str) -> asyncio.Future[bytes | None]:
+    def _get_coalesced(self, key: str, nodes: tuple[str, ...]) -> asyncio.Future[bytes | None]:
         loop = asyncio.get_running_loop()
         found: asyncio.Future[bytes | None] = loop.create_future()
         if not self._pending:
             loop.call_soon(self._flush)
-        self._pending.append((key, found))
+        self._pending.append((key, found, nodes))
         return found
 
     def _flush(self) -> None:
+        """One MGET per node (one in all on a single server): a node that fails fails only
+        its own keys."""
         batch, self._pending = self._pending, []
         groups: dict[tuple[str, ...], list[tuple[str, asyncio.Future[bytes | None]]]] = {}
-        if self._nodes is None:
-            groups[()] = batch
-        else:  # one batch per node: a node that fails fails only its own keys
-            for waiter in batch:
-                groups.setdefault(self._nodes_of((waiter[0],)), []).append(waiter)
+        for key, found, nodes in batch:
+            groups.setdefault(nodes, []).append((key, found))
         loop = asyncio.get_running_loop()
         for nodes, group in groups.items():
             task = loop.create_task(self._send(group, nodes))
@@ -372,6 +374,10 @@ class RedisCache:
                 pipe.execute()
         except _FAILURES as error:
             raise self._failed(error) from error
+
+
+def _marked_down(where: str, wait_s: float) -> CacheBackendError:
+    return CacheBackendError(f"redis at {where} is down; next attempt in {wait_s:.2f} s")
 
 
 def _tag_commands(pipe: Any, key: str, tag: str, ttl_s: float) -> None:
