@@ -32,7 +32,8 @@ test-suite: static-checks services unit-tests
 	LAB_REQUIRE_SERVICES=1 $(BIN)/pytest --benchmark-disable --durations=30 -m "not kafka_cluster" \
 	  tests/bench tests/integration
 
-# The 3-broker Kafka's tests start three more JVMs (about 30 s here, one run): kept out of
+# The 3-broker Kafka's tests start three more JVMs (57 s and 52 s here, two runs of
+# `pytest -m kafka_cluster tests/integration/test_kafka_cluster_failure.py`): kept out of
 # `make test`'s 10 minutes, run with the servers of `make test` up.
 test-clusters: install services
 	LAB_REQUIRE_SERVICES=1 $(BIN)/pytest --benchmark-disable -m kafka_cluster tests/integration
