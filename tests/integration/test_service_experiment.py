@@ -88,13 +88,21 @@ def test_the_overload_leaves_the_service_up_and_is_watched(
     frame: pd.DataFrame, prometheus_up: None
 ) -> None:
     """3x the target rate, then the target rate: the service still answers its health
-    check after, every second of the schedule is there, and Prometheus' burn-rate alerts
-    were read each second (whether they fired is the experiment's finding, not asserted:
+    check after, every second of the schedule is there, the generator's and Prometheus'
+    counts are both there, and Prometheus' burn-rate alerts were read each second in the
+    ramps and the overload (whether they fired is the experiment's finding, not asserted:
     it depends on what this machine could serve)."""
     summary = tables.overload_summary(frame).iloc[0]
     assert summary.alive_every_repeat
     assert summary.offered_rps == 3 * measure.ServiceExperimentSettings().target_rps
-    assert summary.alerts.startswith("watched, windows ÷60")
+    assert summary.connections == measure.ServiceExperimentSettings().overload_connections
     seconds = tables.timeline(frame, "overload")
     assert seconds.rps.sum() > 0 and seconds.alerts.notna().all()
     assert len(seconds) >= 1 + 2 + 2  # before, overload, after (trimmed settings)
+    row = frame[(frame.part == "overload") & (frame.kind == "summary")].iloc[0]
+    # every request the generator got an answer to reached the service, which counted it
+    assert row.prometheus_requests >= row.generator_answered > 0
+    assert row.prometheus_5xx >= row.generator_5xx >= 0
+    alerts = tables.burn_alerts(frame)
+    assert set(alerts.run) == {"ramp, optimized", "ramp, naive", "overload"}
+    assert (alerts.scale == 60).all()

@@ -90,3 +90,49 @@ def test_a_run_without_prometheus_says_how_to_start_it() -> None:
     table = tables.prometheus_beside(pd.DataFrame(rows))
     assert "lab services up --only prometheus" in table.prometheus.iloc[0]
     assert tables.prometheus_beside(pd.DataFrame(rows).drop(columns="prometheus")).empty
+
+
+def test_bucket_index_puts_an_edge_in_the_bucket_it_closes() -> None:
+    # the request histogram's edges include 100, 150 and 200 ms
+    assert tables.bucket_index(100.0) == tables.bucket_index(99.0)
+    next_one = tables.bucket_index(100.0) + 1
+    assert tables.bucket_index(100.1) == tables.bucket_index(150.0) == next_one
+    assert tables.bucket_index(1e9) == len(tables.REQUEST_BUCKETS_S)  # +Inf
+    assert pd.isna(tables.bucket_index(float("nan")))
+
+
+def test_prometheus_beside_counts_buckets_between_the_two_p99s() -> None:
+    def row(repeat: int, generator: float, prometheus: float, metric: str = "latency_p99_ms"
+            ) -> dict[str, object]:  # fmt: skip
+        return {
+            **_verdict("optimized", repeat, metric, "below", 1000, generator),
+            "prometheus": prometheus,
+            "prometheus_answered": True,
+        }
+
+    frame = pd.DataFrame([row(0, 90.0, 95.0), row(1, 90.0, 140.0), row(2, 90.0, 99.0),
+                          row(0, 1010.0, 1000.0, "throughput_rps")])  # fmt: skip
+    table = tables.prometheus_beside(frame).set_index("metric")
+    assert table.loc["latency_p99_ms", "buckets_apart_max"] == 1  # 90 and 140: 100 between
+    assert table.loc["latency_p99_ms", "runs"] == 3
+    assert pd.isna(table.loc["throughput_rps", "buckets_apart_max"])  # not a latency
+
+
+def test_burn_alerts_judge_a_clean_ramp_and_the_overload() -> None:
+    frame = pd.DataFrame([
+        {"part": "ramp", "kind": "alerts", "variant": "optimized", "repeat": 0,
+         "alerts_watched": True, "alert_scale": 60.0, "fast_burn_seconds": 0},
+        {"part": "overload", "kind": "summary", "repeat": 0, "alerts_watched": True,
+         "alert_scale": 60.0, "fast_burn_seconds": 40, "fast_burn_after_failures_s": 3.0},
+        {"part": "overload", "kind": "summary", "repeat": 1, "alerts_watched": True,
+         "alert_scale": 60.0, "fast_burn_seconds": 38, "fast_burn_after_failures_s": 5.0},
+    ])  # fmt: skip
+    table = tables.burn_alerts(frame).set_index("run")
+    assert table.loc["ramp, optimized", "fast_burn_seconds"] == 0
+    assert table.loc["ramp, optimized", "target"] == "never fires"
+    overload = table.loc["overload"]
+    assert overload.runs == 2 and overload.fired_after_failures_s == 4.0
+    assert overload.fired_after_failures_s_max == 5.0
+    assert overload.bound_s == 10.0  # two of the fast burn's 5 min windows, ÷60
+    unwatched = frame.assign(alerts_watched=False)
+    assert "lab services up" in tables.burn_alerts(unwatched).alerts.iloc[0]

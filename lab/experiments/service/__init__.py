@@ -54,6 +54,33 @@ EXPERIMENT = Experiment(
             metric="latency_p99_ms",
         ),
         headline(
+            "Prometheus' p99 in the hold, buckets from HdrHistogram's, optimized (largest)",
+            "The hold's lines from Prometheus",
+            "buckets_apart_max",
+            variant="optimized",
+            metric="latency_p99_ms",
+        ),
+        headline(
+            "seconds every SLO line took to be met again after the 3x overload",
+            "Overload",
+            "recovered_after_s",
+            missing="not met again before the run ended",
+        ),
+        headline("limiter refusals in the 3x overload", "Overload", "limiter_refusals"),
+        headline(
+            "fast-burn alert after the overload's first failures (s, windows scaled)",
+            "Burn-rate alerts",
+            "fired_after_failures_s",
+            run="overload",
+            missing="did not fire",
+        ),
+        headline(
+            "seconds the fast-burn alert fired in a clean run (optimized ramp)",
+            "Burn-rate alerts",
+            "fast_burn_seconds",
+            run="ramp, optimized",
+        ),
+        headline(
             "availability error budget spent in the fault run",
             "Fault run: error budget",
             "budget_spent",

@@ -31,13 +31,12 @@ from typing import Any
 import pandas as pd
 import psutil
 
-from lab.config import endpoints
 from lab.experiments.driver import Part, Progress, Row, chosen_settings, drive
 from lab.experiments.service.overload import (
-    AlertWatcher,
+    burn_alerts_watched,
+    fast_burn_seconds,
+    overload_figures,
     overload_schedule,
-    recovered_after_s,
-    scaled_rules_loaded,
 )
 from lab.experiments.service.process import (
     NAIVE_FLAGS,
@@ -46,7 +45,7 @@ from lab.experiments.service.process import (
     free_port,
     service_process,
 )
-from lab.experiments.service.prometheus_lines import prometheus_lines
+from lab.experiments.service.prometheus_lines import prometheus_lines, prometheus_totals
 from lab.experiments.service.tables import bad_column
 from lab.harness.aio import new_runner, outside_event_loop
 from lab.harness.latency import LatencyRecorder
@@ -77,6 +76,8 @@ VARIANTS = {"optimized": (), "naive": NAIVE_FLAGS}
 DONE_STOP_S = 2.0
 #: SLO lines a rate search varies rather than judges.
 SEARCH_IGNORES = frozenset({"throughput_rps", "concurrent_users"})
+#: After a load, this long for Prometheus (scraping each second) to hold its last requests.
+TOTALS_SCRAPED_S = 2.5
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,12 @@ class ServiceExperimentSettings:
     overload_before_s: float = 10.0
     overload_s: float = 60.0
     overload_after_s: float = 30.0
-    #: The burn-rate alerts' windows are divided by this for the overload (an hour: 1 min).
+    #: Enough connections that the overload reaches the service instead of queueing in
+    #: the generator (600 in flight at most: the limiter then refused nothing, and the
+    #: excess waited in the generator's backlog, which no server-side alert can see).
+    overload_connections: int = 3000
+    #: The burn-rate alerts' windows are divided by this (an hour: a minute); the ramp
+    #: (a clean run) and the overload are watched.
     alert_scale: float = 60.0
     timeout_s: float = 5.0
     slo_path: Path = field(default_factory=lambda: default_slo_path())
@@ -137,9 +143,10 @@ def default_slo_path() -> Path:
     return here if here.is_file() else Path(__file__).resolve().parents[3] / "slo.yaml"
 
 
-def _load(base: str, schedule: Schedule, s: ServiceExperimentSettings, seed: int
-          ) -> tuple[LoadResult, list[Row]]:  # fmt: skip
-    settings = LoadSettings(f"{base}/", schedule=schedule, connections=s.connections,
+def _load(base: str, schedule: Schedule, s: ServiceExperimentSettings, seed: int,
+          connections: int | None = None) -> tuple[LoadResult, list[Row]]:  # fmt: skip
+    settings = LoadSettings(f"{base}/", schedule=schedule,
+                            connections=connections or s.connections,
                             timeout_s=s.timeout_s, mix=s.mix(seed))  # fmt: skip
     sampler = Sampler(base).start()
     try:
@@ -213,7 +220,10 @@ def _variant_service(s: ServiceExperimentSettings, variant: str) -> Iterator[str
 def _ramp(s: ServiceExperimentSettings, variant: str, repeat: int) -> list[Row]:
     stages = (Stage(s.warmup_s, s.warmup_rps), Stage(s.ramp_s, s.target_rps),
               Stage(s.hold_s, s.target_rps), Stage(s.beyond_s, s.beyond_rps))  # fmt: skip
-    with _variant_service(s, variant) as base:
+    with (
+        _variant_service(s, variant) as base,
+        burn_alerts_watched(base, s.slo_path, s.alert_scale) as watcher,
+    ):
         result, samples = _load(base, Schedule(stages, start_rps=s.warmup_rps), s, repeat)
     hold = (s.warmup_s + s.ramp_s, s.warmup_s + s.ramp_s + s.hold_s)
     labels = {"part": "ramp", "variant": variant, "repeat": repeat}
@@ -223,8 +233,13 @@ def _ramp(s: ServiceExperimentSettings, variant: str, repeat: int) -> list[Row]:
                  "prometheus": promql.get(v["metric"], float("nan")),
                  "prometheus_answered": bool(promql)}
                 for v in judge(result, samples, hold, s.slo_path)]  # fmt: skip
-    return verdicts + [{**row, "kind": "second"}
-                       for row in _seconds(result, samples, labels, s.slo_path)]  # fmt: skip
+    alerts = {**labels, "kind": "alerts", "alerts_watched": watcher is not None,
+              "alert_scale": s.alert_scale,
+              "fast_burn_seconds": (len(fast_burn_seconds(watcher.by_second))
+                                    if watcher is not None else float("nan"))}  # fmt: skip
+    return [*verdicts, alerts] + [
+        {**row, "kind": "second"} for row in _seconds(result, samples, labels, s.slo_path)
+    ]
 
 
 def _meets(result: LoadResult, samples: list[Row], s: ServiceExperimentSettings,
@@ -315,36 +330,29 @@ def _overload(s: ServiceExperimentSettings, repeat: int) -> list[Row]:
         followers_process() as followers,
         service_process("--followers-url", followers, users=s.users,
                         stop_timeout_s=DONE_STOP_S) as base,
-        scaled_rules_loaded(base, s.slo_path, s.alert_scale) as watched,
     ):  # fmt: skip
-        watcher = AlertWatcher(endpoints().prometheus_url).start() if watched else None
-        try:
-            result, samples = _load(base, schedule, s, repeat)
-        finally:
-            alerts = watcher.stop() if watcher is not None else {}
+        with burn_alerts_watched(base, s.slo_path, s.alert_scale) as watcher:
+            result, samples = _load(base, schedule, s, repeat, s.overload_connections)
+            time.sleep(TOTALS_SCRAPED_S)  # the last requests in a scrape
+        totals = prometheus_totals(base, time.time())
         alive = _answers_health(base)
+    alerts = watcher.by_second if watcher is not None else {}
     labels = {"part": "overload", "variant": "optimized", "repeat": repeat,
               "overload_window_s": f"{window[0]:g}-{window[1]:g}"}  # fmt: skip
     seconds = _seconds(result, samples, labels, s.slo_path)
     for row in seconds:
-        row["alerts"] = ", ".join(alerts.get(row["t_s"], [])) if watched else None
-    inside = [row for row in seconds if window[0] <= row["t_s"] < window[1]]
-    fired = [row["t_s"] for row in seconds if row["alerts"] and "14.4x" in row["alerts"]]
-    p99_line = next((t.value for t in load_slo(s.slo_path) if t.metric == "latency_p99_ms"),
-                    1000.0)  # fmt: skip
+        row["alerts"] = ", ".join(alerts.get(row["t_s"], [])) if watcher else None
     summary = {**labels, "kind": "summary", "offered_rps": s.target_rps * s.overload_factor,
-               "achieved_rps": sum(r["rps"] for r in inside) / max(len(inside), 1),
-               "requests": sum(r["rps"] for r in inside),
-               # failures show up when they time out, after the overload's seconds too
-               "errors": sum(r["errors"] for r in seconds if r["t_s"] >= window[0]),
-               "alive_after": alive,
-               "error_kinds": ", ".join(f"{kind} {count}" for kind, count
-                                        in result.error_counts.most_common()),
-               "recovered_after_s": recovered_after_s(seconds, window[1], p99_line),
-               "alerts_watched": watched, "alert_scale": s.alert_scale,
-               "fast_burn_first_s": min(fired) if fired else float("nan"),
-               "fast_burn_last_s": max(fired) if fired else float("nan")}  # fmt: skip
+               "connections": s.overload_connections, "alive_after": alive,
+               "alerts_watched": watcher is not None, "alert_scale": s.alert_scale,
+               **overload_figures(result, seconds, samples, window, fast_burn_seconds(alerts),
+                                  _p99_line(s.slo_path)),
+               **{f"prometheus_{name}": value for name, value in totals.items()}}  # fmt: skip
     return [summary] + [{**row, "kind": "second"} for row in seconds]
+
+
+def _p99_line(slo_path: Path) -> float:
+    return next((t.value for t in load_slo(slo_path) if t.metric == "latency_p99_ms"), 1000.0)
 
 
 @outside_event_loop

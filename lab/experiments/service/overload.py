@@ -32,8 +32,16 @@ from lab.harness.slo_rules import rule_groups
 
 if TYPE_CHECKING:
     from lab.experiments.service.measure import ServiceExperimentSettings
+    from lab.harness.loadgen import LoadResult
 
-__all__ = ["AlertWatcher", "overload_schedule", "recovered_after_s", "scaled_rules_loaded"]
+__all__ = [
+    "AlertWatcher",
+    "burn_alerts_watched",
+    "fast_burn_seconds",
+    "overload_schedule",
+    "recovered_after_s",
+    "scaled_rules_loaded",
+]
 
 Row = dict[str, Any]
 
@@ -64,6 +72,28 @@ def scaled_rules_loaded(base: str, slo_path: Path, scale: float) -> Iterator[boo
     name = f"lab-service-overload-{instance.replace(':', '-')}"
     with rules_loaded(name, rules, ep.prometheus_url) as path:
         yield path is not None
+
+
+@contextmanager
+def burn_alerts_watched(base: str, slo_path: Path, scale: float) -> Iterator[AlertWatcher | None]:
+    """The objectives' scaled rules loaded for the service at ``base`` and Prometheus'
+    alerts read each second while the block runs; yields the watcher, or None when no
+    Prometheus of ``lab services up`` answers."""
+    with scaled_rules_loaded(base, slo_path, scale) as loaded:
+        if not loaded:
+            yield None
+            return
+        watcher = AlertWatcher(endpoints().prometheus_url).start()
+        try:
+            yield watcher
+        finally:
+            watcher.stop()
+
+
+def fast_burn_seconds(alerts: dict[int, list[str]]) -> list[int]:
+    """The seconds the fast burn (14.4x over the scaled hour and five minutes) fired."""
+    return sorted(second for second, firing in alerts.items()
+                  if any(alert.endswith(" 14.4x") for alert in firing))  # fmt: skip
 
 
 class AlertWatcher:
@@ -112,3 +142,53 @@ def recovered_after_s(seconds: list[Row], overload_end_s: float, p99_line_ms: fl
         if all(good[index : index + settled_for]):
             return float(after[index]["t_s"] - overload_end_s)
     return float("nan")
+
+
+def _spread(samples: list[Row], column: str, since_s: float = 0.0, until_s: float = 1e18
+            ) -> list[float]:  # fmt: skip
+    return [float(sample[column]) for sample in samples
+            if since_s <= sample["t_s"] < until_s and sample.get(column) is not None]  # fmt: skip
+
+
+def overload_figures(result: LoadResult, seconds: list[Row], samples: list[Row],
+                     window: tuple[float, float], fast_burn: list[int],
+                     p99_line_ms: float) -> Row:  # fmt: skip
+    """The overload run's summary figures: what was served and shed during the overload,
+    the failures from its start to the end of the run (they show up when they time out,
+    after the overload's seconds too), the recovery, the fast-burn alert from the first
+    failed request, the limiter's refusals (at once, queue full, and after a second in
+    its queue) and the service's memory (RSS in MiB: the
+    largest before the overload, the largest at all, the last)."""
+    inside = [row for row in seconds if window[0] <= row["t_s"] < window[1]]
+    failing = [row["t_s"] for row in seconds if row["t_s"] >= window[0] and row["errors"]]
+    refused = {column: _spread(samples, column)
+               for column in ("limiter_rejected", "limiter_timed_out")}  # fmt: skip
+    rss_before = _spread(samples, "service_rss_mb", until_s=window[0])
+    rss = _spread(samples, "service_rss_mb")
+    nan = float("nan")
+    status_5xx = sum(count for status, count in result.status_counts.items()
+                     if status.startswith("5"))  # fmt: skip
+    return {
+        "achieved_rps": sum(r["rps"] for r in inside) / max(len(inside), 1),
+        "requests": sum(r["rps"] for r in inside),
+        "errors": sum(r["errors"] for r in seconds if r["t_s"] >= window[0]),
+        "error_kinds": ", ".join(f"{kind} {count}" for kind, count
+                                 in result.error_counts.most_common()),
+        "recovered_after_s": recovered_after_s(seconds, window[1], p99_line_ms),
+        **{f"{column}_delta": max(seen) - min(seen) if seen else nan
+           for column, seen in refused.items()},
+        "limiter_refusals": sum(max(seen) - min(seen) if seen else nan
+                                for seen in refused.values()),
+        "rss_before_mb": max(rss_before) if rss_before else nan,
+        "rss_peak_mb": max(rss) if rss else nan,
+        "rss_last_mb": rss[-1] if rss else nan,
+        "generator_requests": result.requests,
+        "generator_answered": sum(result.status_counts.values()), "generator_5xx": status_5xx,
+        "generator_failed": result.errors,
+        "first_failure_s": min(failing) if failing else nan,
+        "fast_burn_seconds": len(fast_burn),
+        "fast_burn_first_s": min(fast_burn) if fast_burn else nan,
+        "fast_burn_last_s": max(fast_burn) if fast_burn else nan,
+        "fast_burn_after_failures_s": (min(fast_burn) - min(failing)
+                                       if fast_burn and failing else nan),
+    }  # fmt: skip

@@ -159,6 +159,7 @@ class Sampler:
                     "service_rss_mb": stats["process"]["rss_bytes"] / 2**20,
                     "pool_in_use": pool.get("in_use"), "pool_max": pool.get("max"),
                     "limit": limiter.get("limit"), "limiter_rejected": limiter.get("rejected"),
+                    "limiter_timed_out": limiter.get("timed_out"),
                     "breaker": stats["followers"]["breaker"],
                     "short_circuited": stats["followers"]["short_circuited"],
                     "cache_hits": (stats.get("cache") or {}).get("hits"),

@@ -17,7 +17,7 @@ from lab.harness.promql import instant_value, quantile_ms, summed_rate
 from lab.harness.services.probes import probe
 from lab.harness.services.prometheus_native import instance_of
 
-__all__ = ["PROMQL_LINES", "prometheus_lines"]
+__all__ = ["PROMQL_LINES", "prometheus_lines", "prometheus_totals"]
 
 #: Requests the experiment's own machinery makes, left out (samples and scrapes).
 _OWN_ROUTES = 'route!~"/metrics|/api/_stats|/healthz"'
@@ -41,19 +41,42 @@ def _expressions(selector: str, window: str) -> dict[str, str]:
 PROMQL_LINES = _expressions('service="lab-serve",instance="HOST:PORT"', "HOLD")
 
 
+def _selector(base_url: str) -> str:
+    return f'service="lab-serve",instance="{instance_of(base_url)}"'
+
+
 def prometheus_lines(base_url: str, start_unix_s: float, end_unix_s: float) -> dict[str, float]:
     """``{metric: value}`` for the service at ``base_url`` over ``[start, end]``; empty
     when no Prometheus answers (``lab services up`` starts one)."""
     ep = endpoints()
     if not probe("prometheus", ep, timeout=2.0).healthy:
         return {}
-    instance = instance_of(base_url)
     window = f"{max(round(end_unix_s - start_unix_s), 2)}s"
-    selector = f'service="lab-serve",instance="{instance}"'
     found = {}
-    for metric, expr in _expressions(selector, window).items():
+    for metric, expr in _expressions(_selector(base_url), window).items():
         try:
             found[metric] = instant_value(ep.prometheus_url, expr, end_unix_s)
         except ServiceUnavailableError:
             return {}
     return found
+
+
+def prometheus_totals(base_url: str, at_unix_s: float) -> dict[str, float]:
+    """The service's request counter as Prometheus scraped it last before ``at_unix_s``:
+    ``{"requests": all, "5xx": answered with a 5xx}``, the experiment's own routes left
+    out; empty when no Prometheus answers. Asked a scrape interval or more after the
+    load ended, these are the totals of a service started for the load."""
+    ep = endpoints()
+    if not probe("prometheus", ep, timeout=2.0).healthy:
+        return {}
+
+    def total(extra: str = "", none: str = "") -> float:
+        matchers = ",".join(m for m in (_selector(base_url), _OWN_ROUTES, extra) if m)
+        return instant_value(
+            ep.prometheus_url, f"sum(http_requests_total{{{matchers}}}){none}", at_unix_s
+        )
+
+    try:
+        return {"requests": total(), "5xx": total('status="5xx"', " or vector(0)")}
+    except ServiceUnavailableError:
+        return {}

@@ -3,6 +3,8 @@ first section), the rate search, the fault run and its error budget."""
 
 from __future__ import annotations
 
+import math
+from bisect import bisect_left
 from functools import partial
 from typing import Any
 
@@ -11,11 +13,15 @@ import pandas as pd
 from lab.experiments.service.prometheus_lines import PROMQL_LINES
 from lab.experiments.tables import ReportTable, part_rows, spread_columns
 from lab.harness.slo_objectives import Objective, load_objectives
+from lab.harness.slo_rules import BURN_ALERTS
+from lab.patterns.monitoring import REQUEST_BUCKETS_S
 
 __all__ = [
     "SLO_SOURCES",
     "TABLES",
     "bad_column",
+    "bucket_index",
+    "burn_alerts",
     "error_budget",
     "overload_summary",
     "prometheus_beside",
@@ -85,10 +91,24 @@ def prometheus_beside(frame: pd.DataFrame) -> pd.DataFrame:
     rows = rows.assign(generator=rows.measured.astype(float),
                        prometheus=rows.prometheus.astype(float))  # fmt: skip
     rows = rows[rows.metric.isin(PROMQL_LINES)]
+    apart = [abs(bucket_index(g) - bucket_index(p)) for g, p in zip(rows.generator,
+             rows.prometheus, strict=True)]  # fmt: skip
+    rows = rows.assign(buckets_apart=apart)
+    rows.loc[~rows.metric.str.startswith("latency_"), "buckets_apart"] = math.nan
     grouped = rows.groupby(["variant", "metric"], sort=False)
     table = grouped[["generator", "prometheus"]].median().reset_index()
     table["runs"] = grouped.size().to_numpy()
+    table["buckets_apart_max"] = grouped.buckets_apart.max().to_numpy()
     return table
+
+
+def bucket_index(ms: float) -> float:
+    """Which of the service's request-histogram buckets ``ms`` falls in (0: at most the
+    first edge; the +Inf bucket last); NaN for NaN. Two quantiles one bucket apart are
+    as close as a bucketed histogram can tell."""
+    if math.isnan(ms):
+        return math.nan
+    return float(bisect_left([edge * 1000 for edge in REQUEST_BUCKETS_S], ms))
 
 
 def _verdict(row: pd.Series) -> str:
@@ -117,21 +137,59 @@ def timeline(frame: pd.DataFrame, part: str = "ramp") -> pd.DataFrame:
 def overload_summary(frame: pd.DataFrame) -> pd.DataFrame:
     """The overload part, median [min-max] over repeats: what was offered and served,
     the failures from the overload's start to the end of the run (503s and timeouts),
-    the seconds until the lines were met again, whether the service
-    answered its health check after, and when the fast-burn alert fired and stopped
-    (seconds from the start; windows divided by ``alert_scale``)."""
+    the limiter's refusals, the service's memory, the seconds until the lines were met
+    again, and whether the service answered its health check after."""
     rows = _rows(frame, "overload", "summary")
     if rows.empty:
         return pd.DataFrame()
     rows = rows.assign(alive=rows.alive_after.map(lambda v: v in (True, "True")))
-    columns = ["achieved_rps", "errors", "recovered_after_s", "fast_burn_first_s",
-               "fast_burn_last_s"]  # fmt: skip
+    figures = ("achieved_rps", "errors", "limiter_refusals", "rss_before_mb", "rss_peak_mb",
+               "rss_last_mb", "recovered_after_s")  # fmt: skip
+    columns = [c for c in figures if c in rows]
     rows[columns] = rows[columns].astype(float)
-    table = spread_columns(rows, ["overload_window_s", "offered_rps"], columns)
+    keys = [k for k in ("overload_window_s", "offered_rps", "connections") if k in rows]
+    table = spread_columns(rows, keys, columns)
     table["alive_every_repeat"] = bool(rows.alive.all())
-    watched = rows.alerts_watched.map(lambda v: v in (True, "True"))
-    table["alerts"] = (f"watched, windows ÷{float(rows.alert_scale.iloc[0]):g}" if watched.all()
-                       else "not watched (no Prometheus of lab services up)")  # fmt: skip
+    return table
+
+
+def _short_window_s(scale: float) -> float:
+    return BURN_ALERTS[0][3] / scale
+
+
+def burn_alerts(frame: pd.DataFrame) -> pd.DataFrame:
+    """The fast-burn alert (14.4x over the scaled hour and five minutes) as Prometheus
+    fired it: the seconds it fired in each ramp (the optimized service's is a clean
+    run: it must not fire), and in the overload, how long after the first failed
+    request it fired (it must within two of its scaled short windows), median
+    [min-max] over repeats."""
+    ramp, over = _rows(frame, "ramp", "alerts"), _rows(frame, "overload", "summary")
+    out = []
+    for _, row in ramp.iterrows():
+        out.append({"run": f"ramp, {row.variant}", "repeat": row.repeat,
+                    "watched": row.alerts_watched in (True, "True"),
+                    "fast_burn_seconds": float(row.fast_burn_seconds),
+                    "fired_after_failures_s": math.nan,
+                    "scale": float(row.alert_scale)})  # fmt: skip
+    for _, row in over.iterrows():
+        after = float(row.get("fast_burn_after_failures_s", math.nan))
+        out.append({"run": "overload", "repeat": row.repeat,
+                    "watched": row.alerts_watched in (True, "True"),
+                    "fast_burn_seconds": float(row.get("fast_burn_seconds", math.nan)),
+                    "fired_after_failures_s": after, "scale": float(row.alert_scale)})  # fmt: skip
+    if not out:
+        return pd.DataFrame()
+    rows = pd.DataFrame(out)
+    if not rows.watched.any():
+        return pd.DataFrame([{"alerts": "not watched: no Prometheus of `lab services up` "
+                              "answered (`lab services up --only prometheus`)"}])  # fmt: skip
+    rows = rows[rows.watched]
+    table = spread_columns(rows, ["run", "scale"], ["fast_burn_seconds",
+                                                    "fired_after_failures_s"])  # fmt: skip
+    table["bound_s"] = [2 * _short_window_s(scale) for scale in table.scale]
+    table["target"] = ["fires within bound_s of the first failure" if run == "overload"
+                       else "never fires" if run == "ramp, optimized" else "(not judged)"
+                       for run in table.run]  # fmt: skip
     return table
 
 
@@ -212,9 +270,13 @@ TABLES = (
         partial(verdicts, part="fault"),
     ),
     ReportTable(
-        "Overload: 3x the target rate, then the target rate: served, shed, recovery, and "
-        "the fast-burn alert",
+        "Overload: 3x the target rate, then the target rate: served, shed, memory and recovery",
         overload_summary,
+    ),
+    ReportTable(
+        "Burn-rate alerts in Prometheus (the objectives' rules, windows scaled): the fast "
+        "burn in a clean run and after the overload's first failures",
+        burn_alerts,
     ),
     ReportTable(
         "Fault run: error budget spent per objective of slo.yaml (1.0: all the bad requests "
