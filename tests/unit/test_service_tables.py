@@ -136,3 +136,14 @@ def test_burn_alerts_judge_a_clean_ramp_and_the_overload() -> None:
     assert overload.bound_s == 10.0  # two of the fast burn's 5 min windows, ÷60
     unwatched = frame.assign(alerts_watched=False)
     assert "lab services up" in tables.burn_alerts(unwatched).alerts.iloc[0]
+
+
+def test_counts_beside_compare_the_generators_failures_with_prometheus_5xx() -> None:
+    summary = {"part": "overload", "kind": "summary", "repeat": 0, "generator_requests": 1000,
+               "prometheus_requests": 1000, "generator_5xx": 90, "prometheus_5xx": 90,
+               "generator_failed": 100}  # fmt: skip
+    row = tables.counts_beside(pd.DataFrame([summary])).iloc[0]
+    assert row.equal_5xx and not row.equal_ratio  # the 10 timeouts are not 5xx
+    assert row.generator_error_percent == 10 and row.prometheus_error_percent == 9
+    older = pd.DataFrame([{k: v for k, v in summary.items() if "prometheus" not in k}])
+    assert tables.counts_beside(older).empty  # a run from before Prometheus was counted

@@ -22,6 +22,7 @@ __all__ = [
     "bad_column",
     "bucket_index",
     "burn_alerts",
+    "counts_beside",
     "error_budget",
     "overload_summary",
     "prometheus_beside",
@@ -153,6 +154,23 @@ def overload_summary(frame: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+def counts_beside(frame: pd.DataFrame) -> pd.DataFrame:
+    """The overload run's requests and 5xx as the generator saw them and as Prometheus
+    counted them at the service (its last scrape after the load), per repeat, with both
+    error ratios: the generator's counts every failure (5xx, timeouts, resets), and
+    Prometheus' only what the service answered with a 5xx."""
+    rows = _rows(frame, "overload", "summary")
+    if rows.empty or "prometheus_requests" not in rows:
+        return pd.DataFrame()
+    out = rows[["repeat", "generator_requests", "prometheus_requests", "generator_5xx",
+                "prometheus_5xx", "generator_failed"]].astype(float)  # fmt: skip
+    out["generator_error_percent"] = 100 * out.generator_failed / out.generator_requests
+    out["prometheus_error_percent"] = 100 * out.prometheus_5xx / out.prometheus_requests
+    out["equal_5xx"] = out.generator_5xx == out.prometheus_5xx
+    out["equal_ratio"] = out.generator_error_percent == out.prometheus_error_percent
+    return out.assign(repeat=out.repeat.astype(int))
+
+
 def _short_window_s(scale: float) -> float:
     return BURN_ALERTS[0][3] / scale
 
@@ -272,6 +290,11 @@ TABLES = (
     ReportTable(
         "Overload: 3x the target rate, then the target rate: served, shed, memory and recovery",
         overload_summary,
+    ),
+    ReportTable(
+        "Overload: requests and 5xx as the generator saw them and as Prometheus counted "
+        "them at the service, per repeat",
+        counts_beside,
     ),
     ReportTable(
         "Burn-rate alerts in Prometheus (the objectives' rules, windows scaled): the fast "
