@@ -3,9 +3,10 @@ served and shed, the recovery, the alert's delay and the memory."""
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 
-from lab.experiments.service.overload import fast_burn_seconds, overload_figures
+from lab.experiments.service.overload import fast_burn_seconds, overload_figures, recovery_by_line
 from lab.harness.loadgen import LoadResult
 
 
@@ -29,10 +30,9 @@ def test_overload_figures_from_seconds_samples_and_alerts() -> None:
               7: ["availability 14.4x"]}  # fmt: skip
     fired = fast_burn_seconds(alerts)
     assert fired == [5, 7]
-    figures = overload_figures(result, seconds, samples, (2.0, 5.0), fired, 1000.0)
+    figures = overload_figures(result, seconds, samples, (2.0, 5.0), fired)
     assert figures["requests"] == 750 and figures["achieved_rps"] == 250
     assert figures["errors"] == 75  # from the overload's start to the end
-    assert figures["recovered_after_s"] == 1.0  # 6, 7, 8: no error, p99 under the line
     assert figures["limiter_refusals"] == 70  # 60 at once, 10 after waiting their second
     assert figures["limiter_timed_out_delta"] == 10
     assert (figures["rss_before_mb"], figures["rss_peak_mb"], figures["rss_last_mb"]) == (
@@ -47,8 +47,27 @@ def test_overload_figures_from_seconds_samples_and_alerts() -> None:
 def test_no_failure_and_no_alert_give_nan_not_zero() -> None:
     seconds = [_second(t, 100, 0, 10) for t in range(6)]
     result = LoadResult(settings={}, requests=600)
-    figures = overload_figures(result, seconds, [], (1.0, 3.0), [], 1000.0)
+    figures = overload_figures(result, seconds, [], (1.0, 3.0), [])
     for name in ("first_failure_s", "fast_burn_after_failures_s", "fast_burn_first_s",
                  "limiter_refusals", "rss_peak_mb"):  # fmt: skip
         assert figures[name] != figures[name], name  # NaN: not measured, not 0
     assert figures["fast_burn_seconds"] == 0 and figures["errors"] == 0
+
+
+def test_recovery_per_line_counts_three_good_seconds_in_a_row_after_the_overload() -> None:
+    lines = [("latency_p99_ms", "below", 1000.0), ("cpu_percent", "below", 70.0),
+             ("throughput_rps", "above", 90.0), ("latency_p999_ms", "below", 2000.0)]  # fmt: skip
+    seconds = [{**_second(t, 100, 0, 20), "cpu_percent": 50.0} for t in range(12)]
+    seconds[5].update(errors=3, p99_ms=3000)  # the overload ends at 5
+    seconds[6]["p99_ms"] = 1500
+    seconds[7]["cpu_percent"] = 90.0
+    seconds[8]["cpu_percent"] = float("nan")  # no sample that second: not held against it
+    seconds[6]["rps"] = 50
+    back = recovery_by_line(seconds, 5.0, lines)
+    assert back["errors"] == 1  # 6, 7, 8
+    assert back["latency_p99_ms"] == 2  # 7, 8, 9
+    assert back["cpu_percent"] == 3  # 8, 9, 10
+    assert back["throughput_rps"] == 2  # 7, 8, 9
+    seconds[7]["errors"] = seconds[10]["errors"] = 1  # never three good seconds in a row
+    assert math.isnan(recovery_by_line(seconds, 5.0, lines)["errors"])
+    assert "latency_p999_ms" not in back  # not in the timeline per second

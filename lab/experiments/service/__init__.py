@@ -63,7 +63,7 @@ EXPERIMENT = Experiment(
         headline(
             "seconds every SLO line took to be met again after the 3x overload",
             "Overload",
-            "recovered_after_s",
+            "every_line_back_s",
             missing="not met again before the run ended",
         ),
         headline("limiter refusals in the 3x overload", "Overload", "limiter_refusals"),

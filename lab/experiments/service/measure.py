@@ -168,6 +168,7 @@ def _seconds(result: LoadResult, samples: list[Row], labels: Row, slo_path: Path
         latency = stats.latency
         rows.append({**labels, "t_s": second, "rps": stats.requests, "errors": stats.errors,
                      "p50_ms": latency.percentile_ms(50) if latency.count else float("nan"),
+                     "p95_ms": latency.percentile_ms(95) if latency.count else float("nan"),
                      "p99_ms": latency.percentile_ms(99) if latency.count else float("nan"),
                      "over_1s": latency.count_at_or_above_ms(1000.0),
                      **{column: latency.count_at_or_above_ms(ms) for column, ms in over.items()},
@@ -345,14 +346,9 @@ def _overload(s: ServiceExperimentSettings, repeat: int) -> list[Row]:
     summary = {**labels, "kind": "summary", "offered_rps": s.target_rps * s.overload_factor,
                "connections": s.overload_connections, "alive_after": alive,
                "alerts_watched": watcher is not None, "alert_scale": s.alert_scale,
-               **overload_figures(result, seconds, samples, window, fast_burn_seconds(alerts),
-                                  _p99_line(s.slo_path)),
+               **overload_figures(result, seconds, samples, window, fast_burn_seconds(alerts)),
                **{f"prometheus_{name}": value for name, value in totals.items()}}  # fmt: skip
     return [summary] + [{**row, "kind": "second"} for row in seconds]
-
-
-def _p99_line(slo_path: Path) -> float:
-    return next((t.value for t in load_slo(slo_path) if t.metric == "latency_p99_ms"), 1000.0)
 
 
 @outside_event_loop

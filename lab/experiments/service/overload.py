@@ -39,7 +39,7 @@ __all__ = [
     "burn_alerts_watched",
     "fast_burn_seconds",
     "overload_schedule",
-    "recovered_after_s",
+    "recovery_by_line",
     "scaled_rules_loaded",
 ]
 
@@ -131,19 +131,6 @@ class AlertWatcher:
                 self.by_second[second] = self._firing()
 
 
-def recovered_after_s(seconds: list[Row], overload_end_s: float, p99_line_ms: float,
-                      settled_for: int = 3) -> float:  # fmt: skip
-    """Seconds from the overload's end until the first of ``settled_for`` seconds in a row
-    with no error and a p99 under the line; NaN when that never came within the run."""
-    after = [row for row in seconds if row["t_s"] >= int(overload_end_s)]
-    good = [row["errors"] == 0 and row["rps"] > 0 and row["p99_ms"] < p99_line_ms
-            for row in after]  # fmt: skip
-    for index in range(len(good) - settled_for + 1):
-        if all(good[index : index + settled_for]):
-            return float(after[index]["t_s"] - overload_end_s)
-    return float("nan")
-
-
 def _spread(samples: list[Row], column: str, since_s: float = 0.0, until_s: float = 1e18
             ) -> list[float]:  # fmt: skip
     return [float(sample[column]) for sample in samples
@@ -151,11 +138,10 @@ def _spread(samples: list[Row], column: str, since_s: float = 0.0, until_s: floa
 
 
 def overload_figures(result: LoadResult, seconds: list[Row], samples: list[Row],
-                     window: tuple[float, float], fast_burn: list[int],
-                     p99_line_ms: float) -> Row:  # fmt: skip
+                     window: tuple[float, float], fast_burn: list[int]) -> Row:  # fmt: skip
     """The overload run's summary figures: what was served and shed during the overload,
     the failures from its start to the end of the run (they show up when they time out,
-    after the overload's seconds too), the recovery, the fast-burn alert from the first
+    after the overload's seconds too), the fast-burn alert from the first
     failed request, the limiter's refusals (at once, queue full, and after a second in
     its queue) and the service's memory (RSS in MiB: the
     largest before the overload, the largest at all, the last)."""
@@ -174,7 +160,6 @@ def overload_figures(result: LoadResult, seconds: list[Row], samples: list[Row],
         "errors": sum(r["errors"] for r in seconds if r["t_s"] >= window[0]),
         "error_kinds": ", ".join(f"{kind} {count}" for kind, count
                                  in result.error_counts.most_common()),
-        "recovered_after_s": recovered_after_s(seconds, window[1], p99_line_ms),
         **{f"{column}_delta": max(seen) - min(seen) if seen else nan
            for column, seen in refused.items()},
         "limiter_refusals": sum(max(seen) - min(seen) if seen else nan
@@ -192,3 +177,47 @@ def overload_figures(result: LoadResult, seconds: list[Row], samples: list[Row],
         "fast_burn_after_failures_s": (min(fast_burn) - min(failing)
                                        if fast_burn and failing else nan),
     }  # fmt: skip
+
+
+#: Each SLO line as a second of the overload run's timeline shows it: its column there.
+#: (concurrent_users: the connections established to the service in that second.)
+PER_SECOND = {
+    "latency_p50_ms": "p50_ms", "latency_p95_ms": "p95_ms", "latency_p99_ms": "p99_ms",
+    "throughput_rps": "rps", "concurrent_users": "service_connections",
+    "cpu_percent": "cpu_percent", "memory_percent": "memory_percent",
+    "db_connections_percent": "db_connections_percent",
+}  # fmt: skip
+
+
+def recovery_by_line(seconds: list[Row], overload_end_s: float,
+                     lines: list[tuple[str, str, float]], settled_for: int = 3) -> Row:  # fmt: skip
+    """Per SLO line (``(metric, "below" | "above", target)``), and for failed requests
+    (``errors``: none), the seconds from the overload's end until the first of
+    ``settled_for`` seconds in a row that meet it (a second without a sample of the
+    line does not break a row): NaN when that never came within the run, and absent
+    when the timeline does not have the line per second."""
+    after = [row for row in seconds if row["t_s"] >= int(overload_end_s)]
+    judged: dict[str, list[bool]] = {"errors": [row["errors"] == 0 for row in after]}
+    for metric, bound, target in lines:
+        column = PER_SECOND.get(metric)
+        if column is None or not any(_number(row.get(column)) for row in after):
+            continue
+        judged[metric] = [_met(row.get(column), bound, target) for row in after]
+    found: Row = {}
+    for name, good in judged.items():
+        found[name] = float("nan")
+        for index in range(len(good) - settled_for + 1):
+            if all(good[index : index + settled_for]):
+                found[name] = float(after[index]["t_s"] - overload_end_s)
+                break
+    return found
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and value == value
+
+
+def _met(value: Any, bound: str, target: float) -> bool:
+    if not _number(value):
+        return True  # no sample in that second (the sampler drifts): not held against it
+    return bool(value < target if bound == "below" else value > target)

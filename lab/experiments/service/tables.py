@@ -24,6 +24,7 @@ __all__ = [
     "burn_alerts",
     "counts_beside",
     "error_budget",
+    "line_recovery",
     "overload_summary",
     "prometheus_beside",
     "search_summary",
@@ -138,20 +139,46 @@ def timeline(frame: pd.DataFrame, part: str = "ramp") -> pd.DataFrame:
 def overload_summary(frame: pd.DataFrame) -> pd.DataFrame:
     """The overload part, median [min-max] over repeats: what was offered and served,
     the failures from the overload's start to the end of the run (503s and timeouts),
-    the limiter's refusals, the service's memory, the seconds until the lines were met
-    again, and whether the service answered its health check after."""
+    the limiter's refusals, the service's memory, the seconds until every SLO line of
+    ``slo.yaml`` was met again for 3 s in a row after the drop (and which line came back
+    last), and whether the service answered its health check after."""
     rows = _rows(frame, "overload", "summary")
     if rows.empty:
         return pd.DataFrame()
     rows = rows.assign(alive=rows.alive_after.map(lambda v: v in (True, "True")))
+    every, last = [], []
+    for repeat in rows.repeat:
+        back = line_recovery(frame, repeat)
+        never = [name for name, value in back.items() if math.isnan(value)]
+        every.append(math.nan if never or not back else max(back.values()))
+        last.append(", ".join(never) if never else max(back, key=back.__getitem__, default=""))
+    rows = rows.assign(every_line_back_s=every, last_line_back=last)
     figures = ("achieved_rps", "errors", "limiter_refusals", "rss_before_mb", "rss_peak_mb",
-               "rss_last_mb", "recovered_after_s")  # fmt: skip
+               "rss_last_mb", "every_line_back_s")  # fmt: skip
     columns = [c for c in figures if c in rows]
     rows[columns] = rows[columns].astype(float)
     keys = [k for k in ("overload_window_s", "offered_rps", "connections") if k in rows]
     table = spread_columns(rows, keys, columns)
+    table["last_line_back"] = ", ".join(sorted(set(last) - {""}))
     table["alive_every_repeat"] = bool(rows.alive.all())
     return table
+
+
+def line_recovery(frame: pd.DataFrame, repeat: Any) -> dict[str, float]:
+    """Seconds after the overload of ``repeat`` until each SLO line of ``slo.yaml`` (and
+    no failed request) held for 3 s in a row: NaN for one that never did."""
+    from lab.experiments.service.measure import default_slo_path
+    from lab.experiments.service.overload import recovery_by_line
+    from lab.harness.slo import load_slo
+
+    seconds = timeline(frame, "overload")
+    seconds = seconds[seconds.repeat.astype(str) == str(repeat)]
+    if seconds.empty:
+        return {}
+    end = float(str(seconds.overload_window_s.iloc[0]).split("-")[1])
+    lines = [(t.metric, t.bound, t.value) for t in load_slo(default_slo_path())]
+    records = [{str(k): v for k, v in row.items()} for row in seconds.to_dict("records")]
+    return {str(k): float(v) for k, v in recovery_by_line(records, end, lines).items()}
 
 
 def counts_beside(frame: pd.DataFrame) -> pd.DataFrame:
