@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: lab test test-clusters test-all install tools services services-down static-checks lint bench asv notebooks clean \
+.PHONY: lab test test-clusters test-all install tools services services-down static-checks lint bench asv notebooks notebook-times clean \
 	quick-suite test-suite unit-tests
 
 # Each prints how long it took in all: install, servers, and the work itself.
@@ -96,6 +96,9 @@ bench: services
 
 notebooks: services
 	$(BIN)/jupyter lab notebooks/
+
+notebook-times:
+	$(BIN)/python -m lab.harness.notebook_times --run reference --repeats 3
 
 asv: services
 	$(BIN)/asv machine --yes >/dev/null

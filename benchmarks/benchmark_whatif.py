@@ -6,6 +6,9 @@ from __future__ import annotations
 from lab.experiments.caching.whatif import what_if as caching_what_if
 from lab.experiments.load_control.whatif import what_if as limiter_what_if
 from lab.experiments.resilience.whatif import replay as breaker_replay
+from lab.experiments.service.whatif import budget, rejudge
+from lab.experiments.stored import REFERENCE
+from lab.harness.results import Run
 
 
 class WhatIfAnswer:
@@ -23,3 +26,19 @@ class WhatIfAnswer:
 
     def time_resilience_breaker_replay(self) -> None:
         breaker_replay()
+
+
+class SLOWhatIfAnswer:
+    """Seconds to re-judge the committed reference run's service frame against other
+    targets and objectives (``07_slo``'s what-if), the frame read in setup."""
+
+    timeout = 120
+    repeat = 5
+    number = 1
+
+    def setup(self) -> None:
+        self.frame = Run(REFERENCE).read_frame("service")
+
+    def time_slo_rejudge_stored_run(self) -> None:
+        rejudge(self.frame, {"latency_p99_ms": 250.0})
+        budget(self.frame, availability_percent=99.99)

@@ -156,15 +156,9 @@ tables.burn_alerts(frame)
 # other targets need `lab run service` again.
 
 # %%
-from functools import partial
-
-from lab.experiments.service.whatif import show
-from lab.harness.sliders import sliders
+from lab.experiments.service.whatif import show, sliders_for
 
 show(frame, p99_ms=250.0, availability_percent=99.99)
 
 # %%
-sliders(partial(show, frame), p50_ms=(10.0, 500.0, 10.0), p95_ms=(50.0, 1000.0, 50.0),
-        p99_ms=(50.0, 2000.0, 50.0), cpu_percent=(30.0, 100.0, 5.0),
-        availability_percent=(90.0, 99.99, 0.01), latency_percent=(90.0, 99.99, 0.01),
-        latency_below_ms=[200.0, 500.0, 1000.0])  # fmt: skip
+sliders_for(frame)

@@ -19,10 +19,10 @@ import pandas as pd
 
 from lab.errors import ConfigError
 from lab.experiments.service import tables
-from lab.harness.sliders import display
+from lab.harness.sliders import display, sliders
 from lab.harness.slo_objectives import Objective, load_objectives
 
-__all__ = ["budget", "rejudge", "show"]
+__all__ = ["budget", "rejudge", "show", "sliders_for"]
 
 
 def rejudge(frame: pd.DataFrame, targets: Mapping[str, float] | None = None,
@@ -92,3 +92,25 @@ def show(frame: pd.DataFrame, p50_ms: float = 200.0, p95_ms: float = 500.0,
         display(*shown)
     else:
         print("This run has no ramp or fault part to re-judge.")
+
+
+def sliders_for(frame: pd.DataFrame) -> Any:
+    """Sliders over :func:`show` for this run (ipywidgets wants a named function)."""
+
+    def what_if(
+        p50_ms: float = 200.0,
+        p95_ms: float = 500.0,
+        p99_ms: float = 1000.0,
+        cpu_percent: float = 70.0,
+        availability_percent: float = 99.9,
+        latency_percent: float = 99.0,
+        latency_below_ms: float = 1000.0,
+    ) -> None:
+        show(frame, p50_ms, p95_ms, p99_ms, cpu_percent, availability_percent,
+             latency_percent, latency_below_ms)  # fmt: skip
+
+    return sliders(what_if, p50_ms=(10.0, 500.0, 10.0), p95_ms=(50.0, 1000.0, 50.0),
+                   p99_ms=(50.0, 2000.0, 50.0), cpu_percent=(30.0, 100.0, 5.0),
+                   availability_percent=(90.0, 99.99, 0.01),
+                   latency_percent=(90.0, 99.99, 0.01),
+                   latency_below_ms=[200.0, 500.0, 1000.0])  # fmt: skip
