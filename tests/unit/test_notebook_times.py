@@ -9,8 +9,9 @@ import pytest
 from lab.harness.notebook_times import main
 
 
-def test_a_folder_without_meta_json_is_refused(tmp_path: Path,
-                                               capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+def test_a_folder_without_meta_json_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["--run", str(tmp_path)]) == 2
     assert main(["--run", "reference", "--repeats", "0"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
