@@ -60,6 +60,24 @@ sizes_figure
 tables.pool_size_summary(frame)
 
 # %% [markdown]
+# ### What if: your own pool-size measurements
+#
+# The Universal Scalability Law fitted to the stored run's pool sizes (or to
+# yours: `measurements="1:500, 4:1800, 16:3000, 64:2500"`, pool size:requests
+# per second, at least three): contention `sigma`, coherency `kappa`, the peak
+# when there is one, and the recommended size, the smallest that reaches
+# `enough_percent` of the best the curve reaches over the measured sizes,
+# never past the peak. No server; instant.
+
+# %%
+from lab.experiments.database.whatif import show, sliders_for
+
+show(frame, clients=64)
+
+# %%
+sliders_for(frame)
+
+# %% [markdown]
 # ## The pool against pgbench
 #
 # Ten workers through a pool of ten against `pgbench -S` with ten
