@@ -7,6 +7,7 @@ from lab.experiments.caching.whatif import what_if as caching_what_if
 from lab.experiments.database.whatif import stored_measurements
 from lab.experiments.database.whatif import what_if as usl_what_if
 from lab.experiments.load_control.whatif import what_if as limiter_what_if
+from lab.experiments.loadgen.whatif import what_if as loops_what_if
 from lab.experiments.resilience.whatif import replay as breaker_replay
 from lab.experiments.service.whatif import budget, rejudge
 from lab.experiments.stored import REFERENCE
@@ -28,6 +29,9 @@ class WhatIfAnswer:
 
     def time_resilience_breaker_replay(self) -> None:
         breaker_replay()
+
+    def time_loadgen_open_and_closed_loops(self) -> None:
+        loops_what_if()
 
 
 class StoredRunWhatIfAnswer:

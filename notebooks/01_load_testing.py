@@ -71,6 +71,24 @@ figures[0]
 figures[-1]
 
 # %% [markdown]
+# ## What if: your stall, your loads
+#
+# The same two loops against a model server in virtual time: `workers`
+# serving requests in arrival order for `service_ms` each, and one stall of
+# `stall_s` at second 5 of 10. The open loop sends `rate` requests per second
+# on schedule; the closed loop has `users` who each wait for an answer before
+# sending again. Each row says what that tool would report. No server;
+# well under a second.
+
+# %%
+from lab.experiments.loadgen.whatif import show, sliders_here
+
+show(stall_s=1.0, rate=200.0, users=2, service_ms=10.0, workers=4)
+
+# %%
+sliders_here()
+
+# %% [markdown]
 # ## What this shows
 #
 # A percentile from a closed-loop tool describes the requests the tool chose to
