@@ -72,7 +72,7 @@ tables.pool_size_summary(frame)
 # %%
 from lab.experiments.database.whatif import show, sliders_for
 
-show(frame, clients=64)
+show(frame)  # at the most users the run measured; clients=16 for another count
 
 # %%
 sliders_for(frame)

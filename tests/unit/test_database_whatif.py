@@ -3,6 +3,7 @@ the size where more connections stop paying, and bad input is a clear error."""
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from lab.errors import ConfigError
@@ -40,3 +41,14 @@ def test_measurements_are_parsed_and_bad_ones_named() -> None:
             whatif.parse_measurements(bad)
     with pytest.raises(ConfigError, match="at least three pool sizes"):
         whatif.what_if({1: 100.0, 2: 180.0})
+
+
+def test_the_stored_runs_users_are_offered_and_a_missing_count_is_named() -> None:
+    rows = [{"part": "pool_size", "repeat": 0, "clients": c, "variant": "pool",
+             "pool_size": n, "rps": 100.0 * n if n else 50.0, "p99_ms": 1.0}
+            for c in (8, 32) for n in (0, 1, 2, 4)]  # fmt: skip
+    frame = pd.DataFrame(rows)
+    assert whatif.client_counts(frame) == [32, 8]
+    assert whatif.stored_measurements(frame) == {1: 100.0, 2: 200.0, 4: 400.0}  # at 32
+    with pytest.raises(ConfigError, match="at 32, 8 users, not 64"):
+        whatif.stored_measurements(frame, 64)

@@ -26,7 +26,14 @@ from lab.errors import ConfigError
 from lab.experiments.database import tables
 from lab.harness.sliders import display, sliders
 
-__all__ = ["parse_measurements", "show", "sliders_for", "stored_measurements", "what_if"]
+__all__ = [
+    "client_counts",
+    "parse_measurements",
+    "show",
+    "sliders_for",
+    "stored_measurements",
+    "what_if",
+]
 
 _PAIR = re.compile(r"^\s*(\d+)\s*:\s*([0-9]*\.?[0-9]+)\s*$")
 
@@ -43,8 +50,22 @@ def parse_measurements(text: str) -> dict[int, float]:
     return found
 
 
-def stored_measurements(frame: pd.DataFrame, clients: int = 64) -> dict[int, float]:
-    """The stored run's pooled sizes and median rates at ``clients`` users."""
+def client_counts(frame: pd.DataFrame) -> list[int]:
+    """The numbers of users the stored run measured pool sizes at, largest first."""
+    table = tables.pool_size_summary(frame)
+    return sorted({int(c) for c in table[table.pool_size > 0].clients}, reverse=True)
+
+
+def stored_measurements(frame: pd.DataFrame, clients: int | None = None) -> dict[int, float]:
+    """The stored run's pooled sizes and median rates at ``clients`` users (None: the
+    most the run measured)."""
+    counts = client_counts(frame)
+    if not counts:
+        raise ConfigError("the stored run has no pool-size measurements")
+    clients = counts[0] if clients is None else clients
+    if clients not in counts:
+        raise ConfigError(f"the stored run measured pool sizes at "
+                          f"{', '.join(map(str, counts))} users, not {clients}")  # fmt: skip
     table = tables.pool_size_summary(frame)
     rows = table[(table.clients == clients) & (table.pool_size > 0)]
     return {int(n): float(x) for n, x in zip(rows.pool_size, rows.rps, strict=True)}
@@ -101,17 +122,16 @@ def _figure(points: pd.DataFrame, curve_n: np.ndarray, curve_x: np.ndarray,
     return fig
 
 
-def show(frame: pd.DataFrame | None = None, measurements: str = "", clients: int = 64,
-         enough_percent: float = 95.0) -> None:  # fmt: skip
+def show(frame: pd.DataFrame | None = None, measurements: str = "",
+         clients: int | None = None, enough_percent: float = 95.0) -> None:  # fmt: skip
     """Display the fit for ``measurements`` (``"size:rate, ..."``), or for the stored
-    run's pool sizes at ``clients`` users when it is empty (a notebook cell's output)."""
+    run's pool sizes at ``clients`` users (None: the most it measured) when it is empty
+    (a notebook cell's output)."""
     found = parse_measurements(measurements) if measurements.strip() else {}
     if not found:
         if frame is None:
             raise ConfigError("give measurements ('1:500, 4:1800, 16:3000') or a stored run")
         found = stored_measurements(frame, clients)
-        if not found:
-            raise ConfigError(f"the stored run has no pool sizes at {clients} users")
     summary, points, figure = what_if(found, enough_percent)
     display(summary.round(5), points.round(1), figure)
 
@@ -120,9 +140,12 @@ def sliders_for(frame: pd.DataFrame) -> Any:
     """Sliders over :func:`show` for this run: your measurements (empty: the run's), the
     users, and what is enough (ipywidgets wants a named function of its controls)."""
 
-    def usl(measurements: str = "", clients: int = 64, enough_percent: float = 95.0) -> None:
+    counts = client_counts(frame)
+
+    def usl(measurements: str = "", clients: int = counts[0] if counts else 64,
+            enough_percent: float = 95.0) -> None:  # fmt: skip
         show(frame, measurements, clients, enough_percent)
 
     # an empty text box: the stored run's sizes; type "1:500, 4:1800, 16:3000" for yours
-    return sliders(usl, measurements="", clients=[64, 16],
+    return sliders(usl, measurements="", clients=counts or [64],
                    enough_percent=(80.0, 100.0, 1.0))  # fmt: skip
