@@ -11,7 +11,7 @@ from rich.console import Console
 
 from lab.errors import ConfigError
 
-__all__ = ["headlines_command", "report", "run"]
+__all__ = ["headlines_command", "report", "report_path", "run"]
 
 console = Console()
 err = Console(stderr=True)
@@ -105,12 +105,24 @@ def _run_folder(value: str, results: Path) -> Path:
                       f"under {results})")  # fmt: skip
 
 
+def report_path(out: Path) -> Path:
+    """Where ``--out`` puts the report: a folder (existing, or a path without a suffix)
+    gets ``index.html`` inside; a file must end in ``.html`` (a browser shows anything
+    else as text, and the figure check then finds none)."""
+    if out.is_dir() or not out.suffix:
+        return out / "index.html"
+    if out.suffix.lower() not in (".html", ".htm"):
+        raise ConfigError(f"--out {out}: give a folder or a file ending in .html")
+    return out
+
+
 def report(
     results: Results = Path("results"),
     run_dir: Annotated[str | None, typer.Option(
         "--run", help="A run folder or its name; the latest when omitted.")] = None,
-    out: Annotated[Path, typer.Option("--out", help="Where to write the HTML.")] = Path(
-        "report/index.html"),
+    out: Annotated[Path, typer.Option(
+        "--out", help="Where to write the HTML: a file ending in .html, or a folder "
+        "(index.html inside).")] = Path("report/index.html"),
     slo: SloFile = Path("slo.yaml"),
     compare: Annotated[str | None, typer.Option(
         "--compare", help="An earlier run (folder or name): the change of every figure.")
@@ -130,6 +142,7 @@ def report(
     from lab.harness.slo import verdict_line
     from lab.report.build import BenchSources, build_report
 
+    out = report_path(out)
     stored = Run(_run_folder(run_dir, results)) if run_dir else latest_run(results)
     earlier = Run(_run_folder(compare, results)) if compare else None
     sources = BenchSources(benchmark_json or [Path(".benchmarks")], asv_results)

@@ -115,3 +115,15 @@ def test_usage_errors_are_one_line(run_lab: RunLab) -> None:
     _one_line_error(run_lab("run", "--bogus"), 2, "No such option: --bogus")
     _one_line_error(run_lab("serve", "--pool-size", "0"), 2, "--pool-size")
     _one_line_error(run_lab("report", "--compare"), 2, "--compare")
+
+
+def test_report_out_must_be_html_or_a_folder(run_lab: RunLab, tmp_path: Path) -> None:
+    from lab.cli.suite import report_path
+
+    assert report_path(tmp_path) == tmp_path / "index.html"  # an existing folder
+    assert report_path(tmp_path / "rep") == tmp_path / "rep" / "index.html"  # no suffix
+    assert report_path(tmp_path / "r.html") == tmp_path / "r.html"
+    done = run_lab("report", "--run", "reference", "--no-screenshot", "--out",
+                   str(tmp_path / "report.txt"))  # fmt: skip
+    _one_line_error(done, 2, "give a folder or a file ending in .html")
+    assert not (tmp_path / "report.txt").exists()
