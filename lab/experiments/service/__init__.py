@@ -79,6 +79,8 @@ EXPERIMENT = Experiment(
             "Burn-rate alerts",
             "fast_burn_seconds",
             run="ramp, optimized",
+            not_run="not measured (no Prometheus of lab services up, or it had not evaluated "
+            "the alert rules over the ramp)",
         ),
         headline(
             "availability error budget spent in the fault run",

@@ -234,10 +234,12 @@ def _ramp(s: ServiceExperimentSettings, variant: str, repeat: int) -> list[Row]:
                  "prometheus": promql.get(v["metric"], float("nan")),
                  "prometheus_answered": bool(promql)}
                 for v in judge(result, samples, hold, s.slo_path)]  # fmt: skip
-    alerts = {**labels, "kind": "alerts", "alerts_watched": watcher is not None,
+    watched = watcher is not None and watcher.rules_evaluated
+    alerts = {**labels, "kind": "alerts", "alerts_watched": watched,
               "alert_scale": s.alert_scale,
               "fast_burn_seconds": (len(fast_burn_seconds(watcher.by_second))
-                                    if watcher is not None else float("nan"))}  # fmt: skip
+                                    if watcher is not None and watched
+                                    else float("nan"))}  # fmt: skip
     return [*verdicts, alerts] + [
         {**row, "kind": "second"} for row in _seconds(result, samples, labels, s.slo_path)
     ]
@@ -337,15 +339,16 @@ def _overload(s: ServiceExperimentSettings, repeat: int) -> list[Row]:
             time.sleep(TOTALS_SCRAPED_S)  # the last requests in a scrape
         totals = prometheus_totals(base, time.time())
         alive = _answers_health(base)
-    alerts = watcher.by_second if watcher is not None else {}
+    watched = watcher is not None and watcher.rules_evaluated
+    alerts = watcher.by_second if watcher is not None and watched else {}
     labels = {"part": "overload", "variant": "optimized", "repeat": repeat,
               "overload_window_s": f"{window[0]:g}-{window[1]:g}"}  # fmt: skip
     seconds = _seconds(result, samples, labels, s.slo_path)
     for row in seconds:
-        row["alerts"] = ", ".join(alerts.get(row["t_s"], [])) if watcher else None
+        row["alerts"] = ", ".join(alerts.get(row["t_s"], [])) if watched else None
     summary = {**labels, "kind": "summary", "offered_rps": s.target_rps * s.overload_factor,
                "connections": s.overload_connections, "alive_after": alive,
-               "alerts_watched": watcher is not None, "alert_scale": s.alert_scale,
+               "alerts_watched": watched, "alert_scale": s.alert_scale,
                **overload_figures(result, seconds, samples, window, fast_burn_seconds(alerts)),
                **{f"prometheus_{name}": value for name, value in totals.items()}}  # fmt: skip
     return [summary] + [{**row, "kind": "second"} for row in seconds]

@@ -24,7 +24,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lab.config import endpoints
+from lab.errors import ServiceUnavailableError
 from lab.harness.loadgen import Schedule, Stage
+from lab.harness.promql import instant_values
 from lab.harness.services.probes import probe
 from lab.harness.services.prometheus_native import instance_of, rules_loaded
 from lab.harness.slo_objectives import load_objectives
@@ -40,7 +42,6 @@ __all__ = [
     "fast_burn_seconds",
     "overload_schedule",
     "recovery_by_line",
-    "scaled_rules_loaded",
 ]
 
 Row = dict[str, Any]
@@ -58,42 +59,40 @@ def overload_schedule(s: ServiceExperimentSettings) -> tuple[Schedule, tuple[flo
 
 
 @contextmanager
-def scaled_rules_loaded(base: str, slo_path: Path, scale: float) -> Iterator[bool]:
-    """The objectives' rules for the service at ``base``, windows divided by ``scale``,
-    loaded into the Prometheus ``lab services up`` started while the block runs; yields
-    whether they are (no such Prometheus: False)."""
+def burn_alerts_watched(base: str, slo_path: Path, scale: float) -> Iterator[AlertWatcher | None]:
+    """The objectives' rules for the service at ``base`` (every window divided by
+    ``scale``) loaded into the Prometheus ``lab services up`` started, and its alerts read
+    each second while the block runs; yields the watcher, or None when no such
+    Prometheus answers. After the block, ``watcher.rules_evaluated`` says whether the
+    rules had evaluated over the service's requests: a watcher that read no alert from
+    rules that never ran measured nothing."""
     ep = endpoints()
     if not probe("prometheus", ep, timeout=2.0).healthy:
-        yield False
+        yield None
         return
     instance = instance_of(base)
     selector = f'service="lab-serve",instance="{instance}"'
     rules = rule_groups(load_objectives(slo_path), selector=selector, scale=scale)
     name = f"lab-service-overload-{instance.replace(':', '-')}"
     with rules_loaded(name, rules, ep.prometheus_url) as path:
-        yield path is not None
-
-
-@contextmanager
-def burn_alerts_watched(base: str, slo_path: Path, scale: float) -> Iterator[AlertWatcher | None]:
-    """The objectives' scaled rules loaded for the service at ``base`` and Prometheus'
-    alerts read each second while the block runs; yields the watcher, or None when no
-    Prometheus of ``lab services up`` answers."""
-    with scaled_rules_loaded(base, slo_path, scale) as loaded:
-        if not loaded:
+        if path is None:
             yield None
             return
-        watcher = AlertWatcher(endpoints().prometheus_url).start()
+        watcher = AlertWatcher(ep.prometheus_url).start()
         try:
             yield watcher
         finally:
-            watcher.stop()
+            watcher.stop()  # before the rules are unloaded: it asks for their last value
 
 
 def fast_burn_seconds(alerts: dict[int, list[str]]) -> list[int]:
     """The seconds the fast burn (14.4x over the scaled hour and five minutes) fired."""
     return sorted(second for second, firing in alerts.items()
                   if any(alert.endswith(" 14.4x") for alert in firing))  # fmt: skip
+
+
+#: A recording rule the fast-burn alert reads (windows keep their unscaled names).
+_FAST_SHORT_WINDOW = "slo:sli_error:ratio_rate5m"
 
 
 class AlertWatcher:
@@ -106,6 +105,7 @@ class AlertWatcher:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="alert watcher", daemon=True)
         self._began = 0.0
+        self.rules_evaluated = False
 
     def start(self) -> AlertWatcher:
         self._began = time.monotonic()
@@ -115,6 +115,9 @@ class AlertWatcher:
     def stop(self) -> dict[int, list[str]]:
         self._stop.set()
         self._thread.join(timeout=10)
+        with contextlib.suppress(ServiceUnavailableError, ValueError):
+            # the fast burn's short-window ratio, recorded from the service's requests
+            self.rules_evaluated = bool(instant_values(self.url, _FAST_SHORT_WINDOW, time.time()))
         return self.by_second
 
     def _firing(self) -> list[str]:

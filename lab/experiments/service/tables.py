@@ -226,8 +226,9 @@ def burn_alerts(frame: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame()
     rows = pd.DataFrame(out)
     if not rows.watched.any():
-        return pd.DataFrame([{"alerts": "not watched: no Prometheus of `lab services up` "
-                              "answered (`lab services up --only prometheus`)"}])  # fmt: skip
+        return pd.DataFrame([{"alerts": "not measured: no Prometheus of `lab services up` "
+                              "answered (`lab services up --only prometheus`), or it had "
+                              "not evaluated the alert rules over the run"}])  # fmt: skip
     rows = rows[rows.watched]
     table = spread_columns(rows, ["run", "scale"], ["fast_burn_seconds",
                                                     "fired_after_failures_s"])  # fmt: skip
