@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import threading
 import time
 import urllib.request
@@ -134,10 +135,10 @@ class AlertWatcher:
                 self.by_second[second] = self._firing()
 
 
-def _spread(samples: list[Row], column: str, since_s: float = 0.0, until_s: float = 1e18
-            ) -> list[float]:  # fmt: skip
+def _values(samples: list[Row], column: str, until_s: float = math.inf) -> list[float]:
+    """The samples' ``column`` before ``until_s``, where the sampler read it."""
     return [float(sample[column]) for sample in samples
-            if since_s <= sample["t_s"] < until_s and sample.get(column) is not None]  # fmt: skip
+            if sample["t_s"] < until_s and sample.get(column) is not None]  # fmt: skip
 
 
 def overload_figures(result: LoadResult, seconds: list[Row], samples: list[Row],
@@ -150,10 +151,10 @@ def overload_figures(result: LoadResult, seconds: list[Row], samples: list[Row],
     largest before the overload, the largest at all, the last)."""
     inside = [row for row in seconds if window[0] <= row["t_s"] < window[1]]
     failing = [row["t_s"] for row in seconds if row["t_s"] >= window[0] and row["errors"]]
-    refused = {column: _spread(samples, column)
+    refused = {column: _values(samples, column)
                for column in ("limiter_rejected", "limiter_timed_out")}  # fmt: skip
-    rss_before = _spread(samples, "service_rss_mb", until_s=window[0])
-    rss = _spread(samples, "service_rss_mb")
+    rss_before = _values(samples, "service_rss_mb", until_s=window[0])
+    rss = _values(samples, "service_rss_mb")
     nan = float("nan")
     status_5xx = sum(count for status, count in result.status_counts.items()
                      if status.startswith("5"))  # fmt: skip

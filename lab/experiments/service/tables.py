@@ -104,13 +104,16 @@ def prometheus_beside(frame: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+_EDGES_MS = [edge * 1000 for edge in REQUEST_BUCKETS_S]
+
+
 def bucket_index(ms: float) -> float:
     """Which of the service's request-histogram buckets ``ms`` falls in (0: at most the
     first edge; the +Inf bucket last); NaN for NaN. Two quantiles one bucket apart are
     as close as a bucketed histogram can tell."""
     if math.isnan(ms):
         return math.nan
-    return float(bisect_left([edge * 1000 for edge in REQUEST_BUCKETS_S], ms))
+    return float(bisect_left(_EDGES_MS, ms))
 
 
 def _verdict(row: pd.Series) -> str:
