@@ -82,7 +82,8 @@ class ServiceStatus:
     def version(self) -> str:
         if self.health.version:
             return self.health.version
-        return KAFKA_VERSION if self.service == "kafka" and self.started_by == "lab/native" else "?"
+        native_kafka = self.service in ("kafka", "kafka-cluster")
+        return KAFKA_VERSION if native_kafka and self.started_by == "lab/native" else "?"
 
 
 def parse_only(only: str | None) -> list[str]:

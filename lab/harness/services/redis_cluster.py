@@ -162,7 +162,21 @@ def cluster_health(addresses: Sequence[str], masters: int = MASTERS, replicas: i
     problem = topology_problem(nodes, masters, replicas) or _node_problem(nodes)
     if problem:
         return Health(False, problem)
-    return Health(True, f"{masters} masters, each with {replicas} replica(s) in sync")
+    return Health(
+        True,
+        f"{masters} masters, each with {replicas} replica(s) in sync",
+        _version(nodes[0].address),
+    )
+
+
+def _version(address: str) -> str | None:
+    client = node_client(address, 1.0)
+    try:
+        return str(client.info("server").get("redis_version"))
+    except (redis.RedisError, OSError):
+        return None
+    finally:
+        client.close()
 
 
 def wait_until_healthy(
