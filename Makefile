@@ -94,8 +94,9 @@ lint: install
 bench: services
 	$(BIN)/pytest --benchmark-only --benchmark-enable tests/bench
 
-notebooks: services
-	$(BIN)/jupyter lab notebooks/
+# JupyterLab refuses to run as root unless told (containers and CI machines often are).
+notebooks: install
+	$(BIN)/jupyter lab $$([ "$$(id -u)" = 0 ] && echo --allow-root) notebooks/
 
 notebook-times:
 	$(BIN)/python -m lab.harness.notebook_times --run reference --repeats 3

@@ -136,6 +136,9 @@ def report(
     screenshot: Annotated[bool, typer.Option(
         help="Check the report in headless Chromium and save its top as a PNG beside it.")
     ] = True,
+    notebooks: Annotated[bool, typer.Option(
+        help="Also execute each experiment's notebook on the run and write it as HTML "
+        "beside the report (notebooks/<name>.html), linked from its section.")] = True,
 ) -> None:  # fmt: skip
     """Render a stored run into one self-contained HTML file and print the SLO verdict."""
     from lab.harness.results import Run, latest_run
@@ -146,11 +149,24 @@ def report(
     stored = Run(_run_folder(run_dir, results)) if run_dir else latest_run(results)
     earlier = Run(_run_folder(compare, results)) if compare else None
     sources = BenchSources(benchmark_json or [Path(".benchmarks")], asv_results)
-    built = build_report(stored, slo_path=slo, out=out, compare_to=earlier, bench=sources)
+    built = build_report(stored, slo_path=slo, out=out, compare_to=earlier, bench=sources,
+                         notebooks=notebooks)  # fmt: skip
     console.print(f"report: {built.path.resolve()}")
     console.print(verdict_line(built.verdicts))
+    pages = [page for page in built.notebook_pages if page.href]
+    for page in built.notebook_pages:
+        if page.missing:
+            err.print(f"lab report: no page for the {page.experiment} notebook: {page.missing}",
+                      markup=False)  # fmt: skip
+    if pages:
+        console.print(
+            f"notebooks executed on this run: {len(pages)} pages in "
+            f"{(built.path.parent / 'notebooks').resolve()}"
+        )
     if screenshot:
-        _check_in_browser(built.path)
+        _check_in_browser(
+            built.path, [built.path.parent / page.href for page in pages if page.href]
+        )
     if built.comparison is not None:
         console.print(f"change {built.comparison.line()}")
         for change in built.comparison.changes:
@@ -168,7 +184,7 @@ def report(
             raise typer.Exit(1)
 
 
-def _check_in_browser(html: Path) -> None:
+def _check_in_browser(html: Path, notebook_pages: list[Path]) -> None:
     from lab.harness.browser import browser_missing
     from lab.report.page_check import check_page
 
@@ -180,9 +196,14 @@ def _check_in_browser(html: Path) -> None:
     checked = check_page(html, picture)
     for problem in checked.problems:
         err.print(f"lab: the report has a problem: {problem}", markup=False)
+    for page in notebook_pages:
+        for problem in check_page(page).problems:
+            checked.problems.append(f"{page.name}: {problem}")
+            err.print(f"lab: the notebook page {page.name} has a problem: {problem}", markup=False)
     if checked.problems:
         raise typer.Exit(1)
-    console.print(f"checked in Chromium ({checked.svg_figures} figures); its top: {picture}")
+    pages = f" and {len(notebook_pages)} notebook pages" if notebook_pages else ""
+    console.print(f"checked in Chromium ({checked.svg_figures} figures){pages}; its top: {picture}")
 
 
 def headlines_command(

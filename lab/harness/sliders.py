@@ -22,12 +22,14 @@ def display(*objects: Any) -> None:
     ipython_display(*objects)  # type: ignore[no-untyped-call]
 
 
-def sliders(show: Callable[..., Any], **controls: Any) -> Any:
-    """``ipywidgets.interact_manual(show, **controls)``, or a sentence when it is missing."""
+def sliders(show: Callable[..., Any], **controls: Any) -> None:
+    """``ipywidgets.interact_manual(show, **controls)`` (the panel is displayed; None is
+    returned, so the cell does not also print the function), or a sentence when
+    ipywidgets is missing."""
     try:
         import ipywidgets
     except ImportError:
         print("Sliders need ipywidgets: pip install -e '.[notebooks]'. Call the function "
               "above with other values instead.")  # fmt: skip
-        return None
-    return ipywidgets.interact_manual(show, **controls)
+        return
+    ipywidgets.interact_manual(show, **controls)

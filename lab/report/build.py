@@ -4,7 +4,7 @@ pytest-benchmark and asv hold for the same commit, and where it was measured."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -16,6 +16,7 @@ from lab.report.bench_results import BenchRow, asv_rows, pytest_benchmark_rows
 from lab.report.cells import TOO_FEW, Cell, Change, cells, compare, repeats_to_judge
 from lab.harness.plots import to_svg
 from lab.report.html import Section, render_report, write_report
+from lab.report.notebook_pages import NotebookPage, render_notebook_pages
 from lab.harness.results import Run, git_commit
 from lab.harness.slo import Verdict, evaluate, load_slo
 
@@ -57,6 +58,7 @@ class ReportBuilt:
     verdicts: list[Verdict]
     comparison: Comparison | None
     headlines: list[Headline]
+    notebook_pages: list[NotebookPage] = field(default_factory=list)
 
 
 def missing_reason(name: str, meta: dict[str, Any]) -> str:
@@ -143,11 +145,20 @@ def _slo_spread(every: list[Cell]) -> dict[str, str]:
 
 
 def build_report(run: Run, *, slo_path: Path, out: Path, compare_to: Run | None = None,
-                 bench: BenchSources | None = None) -> ReportBuilt:  # fmt: skip
+                 bench: BenchSources | None = None, notebooks: bool = False) -> ReportBuilt:  # fmt: skip
+    """Write the report to ``out``; with ``notebooks``, each experiment's notebook executed
+    on the run as a page beside it, linked from its section."""
     targets = load_slo(slo_path)
     meta = run.meta()
     meta["slo_file"] = str(slo_path)
     found = _sections(run, meta)
+    pages: dict[str, NotebookPage] = {}
+    if notebooks:
+        measured = [section.name for section in found.sections if not section.missing]
+        pages = render_notebook_pages(run, out.parent, measured)
+        for index, section in enumerate(found.sections):
+            if section.name in pages:
+                found.sections[index] = replace(section, notebook=pages[section.name])
     verdicts = evaluate(targets, found.measured)
     comparison = None
     if compare_to is not None:
@@ -157,4 +168,5 @@ def build_report(run: Run, *, slo_path: Path, out: Path, compare_to: Run | None 
                          verdicts=verdicts, headlines=found.headlines, comparison=comparison,
                          slo_spread=_slo_spread(found.cells), slo_sources=found.sources,
                          bench=_bench(meta, bench or BenchSources()))  # fmt: skip
-    return ReportBuilt(write_report(out, html), verdicts, comparison, found.headlines)
+    return ReportBuilt(write_report(out, html), verdicts, comparison, found.headlines,
+                       list(pages.values()))

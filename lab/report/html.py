@@ -33,6 +33,7 @@ class Section:
     repeats: int | None = None
     seconds: float | None = None  # how long the experiment took in this run
     missing: str | None = None  # why the run has no results for it
+    notebook: Any = None  # lab.report.notebook_pages.NotebookPage, when pages were asked for
 
 
 def _cell(value: Any) -> str:

@@ -52,7 +52,7 @@ Lab = Callable[..., subprocess.CompletedProcess[str]]
 
 def _compare(run_lab: Lab, runs: dict[str, Path], new: str, old: str, tmp_path: Path) -> Any:
     return run_lab("report", "--run", str(runs[new]), "--compare", str(runs[old]),
-                   "--fail-on-regression", "--no-screenshot", "--out",
+                   "--fail-on-regression", "--no-screenshot", "--no-notebooks", "--out",
                    str(tmp_path / "index.html"))  # fmt: skip
 
 

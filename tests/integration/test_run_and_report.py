@@ -75,9 +75,19 @@ def test_run_interrupted_keeps_what_finished_and_report_renders_it(
     assert "interrupted (Ctrl-C) before it finished: `lab run loadgen`" in html
     assert html.index("Service-level objectives") < html.index("Headline figures")
     assert "redis-py GET, 32 concurrent / redis-benchmark" in html  # a headline, with peer
+    # the baseline's notebook executed on this run, beside the report, offline, checked too
+    page = out.parent / "notebooks" / "00_baseline.html"
+    assert 'href="notebooks/00_baseline.html"' in html
+    assert "notebooks executed on this run: 1 pages" in report.stdout
+    assert "and 1 notebook pages" in report.stdout
+    notebook = page.read_text()
+    assert not EXTERNAL.search(notebook) and "<script src=" not in notebook
+    assert 'data-mime-type="application/vnd.jupyter.stderr"' not in notebook
+    assert re.search(r'<img [^>]*src="data:image/png;base64,', notebook)  # its figure, inline
 
     again = run_lab("report", "--results", str(results), "--out", str(out), "--compare",
-                    run.name, "--no-screenshot", "--fail-on-regression")  # fmt: skip
+                    run.name, "--no-screenshot", "--no-notebooks",
+                    "--fail-on-regression")  # fmt: skip
     assert again.returncode == 0, again.stderr
     assert re.search(r"0 regression, 0 improvement, 0 changed, (\d+) within noise",
                      again.stdout.replace("\n", " "))  # fmt: skip
@@ -96,6 +106,7 @@ def test_an_experiment_whose_server_is_down_is_recorded_and_the_run_goes_on(
     meta = json.loads((run / "meta.json").read_text())
     assert meta["finished"] == [] and "redis is unavailable" in meta["skipped"]["baseline"]
     out = tmp_path / "index.html"
-    report = run_lab("report", "--results", str(results), "--out", str(out), "--no-screenshot")
+    report = run_lab("report", "--results", str(results), "--out", str(out), "--no-screenshot",
+                     "--no-notebooks")  # fmt: skip
     assert report.returncode == 0, report.stderr
     assert "No results: did not run: redis is unavailable" in out.read_text()

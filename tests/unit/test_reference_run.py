@@ -26,7 +26,9 @@ def test_the_reference_run_holds_every_experiment_of_a_full_run() -> None:
 
 def test_report_renders_the_reference_run(run_lab: RunLab, tmp_path: Path) -> None:
     out = tmp_path / "index.html"
-    done = run_lab("report", "--run", "reference", "--no-screenshot", "--out", str(out))
+    done = run_lab(
+        "report", "--run", "reference", "--no-screenshot", "--no-notebooks", "--out", str(out)
+    )
     assert done.returncode == 0, done.stderr
     assert re.search(r"SLO (PASS|FAIL): \d+ pass, \d+ fail", done.stdout)
     html = out.read_text()
