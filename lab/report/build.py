@@ -11,14 +11,14 @@ from typing import Any, NamedTuple
 import pandas as pd
 
 from lab.experiments import EXPERIMENTS
-from lab.report.headlines import Headline, headlines
-from lab.report.bench_results import BenchRow, asv_rows, pytest_benchmark_rows
-from lab.report.cells import TOO_FEW, Cell, Change, cells, compare, repeats_to_judge
 from lab.harness.plots import to_svg
-from lab.report.html import Section, render_report, write_report
-from lab.report.notebook_pages import NotebookPage, render_notebook_pages
 from lab.harness.results import Run, git_commit
 from lab.harness.slo import Verdict, evaluate, load_slo
+from lab.report.bench_results import BenchRow, asv_rows, pytest_benchmark_rows
+from lab.report.cells import TOO_FEW, Cell, Change, cells, compare, repeats_to_judge
+from lab.report.headlines import Headline, headlines
+from lab.report.html import Section, render_report, write_report
+from lab.report.notebook_pages import NotebookPage, render_notebook_pages
 
 __all__ = ["BenchSources", "Comparison", "ReportBuilt", "build_report", "missing_reason"]
 
@@ -144,8 +144,15 @@ def _slo_spread(every: list[Cell]) -> dict[str, str]:
     return found
 
 
-def build_report(run: Run, *, slo_path: Path, out: Path, compare_to: Run | None = None,
-                 bench: BenchSources | None = None, notebooks: bool = False) -> ReportBuilt:  # fmt: skip
+def build_report(
+    run: Run,
+    *,
+    slo_path: Path,
+    out: Path,
+    compare_to: Run | None = None,
+    bench: BenchSources | None = None,
+    notebooks: bool = False,
+) -> ReportBuilt:
     """Write the report to ``out``; with ``notebooks``, each experiment's notebook executed
     on the run as a page beside it, linked from its section."""
     targets = load_slo(slo_path)
@@ -164,9 +171,11 @@ def build_report(run: Run, *, slo_path: Path, out: Path, compare_to: Run | None 
     if compare_to is not None:
         changes, only_new, only_old = compare(_all_cells(compare_to), found.cells)
         comparison = Comparison(compare_to.path.name, changes, only_new, only_old)
-    html = render_report(run_id=str(meta.get("run_id", run.path.name)), meta=meta, sections=found.sections,
+    run_id = str(meta.get("run_id", run.path.name))
+    html = render_report(run_id=run_id, meta=meta, sections=found.sections,
                          verdicts=verdicts, headlines=found.headlines, comparison=comparison,
                          slo_spread=_slo_spread(found.cells), slo_sources=found.sources,
                          bench=_bench(meta, bench or BenchSources()))  # fmt: skip
-    return ReportBuilt(write_report(out, html), verdicts, comparison, found.headlines,
-                       list(pages.values()))
+    return ReportBuilt(
+        write_report(out, html), verdicts, comparison, found.headlines, list(pages.values())
+    )

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from lab.errors import ConfigError
 from lab.experiments import EXPERIMENTS
-from lab.report.headlines import Headline, headlines
 from lab.harness.results import Run, stored_runs
+from lab.report.headlines import Headline, headlines
 
 __all__ = ["headline_markdown", "newest_headlines", "run_headlines"]
 
@@ -18,10 +18,9 @@ def newest_headlines(results: Path, *, quick: bool) -> list[tuple[str, list[Head
     if not results.is_dir():
         raise ConfigError(f"{results} is not a folder of results: run `lab run` first")
     found = []
-    runs = stored_runs(results)
+    kind = [run for run in stored_runs(results) if bool(run.meta().get("quick")) == quick]
     for name in EXPERIMENTS:
-        newest = next((run for run in runs
-                       if bool(run.meta().get("quick")) == quick and run.has_frame(name)), None)  # fmt: skip
+        newest = next((run for run in kind if run.has_frame(name)), None)
         if newest is not None:
             found.append((newest.path.name, _headlines_of(newest, name)))
     return found

@@ -105,8 +105,8 @@ def render_notebook_pages(
             try:
                 html = _html(_execute(source, run.path.resolve(), Path(scratch)))
             except Exception as error:  # a failed cell: the page says which, the rest go on
-                pages[name] = NotebookPage(name, source.stem,
-                                           missing=f"{source.name} failed: {_failure(error)}")  # fmt: skip
+                failed = f"{source.name} failed: {_failure(error)}"
+                pages[name] = NotebookPage(name, source.stem, missing=failed)
                 continue
             write_atomic(out_folder / "notebooks" / f"{source.stem}.html", html)
             pages[name] = NotebookPage(name, source.stem, href=f"notebooks/{source.stem}.html")
