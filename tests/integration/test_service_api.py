@@ -115,7 +115,7 @@ def test_schemathesis_finds_nothing_against_the_document(base: str, tmp_path: Pa
     ))  # fmt: skip
     done = subprocess.run(
         [sys.executable, "-m", "schemathesis.cli", "run", f"{base}/openapi.json",
-         "--checks", checks, "--max-examples", "25", "--seed", "1", "--workers", "2",
+         "--checks", checks, "--max-examples", "25", "--seed", "1", "--workers", "1",
          "--no-color", "--report", "junit", "--report-dir", str(tmp_path)],
         capture_output=True, text=True, timeout=600, cwd=ROOT, check=False,
         env={**os.environ, "SCHEMATHESIS_HOOKS": "tests.integration.schemathesis_checks"},

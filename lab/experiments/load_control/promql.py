@@ -7,40 +7,24 @@ same requests."""
 from __future__ import annotations
 
 import asyncio
-import json
 import math
 import time
-import urllib.request
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from lab.config import endpoints
 from lab.errors import ServiceUnavailableError
 from lab.harness.promql import instant_value, quantile_ms
-from lab.harness.services.prometheus_native import instance_of, registered_target
+from lab.harness.services.prometheus_native import (
+    instance_of,
+    registered_target,
+    wait_until_scraped,
+)
 
 __all__ = ["QUANTILES", "SERVICE", "promql_quantiles", "scraped"]
 
 SERVICE = "lab-load-control"
 QUANTILES = (0.5, 0.95, 0.99)
-
-
-def _up(prometheus: str, instance: str) -> bool:
-    with urllib.request.urlopen(f"{prometheus}/api/v1/targets?state=active", timeout=2) as got:
-        targets = json.load(got)["data"]["activeTargets"]
-    return any(t["labels"].get("instance") == instance and t["health"] == "up" for t in targets)
-
-
-async def _scraped_once(prometheus: str, instance: str, within_s: float) -> bool:
-    deadline = time.monotonic() + within_s
-    try:
-        while not await asyncio.to_thread(_up, prometheus, instance):
-            if time.monotonic() > deadline:
-                return False
-            await asyncio.sleep(0.2)
-    except OSError:
-        return False
-    return True
 
 
 @asynccontextmanager
@@ -50,7 +34,9 @@ async def scraped(url: str, within_s: float = 10.0) -> AsyncIterator[bool]:
     ``lab services up``."""
     prometheus = endpoints().prometheus_url
     with registered_target(SERVICE, instance_of(url)) as path:
-        yield path is not None and await _scraped_once(prometheus, instance_of(url), within_s)
+        yield path is not None and await asyncio.to_thread(
+            wait_until_scraped, prometheus, instance_of(url), within_s
+        )
 
 
 async def promql_quantiles(url: str, run_s: float) -> dict[float, float]:

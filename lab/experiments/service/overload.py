@@ -29,7 +29,11 @@ from lab.errors import ServiceUnavailableError
 from lab.harness.loadgen import Schedule, Stage
 from lab.harness.promql import instant_values
 from lab.harness.services.probes import probe
-from lab.harness.services.prometheus_native import instance_of, rules_loaded
+from lab.harness.services.prometheus_native import (
+    instance_of,
+    rules_loaded,
+    wait_until_scraped,
+)
 from lab.harness.slo_objectives import load_objectives
 from lab.harness.slo_rules import rule_groups
 
@@ -79,6 +83,9 @@ def burn_alerts_watched(base: str, slo_path: Path, scale: float) -> Iterator[Ale
         if path is None:
             yield None
             return
+        # the rules read the service's requests from its first scrape on: a watch that
+        # starts before Prometheus has found the service misses the start of the load
+        wait_until_scraped(ep.prometheus_url, instance)
         watcher = AlertWatcher(ep.prometheus_url).start()
         try:
             yield watcher

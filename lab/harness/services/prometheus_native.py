@@ -14,6 +14,7 @@ import json
 import os
 import re
 import subprocess
+import time
 import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -35,6 +36,7 @@ __all__ = [
     "rules_loaded",
     "start_prometheus",
     "targets_folder",
+    "wait_until_scraped",
 ]
 
 SCRAPE_INTERVAL_S = 1
@@ -123,6 +125,27 @@ def registered_target(job: str, address: str, labels: Mapping[str, str] | None =
     finally:
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
+
+
+def _target_up(prometheus: str, instance: str) -> bool:
+    with urllib.request.urlopen(f"{prometheus}/api/v1/targets?state=active", timeout=2) as got:
+        targets = json.load(got)["data"]["activeTargets"]
+    return any(t["labels"].get("instance") == instance and t["health"] == "up" for t in targets)
+
+
+def wait_until_scraped(prometheus: str, instance: str, within_s: float = 10.0) -> bool:
+    """Whether the Prometheus at ``prometheus`` scraped ``instance`` (``host:port``)
+    successfully within ``within_s`` (discovery and the first scrape take a second or
+    two): run before load whose figures need Prometheus' view of it from the start."""
+    deadline = time.monotonic() + within_s
+    try:
+        while not _target_up(prometheus, instance):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.2)
+    except (OSError, ValueError, KeyError):
+        return False
+    return True
 
 
 def instance_of(url: str) -> str:
