@@ -120,7 +120,9 @@ tables.overload_summary(frame)
 # in the same run; and the server CPU per request that the request-metrics
 # middleware adds to a minimal aiohttp and FastAPI endpoint (each in its own
 # process, driven in alternating rounds). "empty middleware" is what aiohttp
-# charges for any middleware at all.
+# charges for any middleware at all; "metrics access log" records the same
+# metrics through aiohttp's access-log hook instead, with no middleware
+# (`lab.patterns.monitoring_access_log`).
 
 # %%
 tables.overhead_summary(frame)

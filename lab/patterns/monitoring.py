@@ -103,6 +103,10 @@ class RequestMetrics:
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         """One finished request (``method`` as returned by :meth:`started`)."""
         self.in_progress[method] -= 1
+        self.finished(method, route, status, seconds)
+
+    def finished(self, method: str, route: str, status: int, seconds: float) -> None:
+        """One finished request whose start was not counted (an access log has none)."""
         key = (method, route, _CLASSES[status // 100 - 1] if 100 <= status < 600 else "5xx")
         requests = self.requests
         requests[key] = requests.get(key, 0) + 1

@@ -16,7 +16,14 @@ from pathlib import Path
 
 from lab.harness.results import Run, write_atomic
 
-__all__ = ["NOTEBOOKS", "QUIET_KERNEL", "NotebookPage", "notebook_of", "render_notebook_pages"]
+__all__ = [
+    "NOTEBOOKS",
+    "QUIET_KERNEL",
+    "NotebookPage",
+    "notebook_html",
+    "notebook_of",
+    "render_notebook_pages",
+]
 
 #: Where a source checkout keeps the notebooks (an installed wheel has none).
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
@@ -68,7 +75,8 @@ def _execute(source: Path, run: Path, scratch: Path) -> Path:
     return executed
 
 
-def _html(executed: Path) -> str:
+def notebook_html(executed: Path) -> str:
+    """An executed notebook as one page that opens offline."""
     import nbformat
     from nbconvert import HTMLExporter
 
@@ -103,7 +111,7 @@ def render_notebook_pages(
             if not run.has_frame(name):
                 continue
             try:
-                html = _html(_execute(source, run.path.resolve(), Path(scratch)))
+                html = notebook_html(_execute(source, run.path.resolve(), Path(scratch)))
             except Exception as error:  # a failed cell: the page says which, the rest go on
                 failed = f"{source.name} failed: {_failure(error)}"
                 pages[name] = NotebookPage(name, source.stem, missing=failed)

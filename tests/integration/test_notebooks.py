@@ -12,6 +12,7 @@ import papermill
 import pytest
 
 from lab.experiments import EXPERIMENTS
+from lab.report.notebook_pages import notebook_html
 from tests.experiment_frames import SessionFrames, trimmed_settings
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("[0-9][0-9]_*.py"))
@@ -86,3 +87,11 @@ def test_notebook_runs_with_quick_parameters(
     assert not [o for o in outputs if o.output_type == "error"]
     assert any("image/svg+xml" in o.get("data", {}) or "image/png" in o.get("data", {})
                for o in outputs)  # fmt: skip
+    # as `lab report` writes it: offline (no CDN script), figures inline, which run it
+    # shows, and a sentence where JupyterLab would put the what-if sliders
+    page = notebook_html(executed)
+    assert "<script src=" not in page and "cdnjs" not in page and "unpkg" not in page
+    assert re.search(r'<img [^>]*src="data:image/png;base64,', page)
+    assert f"{name}: run " in page or f"{name}: measuring now" in page
+    if "sliders(" in source.read_text():
+        assert "Sliders go here when the notebook runs in JupyterLab" in page

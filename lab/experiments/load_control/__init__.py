@@ -54,5 +54,12 @@ EXPERIMENT = Experiment(
             stack="aiohttp",
             variant="metrics middleware",
         ),
+        headline(
+            "request metrics through aiohttp's access log: added server CPU per request (%)",
+            "Metrics middleware",
+            "added_cpu_percent",
+            stack="aiohttp",
+            variant="metrics access log",
+        ),
     ),
 )

@@ -37,6 +37,7 @@ from lab.experiments.load_control.monitoring_endpoint import (
     available_stacks,
     endpoint_process,
 )
+from lab.experiments.load_control.monitoring_stages import stage_costs
 from lab.experiments.load_control.promql import promql_quantiles, scraped
 from lab.experiments.load_control.simulation import SCENARIOS, SimSettings, simulate
 from lab.harness.aio import new_runner, outside_event_loop
@@ -325,6 +326,8 @@ def _endpoints(stack: str) -> dict[str, Any]:
     if stack == "aiohttp":  # what any middleware costs there, to set the lab's against
         found["empty middleware"] = endpoint_process(stack, False, empty_middleware=True)
     found["metrics middleware"] = endpoint_process(stack, True)
+    if stack == "aiohttp":  # the same metrics without a middleware's cost
+        found["metrics access log"] = endpoint_process(stack, True, access_log=True)
     return found
 
 
@@ -358,6 +361,9 @@ def _monitoring(s: LoadControlSettings, repeat: int) -> list[Row]:
                             "cpu_us_per_request": cpu_us,
                         }
                     )
+    stages = stage_costs()  # after the endpoints stopped: nothing else runs here
+    rows += [{"part": "monitoring_stages", "repeat": repeat, "stage": stage, "ns": ns}
+             for stage, ns in stages.items()]  # fmt: skip
     return rows
 
 

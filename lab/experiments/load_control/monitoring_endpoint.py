@@ -4,6 +4,8 @@ so the load generator's CPU is not the server's.
 ``python -m lab.experiments.load_control.monitoring_endpoint --stack aiohttp --metrics``
 prints its URL on the first line, then answers ``GET /items/{id}`` with a few bytes of
 JSON (and serves ``/metrics``, and ``/__cpu``: its own CPU seconds) until interrupted.
+``--access-log`` records the same metrics through aiohttp's access-log hook instead of
+the middleware (``lab.patterns.monitoring_access_log``).
 ``--stack fastapi`` serves the same on uvicorn.
 """
 
@@ -30,6 +32,7 @@ from lab.patterns.monitoring import (
     metrics_asgi_app,
     metrics_handler,
 )
+from lab.patterns.monitoring_access_log import ACCESS_LOG, metrics_access_logger
 from lab.patterns.system_metrics import metrics_registry
 
 __all__ = ["CPU_PATH", "STACKS", "available_stacks", "endpoint_process", "main"]
@@ -53,9 +56,10 @@ async def _pass_through(request: web.Request, handler: Any) -> web.StreamRespons
     return await handler(request)  # type: ignore[no-any-return]
 
 
-async def _aiohttp(with_metrics: bool, empty_middleware: bool = False) -> None:
+async def _aiohttp(with_metrics: bool, empty_middleware: bool = False,
+                   access_log: bool = False) -> None:  # fmt: skip
     metrics = RequestMetrics()
-    middlewares = [aiohttp_metrics_middleware(metrics)] if with_metrics else []
+    middlewares = [aiohttp_metrics_middleware(metrics)] if with_metrics and not access_log else []
     if empty_middleware:  # what any middleware costs in aiohttp, to set the lab's against
         middlewares.append(_pass_through)
     app = web.Application(middlewares=middlewares)
@@ -69,7 +73,10 @@ async def _aiohttp(with_metrics: bool, empty_middleware: bool = False) -> None:
     app.router.add_get("/items/{id}", item)
     app.router.add_get(CPU_PATH, cpu)
     app.router.add_get("/metrics", metrics_handler(metrics_registry(RequestCollector(metrics))))
-    runner = web.AppRunner(app, access_log=None)
+    logged: dict[str, Any] = {"access_log": None}
+    if access_log:  # the same metrics, recorded by aiohttp's access-log hook
+        logged = {"access_log": ACCESS_LOG, "access_log_class": metrics_access_logger(metrics)}
+    runner = web.AppRunner(app, **logged)
     await runner.setup()
     with stop_signals() as stop:
         await web.SockSite(runner, _listen()).start()
@@ -111,7 +118,7 @@ def available_stacks() -> list[str]:
 
 @contextmanager
 def endpoint_process(
-    stack: str, with_metrics: bool, empty_middleware: bool = False
+    stack: str, with_metrics: bool, empty_middleware: bool = False, access_log: bool = False
 ) -> Iterator[str]:
     """Start the endpoint in its own process; yields its base URL; stops it on exit."""
     argv = [
@@ -125,6 +132,8 @@ def endpoint_process(
         argv.append("--metrics")
     if empty_middleware:
         argv.append("--empty-middleware")
+    if access_log:
+        argv.append("--access-log")
     with url_process(argv, f"the {stack} endpoint") as url:
         yield url
 
@@ -134,9 +143,11 @@ def main() -> None:
     parser.add_argument("--stack", choices=STACKS, default="aiohttp")
     parser.add_argument("--metrics", action="store_true")
     parser.add_argument("--empty-middleware", action="store_true", help="aiohttp only")
+    parser.add_argument("--access-log", action="store_true",
+                        help="aiohttp, with --metrics: record through the access log")  # fmt: skip
     args = parser.parse_args()
     if args.stack == "aiohttp":
-        serve = _aiohttp(args.metrics, args.empty_middleware)
+        serve = _aiohttp(args.metrics, args.empty_middleware, args.access_log)
     else:
         serve = _fastapi(args.metrics)
     try:

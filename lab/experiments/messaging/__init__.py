@@ -38,6 +38,13 @@ EXPERIMENT = Experiment(
             "Kafka's perf tools",
             tool="KafkaBatchProcessor, concurrency 32",
         ),
+        headline(
+            "KafkaBatchProcessor, batch handler / ConsumerPerformance",
+            "Consuming",
+            "vs_java",
+            "Kafka's perf tools",
+            tool="KafkaBatchProcessor, batch handler",
+        ),
         headline("messages lost when the worker is killed", "The worker killed", "lost"),
         headline("duplicates per crash", "The worker killed", "duplicates_per_crash"),
         headline("4 workers / 1 on 8 partitions", "Worker processes", "vs_one", workers=4),

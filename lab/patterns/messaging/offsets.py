@@ -30,8 +30,22 @@ class PartitionOffsets:
         self._last_fetched = offset
         self._open.append(offset)
 
+    def fetched_run(self, offsets: list[int]) -> None:
+        """A fetch's offsets of this partition at once (increasing, as Kafka returns them)."""
+        if not offsets:
+            return
+        if self._last_fetched is not None and offsets[0] <= self._last_fetched:
+            raise ValueError(f"offset {offsets[0]} fetched after {self._last_fetched}")
+        if offsets[-1] < offsets[0]:
+            raise ValueError(f"offsets fetched out of order: {offsets[0]} .. {offsets[-1]}")
+        self._last_fetched = offsets[-1]
+        self._open.extend(offsets)
+
     def finished(self, offset: int) -> None:
         self._finished.add(offset)
+
+    def finished_run(self, offsets: list[int]) -> None:
+        self._finished.update(offsets)
 
     @property
     def open_count(self) -> int:

@@ -26,6 +26,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any, Literal, NamedTuple, get_args
 
 import orjson
@@ -117,6 +118,13 @@ class KafkaBatchProcessor:
     ``handler(message)`` is an async function; an exception means "failed, retry".
     ``ordering`` keeps messages with one key (``"key"``), or one partition
     (``"partition"``), in order; ``"none"`` handles everything concurrently.
+
+    Or ``batch_handler(messages)`` (give ``handler=None``): it gets up to ``batch_size``
+    messages of one partition, in offset order, in one call, as high-throughput consumers
+    do; an exception retries the whole batch, and a batch that keeps failing goes to the
+    dead-letter topic message by message. Batches of one partition run one after another
+    with ``"key"`` or ``"partition"`` ordering; with ``"none"``, each fetched chunk is a
+    batch of its own and chunks run concurrently.
     """
 
     def __init__(
@@ -124,8 +132,9 @@ class KafkaBatchProcessor:
         bootstrap: str,
         topics: list[str],
         group_id: str,
-        handler: Callable[[Message], Awaitable[None]],
+        handler: Callable[[Message], Awaitable[None]] | None,
         *,
+        batch_handler: Callable[[list[Message]], Awaitable[None]] | None = None,
         concurrency: int = 16,
         ordering: Ordering = "key",
         max_buffered: int = 2_000,
@@ -139,6 +148,8 @@ class KafkaBatchProcessor:
         producer_options: dict[str, Any] | None = None,
         seed: int | None = None,
     ) -> None:
+        if (handler is None) == (batch_handler is None):
+            raise ConfigError("give exactly one of handler and batch_handler")
         if concurrency < 1 or max_buffered < 1 or batch_size < 1:
             raise ConfigError("concurrency, max_buffered and batch_size must be at least 1")
         if ordering not in get_args(Ordering):
@@ -146,7 +157,7 @@ class KafkaBatchProcessor:
         if value_format not in DECODERS:
             raise ConfigError(f"value_format must be one of {', '.join(DECODERS)}")
         self.bootstrap, self.topics, self.group_id = bootstrap, topics, group_id
-        self.handler = handler
+        self.handler, self.batch_handler = handler, batch_handler
         self.concurrency, self.ordering = concurrency, ordering
         self.max_buffered, self.batch_size = max_buffered, batch_size
         self.retry = retry or RetryPolicy()
@@ -162,7 +173,7 @@ class KafkaBatchProcessor:
         self._ready: deque[Hashable] = deque()  # chains with messages and no worker yet
         self._wake_workers = asyncio.Event()  # set once per fetched batch, not per message
         self._handling: dict[TopicPartition, int] = {}  # messages in a handler now
-        self._current: dict[Hashable, ConsumerRecord[bytes, bytes]] = {}  # chain -> in handler
+        self._current: dict[Hashable, int] = {}  # chain -> how many of it are in a handler
         self._buffered = 0
         self._stopping = asyncio.Event()
         self._commit_due = asyncio.Event()
@@ -259,9 +270,14 @@ class KafkaBatchProcessor:
             batches = await consumer.getmany(timeout_ms=100, max_records=self.batch_size)
             for tp, records in batches.items():
                 offsets = self._offsets.setdefault(tp, PartitionOffsets())
-                for record in records:
-                    offsets.fetched(record.offset)
-                    self._enqueue(tp, record)
+                if self.batch_handler is not None:  # a partition's records go as one run
+                    offsets.fetched_run([record.offset for record in records])
+                    chunk = (tp, records[0].offset) if self.ordering == "none" else tp
+                    self._enqueue_run(chunk, records)
+                else:
+                    for record in records:
+                        offsets.fetched(record.offset)
+                        self._enqueue(tp, record)
                 self.stats.consumed += len(records)
             if self._ready:
                 self._wake_workers.set()
@@ -274,6 +290,16 @@ class KafkaBatchProcessor:
         if self.ordering == "key" and key is not None:
             return (tp, key)
         return (tp, record.offset)  # no order to keep: a chain of its own
+
+    def _enqueue_run(self, chain_id: Hashable, records: list[ConsumerRecord[bytes, bytes]]) -> None:
+        """Batches: a partition's chain (or, with no order to keep, the fetched chunk's own)
+        gains the fetch's records at once."""
+        chain = self._chains.get(chain_id)
+        if chain is None:
+            chain = self._chains[chain_id] = deque()
+            self._ready.append(chain_id)
+        chain.extend(records)
+        self._buffered += len(records)
 
     def _enqueue(self, tp: TopicPartition, record: ConsumerRecord[bytes, bytes]) -> None:
         chain_id = self._chain_of(tp, record)
@@ -294,24 +320,30 @@ class KafkaBatchProcessor:
                 continue
             chain_id = self._ready.popleft()
             chain = self._chains.get(chain_id)
+            batch = 1 if self.batch_handler is None else self.batch_size
             while chain:
-                record = chain[0]
-                tp = _partition(record)
-                self._current[chain_id] = record
-                self._handling[tp] = self._handling.get(tp, 0) + 1
+                records = [chain[0]] if batch == 1 else list(islice(chain, batch))
+                taken = len(records)
+                tp = _partition(records[0])  # a chain holds one partition's records
+                self._current[chain_id] = taken
+                self._handling[tp] = self._handling.get(tp, 0) + taken
                 try:
-                    await self._handle(record)
+                    if batch == 1:
+                        await self._handle(records[0])
+                    else:
+                        await self._handle_batch(records)
                 finally:
-                    self._handling[tp] -= 1
+                    self._handling[tp] -= taken
                     del self._current[chain_id]
                     if self._idle_waiters:
                         self._one_done.set()
-                chain.popleft()
-                self._buffered -= 1
+                for _ in range(taken):
+                    chain.popleft()
+                self._buffered -= taken
                 offsets = self._offsets.get(tp)  # None once the partition was given back
                 if offsets is not None:
-                    offsets.finished(record.offset)
-                self._since_commit += 1
+                    offsets.finished_run([record.offset for record in records])
+                self._since_commit += taken
                 if self._since_commit >= self._commit_every:
                     self._commit_due.set()
             self._chains.pop(chain_id, None)
@@ -320,12 +352,13 @@ class KafkaBatchProcessor:
         """Forget messages not yet in a handler (never committed, so they come again)."""
         for chain_id in chain_ids:
             chain = self._chains[chain_id]
-            keep = 1 if chain_id in self._current else 0  # its worker pops that one
+            keep = self._current.get(chain_id, 0)  # its worker pops the ones in a handler
             while len(chain) > keep:
                 chain.pop()
                 self._buffered -= 1
 
     async def _handle(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        assert self.handler is not None
         began = time.perf_counter()
         try:
             value = self.decode(record.value)
@@ -359,6 +392,40 @@ class KafkaBatchProcessor:
                 continue
             self.stats.handled += 1
             self.stats.handle_seconds.observe(time.perf_counter() - began)
+            return
+
+    async def _handle_batch(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
+        """One call of the batch handler over ``records`` (the undecodable ones go to the
+        dead-letter topic first), retried whole; dead-lettered one by one at the end."""
+        assert self.batch_handler is not None
+        began = time.perf_counter()
+        readable = []
+        for record in records:
+            try:
+                readable.append((record, self.decode(record.value)))
+            except Exception as error:  # a poison record: no handler can read it
+                self.stats.undecodable += 1
+                await self._dead_letter(record, error, attempts=0)
+        attempt = 1
+        while readable:
+            messages = [Message(record.topic, record.partition, record.offset, record.key,
+                                value, tuple(record.headers), record.timestamp, attempt)
+                        for record, value in readable]  # fmt: skip
+            try:
+                await self.batch_handler(messages)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                if attempt >= self.retry.max_attempts:
+                    for record, _ in readable:
+                        await self._dead_letter(record, error, attempts=attempt)
+                    return
+                await asyncio.sleep(self.retry.wait_s(attempt, self._rng))
+                attempt += 1
+                self.stats.retried += 1
+                continue
+            self.stats.handled += len(messages)
+            self.stats.handle_seconds.observe(time.perf_counter() - began)  # per batch
             return
 
     async def _dead_letter(
