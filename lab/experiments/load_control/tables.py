@@ -233,7 +233,7 @@ TABLES = (
     ReportTable(
         "Where the metrics' cost goes: ns per request by stage, in process (best of 3 "
         "rounds of 20,000; the request paths run aiohttp's routing, middleware chain and "
-        "handler over prepared requests)",
+        "handler over a prepared request)",
         monitoring_stages,
     ),
     ReportTable(
