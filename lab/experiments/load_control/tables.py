@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lab.experiments.tables import ReportTable, spread_columns
+from lab.experiments.tables import ReportTable, part_rows, spread_columns
 
 __all__ = [
     "TABLES",
@@ -52,7 +52,10 @@ def overload_run(
 
 
 def convergence_summary(frame: pd.DataFrame) -> pd.DataFrame:
-    runs = frame[(frame.part == "convergence") & (frame.kind == "run")].copy()
+    part = part_rows(frame, "convergence")
+    if part.empty:
+        return pd.DataFrame()
+    runs = part[part.kind == "run"].copy()
     if runs.empty:
         return pd.DataFrame()
     runs["p99_ratio"] = runs.p99_overload_ms / runs.p99_light_ms
@@ -76,11 +79,14 @@ def convergence_summary(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def overload_summary(frame: pd.DataFrame) -> pd.DataFrame:
-    runs = frame[(frame.part == "overload") & (frame.kind == "run")].copy()
+    part = part_rows(frame, "overload")
+    if part.empty:
+        return pd.DataFrame()
+    runs = part[part.kind == "run"].copy()
     if runs.empty:
         return pd.DataFrame()
     runs["p99_ratio"] = runs.p99_overload_ms / runs.p99_light_ms
-    limits = frame[(frame.part == "overload") & (frame.kind == "limit")]
+    limits = part[part.kind == "limit"]
     table = spread_columns(
         runs,
         ["variant"],
@@ -201,10 +207,13 @@ def targets(frame: pd.DataFrame) -> pd.DataFrame:
             }
         )
     mon = monitoring_summary(frame)
-    for row in mon[mon.variant == "metrics middleware"].to_dict("records"):
+    recorded = (
+        mon[mon.variant.isin(["metrics middleware", "metrics access log"])] if len(mon) else mon
+    )
+    for row in recorded.to_dict("records"):
         rows.append(
             {
-                "target": f"metrics middleware adds at most 5 % ({row['stack']})",
+                "target": f"{row['variant']} adds at most 5 % ({row['stack']})",
                 "measured": f"{row['added_cpu_percent']:+.1f} % server CPU per request "
                 f"[{row['added_cpu_percent_min']:+.1f} to {row['added_cpu_percent_max']:+.1f}] "
                 f"over {row['runs']} rounds"

@@ -72,6 +72,8 @@ def breaker_summary(frame: pd.DataFrame) -> pd.DataFrame:
 
 def overhead_summary(frame: pd.DataFrame) -> pd.DataFrame:
     cost = frame[frame.part == "overhead"]
+    if cost.empty:
+        return pd.DataFrame()
     return (
         cost.groupby("variant", sort=False)
         .agg(
