@@ -29,6 +29,8 @@ def time_notebook(source: Path, run: Path) -> tuple[float, float]:
     import nbformat
     import papermill
 
+    from lab.report.notebook_pages import QUIET_KERNEL
+
     with tempfile.TemporaryDirectory(prefix="lab-notebook-") as folder:
         unexecuted = Path(folder) / f"{source.stem}.ipynb"
         jupytext.write(jupytext.read(source), unexecuted)
@@ -37,7 +39,7 @@ def time_notebook(source: Path, run: Path) -> tuple[float, float]:
         papermill.execute_notebook(
             str(unexecuted), str(executed),
             parameters={"run": str(run)}, kernel_name="python3", cwd=folder,
-            progress_bar=False, log_output=False,
+            progress_bar=False, log_output=False, extra_arguments=QUIET_KERNEL,
         )  # fmt: skip
         took = time.perf_counter() - began
         cells = nbformat.read(executed, as_version=4).cells  # type: ignore[no-untyped-call]
