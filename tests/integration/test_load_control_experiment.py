@@ -48,7 +48,8 @@ def test_every_part_leaves_its_rows(frame: pd.DataFrame) -> None:
     monitoring = tables.monitoring_summary(frame)
     assert set(monitoring["stack"]) == set(STACKS)
     assert (monitoring.cpu_us_per_request > 0).all()
-    assert len(tables.targets(frame)) == 5
+    assert len(tables.targets(frame)) == 6
+    assert len(tables.monitoring_stages(frame)) == 7  # every stage timed
     experiment = EXPERIMENTS["load_control"]
     assert len(experiment.figures(frame)) == 3
     assert next(caption for caption, _ in experiment.tables(frame)).startswith("The issue's")

@@ -4,7 +4,9 @@ and each one runs end to end through papermill with quick parameters."""
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
 import re
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
 import jupytext
@@ -12,7 +14,7 @@ import papermill
 import pytest
 
 from lab.experiments import EXPERIMENTS
-from lab.report.notebook_pages import notebook_html
+from lab.report.notebook_pages import QUIET_KERNEL, notebook_html
 from tests.experiment_frames import SessionFrames, trimmed_settings
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("[0-9][0-9]_*.py"))
@@ -59,29 +61,54 @@ def _trimmed_changes(name: str) -> dict[str, object]:
             if (value := getattr(trimmed, field.name)) != getattr(quick, field.name)}  # fmt: skip
 
 
+def _execute(source: Path, folder: Path, parameters: dict[str, object]) -> Path:
+    """``source`` written as an ``.ipynb`` in ``folder`` and run there by papermill (in a
+    process of its own when called from the pool below)."""
+    unexecuted = folder / f"{source.stem}.ipynb"
+    jupytext.write(jupytext.read(source), unexecuted)
+    executed = folder / f"{source.stem}.out.ipynb"
+    papermill.execute_notebook(
+        str(unexecuted), str(executed), parameters=parameters,
+        kernel_name="python3", cwd=str(folder), progress_bar=False,
+        extra_arguments=QUIET_KERNEL,
+    )  # fmt: skip
+    return executed
+
+
+@pytest.fixture(scope="session")
+def stored_run_notebooks(
+    frames: SessionFrames, tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest,
+) -> dict[str, Future[Path]]:  # fmt: skip
+    """Every notebook but the live one, run on the session's stored run two at a time (a
+    kernel each: the two cores share them), started once the frames are measured."""
+    stored = [source for source in NOTEBOOKS if source.stem != LIVE]
+    for source in stored:
+        for service in EXPERIMENTS[_experiment(source)].services:
+            request.getfixturevalue(f"{service}_up")
+        frames(_experiment(source))
+    pool = ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn"))
+    request.addfinalizer(pool.shutdown)
+    return {source.stem: pool.submit(_execute, source, tmp_path_factory.mktemp(source.stem),
+                                     {"quick": True, "run": str(frames.run.path)})
+            for source in stored}  # fmt: skip
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("source", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs_with_quick_parameters(
-    source: Path, tmp_path: Path, frames: SessionFrames, request: pytest.FixtureRequest
+    source: Path, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     """Each notebook runs end to end: the live one measures (quick), the others open the
     session's stored run of their experiment, measured once for the whole test session."""
     name = _experiment(source)
-    parameters: dict[str, object] = {"quick": True, "run": "measure"}
-    for service in EXPERIMENTS[name].services:
-        request.getfixturevalue(f"{service}_up")
     if source.stem == LIVE:
-        parameters["changes"] = _trimmed_changes(name)
+        for service in EXPERIMENTS[name].services:
+            request.getfixturevalue(f"{service}_up")
+        parameters = {"quick": True, "run": "measure", "changes": _trimmed_changes(name)}
+        executed = _execute(source, tmp_path, parameters)
     else:
-        frames(name)
-        parameters["run"] = str(frames.run.path)
-    unexecuted = tmp_path / f"{source.stem}.ipynb"
-    jupytext.write(jupytext.read(source), unexecuted)
-    executed = tmp_path / f"{source.stem}.out.ipynb"
-    papermill.execute_notebook(
-        str(unexecuted), str(executed), parameters=parameters,
-        kernel_name="python3", cwd=str(tmp_path), progress_bar=False,
-    )  # fmt: skip
+        executed = request.getfixturevalue("stored_run_notebooks")[source.stem].result()
     result = jupytext.read(executed)
     outputs = [o for c in result.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
