@@ -80,6 +80,19 @@ async def test_a_failing_batch_is_retried_whole_then_dead_lettered_message_by_me
     assert (await committed(topic, f"g-{topic}", 1))[0] == 4  # the partition moved on
 
 
+async def test_batches_of_one_are_still_batches() -> None:
+    topic = await new_topic(partitions=1)
+    await produce(topic, keyed_json(50))
+    sizes: list[int] = []
+
+    async def handle(messages: list[Message]) -> None:
+        sizes.append(len(messages))
+
+    processor = _processor(topic, handle, batch_size=1, ordering="partition")
+    await run_until(processor, lambda: len(sizes) == 50)
+    assert sizes == [1] * 50 and processor.stats.handled == 50
+
+
 def test_one_handler_kind_is_given() -> None:
     async def handle(message: Message) -> None: ...
 

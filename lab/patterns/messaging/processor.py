@@ -320,18 +320,18 @@ class KafkaBatchProcessor:
                 continue
             chain_id = self._ready.popleft()
             chain = self._chains.get(chain_id)
-            batch = 1 if self.batch_handler is None else self.batch_size
+            batched = self.batch_handler is not None
             while chain:
-                records = [chain[0]] if batch == 1 else list(islice(chain, batch))
+                records = list(islice(chain, self.batch_size)) if batched else [chain[0]]
                 taken = len(records)
                 tp = _partition(records[0])  # a chain holds one partition's records
                 self._current[chain_id] = taken
                 self._handling[tp] = self._handling.get(tp, 0) + taken
                 try:
-                    if batch == 1:
-                        await self._handle(records[0])
-                    else:
+                    if batched:
                         await self._handle_batch(records)
+                    else:
+                        await self._handle(records[0])
                 finally:
                     self._handling[tp] -= taken
                     del self._current[chain_id]
