@@ -32,12 +32,12 @@ from pathlib import Path
 from typing import Any
 
 from lab.errors import ConfigError
+from lab.experiments.stored import REFERENCE
 from lab.harness.browser import launch_chromium
+from lab.report.notebook_pages import NOTEBOOKS
 
 __all__ = ["LabCheck", "check_in_jupyterlab", "jupyterlab_server"]
 
-NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
-REFERENCE = Path(__file__).resolve().parents[2] / "reference"
 _STARTUP_S = 60.0
 _RUN_ALL_S = 120.0
 

@@ -17,30 +17,19 @@ import tempfile
 import time
 from pathlib import Path
 
-__all__ = ["main", "time_notebook"]
+from lab.report.notebook_pages import NOTEBOOKS, execute_notebook
 
-NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+__all__ = ["main", "time_notebook"]
 
 
 def time_notebook(source: Path, run: Path) -> tuple[float, float]:
     """Seconds papermill took to run ``source`` on the stored ``run``, and the slowest
     cell's seconds (papermill records each cell's)."""
-    import jupytext
     import nbformat
-    import papermill
-
-    from lab.report.notebook_pages import QUIET_KERNEL
 
     with tempfile.TemporaryDirectory(prefix="lab-notebook-") as folder:
-        unexecuted = Path(folder) / f"{source.stem}.ipynb"
-        jupytext.write(jupytext.read(source), unexecuted)
-        executed = Path(folder) / "executed.ipynb"
         began = time.perf_counter()
-        papermill.execute_notebook(
-            str(unexecuted), str(executed),
-            parameters={"run": str(run)}, kernel_name="python3", cwd=folder,
-            progress_bar=False, log_output=False, extra_arguments=QUIET_KERNEL,
-        )  # fmt: skip
+        executed = execute_notebook(source, Path(folder), {"run": str(run)})
         took = time.perf_counter() - began
         cells = nbformat.read(executed, as_version=4).cells  # type: ignore[no-untyped-call]
         slowest = max(float(cell.metadata.get("papermill", {}).get("duration") or 0.0)

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp.abc import AbstractAccessLogger
 
-from lab.patterns.monitoring import UNMATCHED, RequestMetrics
+from lab.patterns.monitoring import _METHODS, UNMATCHED, RequestMetrics
 
 if TYPE_CHECKING:
     from aiohttp.web import BaseRequest, StreamResponse
@@ -45,7 +45,6 @@ __all__ = ["ACCESS_LOG", "metrics_access_logger"]
 #: aiohttp creates an access logger only when given a ``logging.Logger``; this one is
 #: never written to.
 ACCESS_LOG = logging.getLogger("lab.request_metrics")
-_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 def metrics_access_logger(metrics: RequestMetrics) -> type[AbstractAccessLogger]:

@@ -20,6 +20,7 @@ __all__ = [
     "NOTEBOOKS",
     "QUIET_KERNEL",
     "NotebookPage",
+    "execute_notebook",
     "notebook_html",
     "notebook_of",
     "render_notebook_pages",
@@ -58,18 +59,21 @@ def _notebooks(folder: Path) -> dict[str, Path]:
             if (name := notebook_of(source)) is not None}  # fmt: skip
 
 
-def _execute(source: Path, run: Path, scratch: Path) -> Path:
+def execute_notebook(source: Path, folder: Path, parameters: dict[str, object]) -> Path:
+    """``source`` (py:percent) written as an ``.ipynb`` in ``folder`` and executed there by
+    papermill with ``parameters``; the executed notebook's path. A cell that fails raises
+    papermill's error, naming the cell."""
     import jupytext
     import papermill
 
     notebook = jupytext.read(source)
     notebook.metadata.setdefault("kernelspec", _KERNELSPEC)  # a source without a header
-    unexecuted = scratch / f"{source.stem}.ipynb"
+    unexecuted = folder / f"{source.stem}.ipynb"
     jupytext.write(notebook, unexecuted)
-    executed = scratch / f"{source.stem}.executed.ipynb"
+    executed = folder / f"{source.stem}.executed.ipynb"
     papermill.execute_notebook(
-        str(unexecuted), str(executed), parameters={"run": str(run)},
-        kernel_name="python3", cwd=str(scratch), progress_bar=False, log_output=False,
+        str(unexecuted), str(executed), parameters=parameters,
+        kernel_name="python3", cwd=str(folder), progress_bar=False, log_output=False,
         extra_arguments=QUIET_KERNEL,
     )  # fmt: skip
     return executed
@@ -111,7 +115,8 @@ def render_notebook_pages(
             if not run.has_frame(name):
                 continue
             try:
-                html = notebook_html(_execute(source, run.path.resolve(), Path(scratch)))
+                executed = execute_notebook(source, Path(scratch), {"run": str(run.path.resolve())})
+                html = notebook_html(executed)
             except Exception as error:  # a failed cell: the page says which, the rest go on
                 failed = f"{source.name} failed: {_failure(error)}"
                 pages[name] = NotebookPage(name, source.stem, missing=failed)

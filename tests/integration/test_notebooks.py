@@ -10,11 +10,10 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
 import jupytext
-import papermill
 import pytest
 
 from lab.experiments import EXPERIMENTS
-from lab.report.notebook_pages import QUIET_KERNEL, notebook_html
+from lab.report.notebook_pages import execute_notebook, notebook_html
 from tests.experiment_frames import SessionFrames, trimmed_settings
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("[0-9][0-9]_*.py"))
@@ -61,20 +60,6 @@ def _trimmed_changes(name: str) -> dict[str, object]:
             if (value := getattr(trimmed, field.name)) != getattr(quick, field.name)}  # fmt: skip
 
 
-def _execute(source: Path, folder: Path, parameters: dict[str, object]) -> Path:
-    """``source`` written as an ``.ipynb`` in ``folder`` and run there by papermill (in a
-    process of its own when called from the pool below)."""
-    unexecuted = folder / f"{source.stem}.ipynb"
-    jupytext.write(jupytext.read(source), unexecuted)
-    executed = folder / f"{source.stem}.out.ipynb"
-    papermill.execute_notebook(
-        str(unexecuted), str(executed), parameters=parameters,
-        kernel_name="python3", cwd=str(folder), progress_bar=False,
-        extra_arguments=QUIET_KERNEL,
-    )  # fmt: skip
-    return executed
-
-
 @pytest.fixture(scope="session")
 def stored_run_notebooks(
     frames: SessionFrames, tmp_path_factory: pytest.TempPathFactory,
@@ -89,7 +74,7 @@ def stored_run_notebooks(
         frames(_experiment(source))
     pool = ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn"))
     request.addfinalizer(pool.shutdown)
-    return {source.stem: pool.submit(_execute, source, tmp_path_factory.mktemp(source.stem),
+    return {source.stem: pool.submit(execute_notebook, source, tmp_path_factory.mktemp(source.stem),
                                      {"quick": True, "run": str(frames.run.path)})
             for source in stored}  # fmt: skip
 
@@ -106,7 +91,7 @@ def test_notebook_runs_with_quick_parameters(
         for service in EXPERIMENTS[name].services:
             request.getfixturevalue(f"{service}_up")
         parameters = {"quick": True, "run": "measure", "changes": _trimmed_changes(name)}
-        executed = _execute(source, tmp_path, parameters)
+        executed = execute_notebook(source, tmp_path, parameters)
     else:
         executed = request.getfixturevalue("stored_run_notebooks")[source.stem].result()
     result = jupytext.read(executed)

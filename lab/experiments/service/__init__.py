@@ -75,7 +75,8 @@ EXPERIMENT = Experiment(
             missing="did not fire",
         ),
         headline(
-            "seconds the fast-burn alert fired in a clean run (optimized ramp)",
+            "seconds the fast-burn alert fired in a clean run (optimized ramp; counted only "
+            "where Prometheus evaluated the rules over it)",
             "Burn-rate alerts",
             "fast_burn_seconds",
             run="ramp, optimized",

@@ -328,10 +328,7 @@ class KafkaBatchProcessor:
                 self._current[chain_id] = taken
                 self._handling[tp] = self._handling.get(tp, 0) + taken
                 try:
-                    if batched:
-                        await self._handle_batch(records)
-                    else:
-                        await self._handle(records[0])
+                    await self._handle(records)
                 finally:
                     self._handling[tp] -= taken
                     del self._current[chain_id]
@@ -357,47 +354,11 @@ class KafkaBatchProcessor:
                 chain.pop()
                 self._buffered -= 1
 
-    async def _handle(self, record: ConsumerRecord[bytes, bytes]) -> None:
-        assert self.handler is not None
-        began = time.perf_counter()
-        try:
-            value = self.decode(record.value)
-        except Exception as error:  # a poison record: no handler can read it
-            self.stats.undecodable += 1
-            await self._dead_letter(record, error, attempts=0)
-            return
-        attempt = 1
-        while True:
-            message = Message(
-                record.topic,
-                record.partition,
-                record.offset,
-                record.key,
-                value,
-                tuple(record.headers),
-                record.timestamp,
-                attempt,
-            )
-            try:
-                await self.handler(message)
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:
-                if attempt >= self.retry.max_attempts:
-                    await self._dead_letter(record, error, attempts=attempt)
-                    return
-                await asyncio.sleep(self.retry.wait_s(attempt, self._rng))
-                attempt += 1
-                self.stats.retried += 1
-                continue
-            self.stats.handled += 1
-            self.stats.handle_seconds.observe(time.perf_counter() - began)
-            return
-
-    async def _handle_batch(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
-        """One call of the batch handler over ``records`` (the undecodable ones go to the
-        dead-letter topic first), retried whole; dead-lettered one by one at the end."""
-        assert self.batch_handler is not None
+    async def _handle(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
+        """The handler over one record, or the batch handler over a run of one partition's:
+        a record that cannot be decoded goes to the dead-letter topic at once; the rest are
+        tried together, retried with backoff, and dead-lettered one by one once every
+        attempt failed."""
         began = time.perf_counter()
         readable = []
         for record in records:
@@ -412,7 +373,11 @@ class KafkaBatchProcessor:
                                 value, tuple(record.headers), record.timestamp, attempt)
                         for record, value in readable]  # fmt: skip
             try:
-                await self.batch_handler(messages)
+                if self.batch_handler is not None:
+                    await self.batch_handler(messages)
+                else:
+                    assert self.handler is not None
+                    await self.handler(messages[0])
             except asyncio.CancelledError:
                 raise
             except Exception as error:
@@ -425,7 +390,7 @@ class KafkaBatchProcessor:
                 self.stats.retried += 1
                 continue
             self.stats.handled += len(messages)
-            self.stats.handle_seconds.observe(time.perf_counter() - began)  # per batch
+            self.stats.handle_seconds.observe(time.perf_counter() - began)  # a call's worth
             return
 
     async def _dead_letter(
