@@ -34,6 +34,7 @@ __all__ = [
     "RequestCollector",
     "RequestMetrics",
     "aiohttp_metrics_middleware",
+    "aiohttp_route_templates",
     "exposition",
     "histogram_quantile",
     "metrics_asgi_app",
@@ -194,18 +195,28 @@ def histogram_quantile(q: float, cumulative: Sequence[tuple[float, float]]) -> f
 # --- aiohttp ------------------------------------------------------------------------------
 
 
-def _aiohttp_route(match_info: web.UrlMappingMatchInfo) -> str:
-    route = match_info.route
-    resource = route.resource if route is not None else None
-    if resource is None or match_info.http_exception is not None:
-        return UNMATCHED
-    return resource.canonical
+def aiohttp_route_templates() -> Callable[[web.UrlMappingMatchInfo], str]:
+    """``template(match_info)``: the matched route's template (``/users/{id}``), found
+    once per route and then read from a dict; ``<unmatched>`` where no route matched."""
+    templates: dict[object, str] = {}
+
+    def template(match_info: web.UrlMappingMatchInfo) -> str:
+        route = match_info.route
+        found = templates.get(route)
+        if found is None:
+            resource = route.resource if route is not None else None
+            if resource is None or match_info.http_exception is not None:
+                return UNMATCHED  # not kept: a 404's route is a new object each time
+            found = templates[route] = resource.canonical
+        return found
+
+    return template
 
 
 def aiohttp_metrics_middleware(metrics: RequestMetrics) -> Any:
     """``web.Application(middlewares=[aiohttp_metrics_middleware(metrics)])``."""
     in_progress, observe, clock = metrics.in_progress, metrics.observe, time.perf_counter
-    methods = _METHODS
+    methods, template = _METHODS, aiohttp_route_templates()
 
     @web.middleware
     async def record(request: web.Request, handler: Any) -> web.StreamResponse:
@@ -223,7 +234,7 @@ def aiohttp_metrics_middleware(metrics: RequestMetrics) -> Any:
             status = error.status
             raise
         finally:
-            observe(method, _aiohttp_route(request.match_info), status, clock() - began)
+            observe(method, template(request.match_info), status, clock() - began)
 
     return record
 

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp.abc import AbstractAccessLogger
 
-from lab.patterns.monitoring import _METHODS, UNMATCHED, RequestMetrics
+from lab.patterns.monitoring import _METHODS, UNMATCHED, RequestMetrics, aiohttp_route_templates
 
 if TYPE_CHECKING:
     from aiohttp.web import BaseRequest, StreamResponse
@@ -51,21 +51,14 @@ def metrics_access_logger(metrics: RequestMetrics) -> type[AbstractAccessLogger]
     """An access-logger class recording every request into ``metrics`` (pass it as
     ``access_log_class``, with ``access_log=ACCESS_LOG``)."""
     finished = metrics.finished
-    templates: dict[object, str] = {}  # route -> its template, found once per route
+    route_template = aiohttp_route_templates()
 
     def template(request: BaseRequest) -> str:
         try:
             match_info = request.match_info  # type: ignore[attr-defined]
         except (AttributeError, AssertionError):  # a request that did not parse (400)
             return UNMATCHED
-        route = match_info.route
-        found = templates.get(route)
-        if found is None:
-            resource = route.resource if route is not None else None
-            if resource is None or match_info.http_exception is not None:
-                return UNMATCHED  # not cached: a 404's route is a new object each time
-            found = templates[route] = resource.canonical
-        return found
+        return route_template(match_info)
 
     class RequestMetricsLog(AbstractAccessLogger):
         __slots__ = ()

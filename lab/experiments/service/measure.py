@@ -73,7 +73,7 @@ VARIANTS = {"optimized": (), "naive": NAIVE_FLAGS}
 #: Nothing is measured once a load has ended: a service still draining an overload (the
 #: naive one at the target rate, thousands of queued handlers each opening a PostgreSQL
 #: connection) gets this long to stop, then is killed. It never stopped within 30 s.
-DONE_STOP_S = 2.0
+DONE_STOP_S = 1.0
 #: SLO lines a rate search varies rather than judges.
 SEARCH_IGNORES = frozenset({"throughput_rps", "concurrent_users"})
 #: After a load, this long for Prometheus (scraping each second) to hold its last requests.
@@ -199,7 +199,7 @@ def judge(
         measured["concurrent_users"] = float(held.dropna().median())
     for metric, pick in (("cpu_percent", "mean"), ("memory_percent", "max"),
                          ("db_connections_percent", "max")):  # fmt: skip
-        values = pd.Series([sample[metric] for sample in inside], dtype=float).dropna()
+        values = pd.Series([sample.get(metric) for sample in inside], dtype=float).dropna()
         if len(values):
             measured[metric] = float(values.mean() if pick == "mean" else values.max())
     return [{"metric": v.target.metric, "bound": v.target.bound, "target": v.target.value,

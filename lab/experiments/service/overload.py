@@ -123,9 +123,12 @@ class AlertWatcher:
     def stop(self) -> dict[int, list[str]]:
         self._stop.set()
         self._thread.join(timeout=10)
+        # the fast burn's short-window ratio, recorded from the service's requests at any
+        # time in the watch (an overwhelmed service may answer nothing in its last seconds)
+        span = math.ceil(time.monotonic() - self._began) + 1
         with contextlib.suppress(ServiceUnavailableError, ValueError):
-            # the fast burn's short-window ratio, recorded from the service's requests
-            self.rules_evaluated = bool(instant_values(self.url, _FAST_SHORT_WINDOW, time.time()))
+            expr = f"count_over_time({_FAST_SHORT_WINDOW}[{span}s])"
+            self.rules_evaluated = bool(instant_values(self.url, expr, time.time()))
         return self.by_second
 
     def _firing(self) -> list[str]:

@@ -6,6 +6,7 @@ beside it."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import sys
 import threading
@@ -14,6 +15,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -82,28 +84,50 @@ _CONNECTIONS = (
 
 def established_to(port: int) -> int:
     """TCP connections established to ``port`` on this machine, counted on the server's
-    side of each socket (its local port): the users a service is holding right now."""
-    return sum(
-        1
-        for c in psutil.net_connections(kind="tcp")
-        if c.status == psutil.CONN_ESTABLISHED and c.laddr and c.laddr.port == port
-    )
+    side of each socket (its local port): the users a service is holding right now. Read
+    from the kernel's socket tables where Linux has them (``psutil.net_connections`` maps
+    every socket to its process first: a second or more with thousands of them open)."""
+    tables = [Path("/proc/net/tcp"), Path("/proc/net/tcp6")]
+    if not any(table.exists() for table in tables):
+        return sum(1 for c in psutil.net_connections(kind="tcp")
+                   if c.status == psutil.CONN_ESTABLISHED and c.laddr
+                   and c.laddr.port == port)  # fmt: skip
+    local = f":{port:04X}"
+    counted = 0
+    for table in tables:
+        with contextlib.suppress(OSError), table.open() as lines:
+            next(lines, None)  # the header
+            for line in lines:
+                # "sl local_address rem_address st ...": state 01 is ESTABLISHED
+                fields = line.split(None, 4)
+                counted += fields[3] == "01" and fields[1].endswith(local)
+    return counted
+
+
+Row = dict[str, Any]
 
 
 class Sampler:
-    """Once every ``every_s`` on a thread, from ``start()`` to ``stop()``: the machine's CPU
-    and memory (psutil, here: the load generator shares the machine), PostgreSQL's
-    connections in use (a query of its own), the connections established to the service
-    (counted at its sockets), and the service's ``/api/_stats`` when it answers within 2 s
-    (an overloaded service may not: those columns are then empty)."""
+    """Once every ``every_s`` from ``start()`` to ``stop()``, two threads on the same
+    ticks. One reads the machine: its CPU and memory (psutil, here: the load generator
+    shares the machine) and the connections established to the service (counted at its
+    sockets); it never waits on the service, so every second has them. The other asks:
+    PostgreSQL's connections in use (a query of its own) and the service's
+    ``/api/_stats`` when it answers within 2 s (an overloaded service may not: those
+    columns are then empty, and that thread takes the next tick after its answer)."""
 
     def __init__(self, base: str, every_s: float = 1.0, dsn: str | None = None) -> None:
         self.base = base
         self.every_s = every_s
         self.dsn = dsn or endpoints().postgres_dsn
-        self.samples: list[dict[str, Any]] = []
+        self.samples: list[Row] = []
+        self._machine: dict[int, Row] = {}
+        self._service: dict[int, Row] = {}
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="stats sampler", daemon=True)
+        self._threads = [
+            threading.Thread(target=self._machine_loop, name="machine sampler", daemon=True),
+            threading.Thread(target=self._service_loop, name="service sampler", daemon=True),
+        ]
         self._began = 0.0
         self._port = int(urllib.parse.urlsplit(base).port or 80)
         self._connection: asyncpg.Connection | None = None
@@ -111,13 +135,39 @@ class Sampler:
     def start(self) -> Sampler:
         self._began = time.monotonic()
         psutil.cpu_percent(interval=None)  # the first call only starts the interval
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
         return self
 
-    def stop(self) -> list[dict[str, Any]]:
+    def stop(self) -> list[Row]:
+        """The samples by tick (``t_s``: when it was due, from ``start()``): each tick's
+        machine readings with what the service answered when asked at that tick."""
         self._stop.set()
-        self._thread.join(timeout=10)
+        for thread in self._threads:
+            thread.join(timeout=10)
+        ticks = sorted(self._machine.keys() | self._service.keys())
+        self.samples = [{**self._machine.get(tick, {}), **self._service.get(tick, {}),
+                         "t_s": tick * self.every_s} for tick in ticks]  # fmt: skip
         return self.samples
+
+    def _ticks(self) -> Iterator[int]:
+        """Tick numbers, each when it is due (``every_s`` apart from ``start()``); a loop
+        late by more than half a tick skips to the tick due nearest to now."""
+        tick = 0
+        while True:
+            elapsed = time.monotonic() - self._began
+            tick = max(tick + 1, round(elapsed / self.every_s))
+            if self._stop.wait(max(0.0, tick * self.every_s - elapsed)):
+                return
+            yield tick
+
+    def _machine_loop(self) -> None:
+        for tick in self._ticks():
+            self._machine[tick] = {
+                "cpu_percent": psutil.cpu_percent(interval=None),
+                "memory_percent": psutil.virtual_memory().percent,
+                "service_connections": established_to(self._port),
+            }  # fmt: skip
 
     def _db_connections(self, loop: asyncio.AbstractEventLoop) -> float | None:
         """PostgreSQL's connections in use, in % of its maximum; None while none can be
@@ -132,28 +182,22 @@ class Sampler:
             self._connection = None
             return None
 
-    def _loop(self) -> None:
+    def _service_loop(self) -> None:
         loop = asyncio.new_event_loop()
         self._connection = None
-        last: tuple[float, float] | None = None
+        last: tuple[float, float] | None = None  # when, and the service's CPU seconds
         try:
-            while not self._stop.wait(self.every_s):
-                now = time.monotonic() - self._began
-                sample: dict[str, Any] = {
-                    "t_s": now, "cpu_percent": psutil.cpu_percent(interval=None),
-                    "memory_percent": psutil.virtual_memory().percent,
-                    "db_connections_percent": self._db_connections(loop),
-                    "service_connections": established_to(self._port),
-                }  # fmt: skip
+            for tick in self._ticks():
+                sample: Row = {"db_connections_percent": self._db_connections(loop)}
+                self._service[tick] = sample
                 try:
                     stats = read_stats(self.base)
                 except OSError:
-                    self.samples.append(sample)
                     continue
-                cpu_s = stats["process"]["cpu_s"]
+                answered, cpu_s = time.monotonic(), stats["process"]["cpu_s"]
                 if last is not None:
-                    sample["service_cpu_percent"] = 100.0 * (cpu_s - last[1]) / (now - last[0])
-                last = (now, cpu_s)
+                    sample["service_cpu_percent"] = 100.0 * (cpu_s - last[1]) / (answered - last[0])
+                last = (answered, cpu_s)
                 limiter, pool = stats.get("limiter") or {}, stats["db"].get("pool") or {}
                 sample.update({
                     "service_rss_mb": stats["process"]["rss_bytes"] / 2**20,
@@ -164,7 +208,6 @@ class Sampler:
                     "short_circuited": stats["followers"]["short_circuited"],
                     "cache_hits": (stats.get("cache") or {}).get("hits"),
                 })  # fmt: skip
-                self.samples.append(sample)
         finally:
             if self._connection is not None:
                 loop.run_until_complete(self._connection.close())
