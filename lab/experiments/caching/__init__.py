@@ -53,6 +53,15 @@ EXPERIMENT = Experiment(
             variant="lab redis",
         ),
         headline(
+            "lab Redis hits, 50 callers, coalesced: rate / redis-benchmark -P 1 -c 50",
+            "Cost of a hit",
+            "rate_vs_redis_benchmark",
+            "redis-benchmark",
+            workload="hit",
+            concurrency=50,
+            variant="lab redis coalesced",
+        ),
+        headline(
             "cashews' Redis hit, 50 callers: cost / the lab's",
             "Cost of a hit",
             "cost_vs_redis_py",
