@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
 
-__all__ = ["ReportTable", "part_rows", "report_tables", "spread", "spread_columns"]
+__all__ = [
+    "ReportTable",
+    "over_a_floor",
+    "part_rows",
+    "report_tables",
+    "spread",
+    "spread_columns",
+]
 
 
 @dataclass(frozen=True)
@@ -58,3 +65,23 @@ def spread_columns(table: pd.DataFrame, keys: list[str], columns: list[str]) -> 
         out[f"{column}_min"] = grouped[column].min()
         out[f"{column}_max"] = grouped[column].max()
     return out.reset_index()
+
+
+def over_a_floor(rows: pd.DataFrame, stage: str, stages: Mapping[str, str], floor: str,
+                 us: str, keys: Sequence[str] = ()) -> pd.DataFrame:  # fmt: skip
+    """Where the time goes: the ``stages`` (``{value of the stage column: label}``, in the
+    order to show) with their time per item ``us`` and what each adds to the ``floor``
+    stage's time in the same repeat (and ``keys``): ``us`` and ``added_us`` as medians
+    with [min-max] over repeats. A floor is the least work the item takes (a native tool,
+    or the library under ours), so ``added_us`` is the share of the path that is ours."""
+    rows = rows[rows[stage].isin(list(stages))]
+    on = ["repeat", *keys]
+    base = rows.loc[rows[stage] == floor, [*on, us]].rename(columns={us: "floor_us"})
+    if base.empty:
+        return pd.DataFrame()
+    rows = rows[[*on, stage, us]].merge(base, on=on, how="left")
+    rows = rows.assign(added_us=rows[us] - rows.floor_us, stage=rows[stage].map(stages))
+    order = {label: n for n, label in enumerate(stages.values())}
+    rows = rows.sort_values([*keys, "stage"],
+                            key=lambda c: c.map(order) if c.name == "stage" else c)  # fmt: skip
+    return spread_columns(rows, [*keys, "stage"], [us, "added_us"])

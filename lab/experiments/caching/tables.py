@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from lab.experiments.caching.failover import BUCKET_S
-from lab.experiments.tables import ReportTable, spread, spread_columns
+from lab.experiments.tables import ReportTable, over_a_floor, spread, spread_columns
 
 __all__ = [
     "TABLES",
@@ -69,6 +69,26 @@ def cost_summary(frame: pd.DataFrame) -> pd.DataFrame:
             [column, f"{column}_min", f"{column}_max"]].to_numpy()  # fmt: skip
     table["us_per_call"] = 1e6 / table.ops_s  # wall time per call: 1 / throughput
     return table
+
+
+#: A Redis hit's path, stage by stage (the cost part's variants that build on each other).
+HIT_STAGES = {
+    "redis-py GET": "redis-py GET + orjson.loads: the floor (one round trip, one decode)",
+    "lab memory": "@cached over MemoryCache: key, lookup, no network",
+    "lab redis": "@cached over Redis: key, GET, decode",
+    "lab redis coalesced": "@cached over Redis, coalesced: the callers of one tick share an MGET",
+    "redis-benchmark -P 1": "redis-benchmark -P 1: C, no Python, GET only",
+}
+
+
+def hit_stages(frame: pd.DataFrame) -> pd.DataFrame:
+    """Where a hit's time goes: microseconds per call (1 / throughput, so at 50 callers the
+    wall time per call shared by all) per stage of the path, and what each adds to a bare
+    redis-py GET in the same repeat; negative where batching or no network beats it."""
+    part = frame[(frame.part == "cost") & (frame.workload == "hit")]
+    part = part.assign(us_per_call=1e6 / part.ops_s).astype({"concurrency": int})
+    return over_a_floor(part, "variant", HIT_STAGES, "redis-py GET", "us_per_call",
+                        keys=["concurrency"])  # fmt: skip
 
 
 def outage_summary(frame: pd.DataFrame) -> pd.DataFrame:
@@ -143,6 +163,12 @@ TABLES = (
     ReportTable(
         "Cost of a hit and a miss, against a bare redis-py GET in the same repeat",
         cost_summary,
+        part="cost",
+    ),
+    ReportTable(
+        "Where a hit's time goes: microseconds per call by stage, and what each adds to a "
+        "bare redis-py GET in the same repeat",
+        hit_stages,
         part="cost",
     ),
     ReportTable(

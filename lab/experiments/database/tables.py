@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from lab.experiments.tables import ReportTable, spread
+from lab.experiments.tables import ReportTable, over_a_floor, spread
 
 __all__ = [
     "TABLES",
@@ -84,6 +84,24 @@ def vs_pgbench(frame: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+#: A pooled query's path against pgbench's, stage by stage (the vs_pgbench part's variants).
+QUERY_STAGES = {
+    "pgbench -S -M simple": "pgbench -S -M simple: C client (the floor)",
+    "DatabasePool lean reset=none": "DatabasePool, lean engine, no reset",
+    "DatabasePool asyncpg reset=none": "DatabasePool, asyncpg's pool, no reset",
+    "DatabasePool lean reset=full": "DatabasePool, lean engine, reset on release",
+    "DatabasePool asyncpg reset=full": "DatabasePool, asyncpg's pool, reset on release",
+}
+
+
+def query_stages(frame: pd.DataFrame) -> pd.DataFrame:
+    """Where a pooled query's time goes: microseconds per query (1 / throughput, 10
+    connections) per engine and reset, and what each adds to pgbench's in the same repeat."""
+    rows = frame[frame.part == "vs_pgbench"]
+    rows = rows.assign(us_per_query=1e6 / rows.qps)
+    return over_a_floor(rows, "variant", QUERY_STAGES, "pgbench -S -M simple", "us_per_query")
+
+
 def acquire_summary(frame: pd.DataFrame) -> pd.DataFrame:
     part = frame[frame.part == "acquire"]
     per_repeat = part.groupby(["repeat", "variant"]).us_per_acquire_release.median().unstack()
@@ -126,6 +144,12 @@ TABLES = (
     ReportTable(
         "Pool queries/s against pgbench -S at equal connections, same repeat",
         vs_pgbench,
+        part="vs_pgbench",
+    ),
+    ReportTable(
+        "Where a pooled query's time goes: microseconds per query by engine and reset, and "
+        "what each adds to pgbench -S -M simple in the same repeat",
+        query_stages,
         part="vs_pgbench",
     ),
     ReportTable(

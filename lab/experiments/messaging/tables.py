@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from lab.experiments.tables import ReportTable, spread_columns
+from lab.experiments.tables import ReportTable, over_a_floor, spread_columns
 from lab.experiments.tables import part_rows as _part
 
 __all__ = [
@@ -33,6 +33,31 @@ def produce_summary(frame: pd.DataFrame) -> pd.DataFrame:
 def consume_summary(frame: pd.DataFrame) -> pd.DataFrame:
     rows = _part(frame, "consume")
     return spread_columns(rows, ["tool"], ["msgs_s", "vs_java"]) if len(rows) else pd.DataFrame()
+
+
+#: A consumed message's path, stage by stage (the consume part's tools).
+CONSUME_STAGES = {
+    "aiokafka getmany, max_records=500": "aiokafka getmany, 500 at a time: fetch and build "
+    "records (the floor)",
+    "KafkaBatchProcessor, batch handler": "KafkaBatchProcessor, batch handler: messages, "
+    "offsets per fetch, one handler call per 500",
+    "KafkaBatchProcessor, concurrency 1": "KafkaBatchProcessor, a handler call per message, 1 "
+    "at a time",
+    "KafkaBatchProcessor, concurrency 32": "KafkaBatchProcessor, a handler call per message, "
+    "32 at a time",
+    "ConsumerPerformance (fetch.nMsg.sec)": "ConsumerPerformance (Java)",
+}
+
+
+def consume_stages(frame: pd.DataFrame) -> pd.DataFrame:
+    """Where a consumed message's time goes: microseconds per message (1 / throughput) per
+    stage of the path, and what each adds to aiokafka's own fetching in the same repeat."""
+    rows = _part(frame, "consume")
+    if rows.empty:
+        return pd.DataFrame()
+    rows = rows.assign(us_per_message=1e6 / rows.msgs_s)
+    return over_a_floor(rows, "tool", CONSUME_STAGES, "aiokafka getmany, max_records=500",
+                        "us_per_message")  # fmt: skip
 
 
 def end_to_end_summary(frame: pd.DataFrame) -> pd.DataFrame:
@@ -136,6 +161,11 @@ TABLES = (
         "Producing: aiokafka and ProducerPerformance, same settings, same repeat", produce_summary
     ),
     ReportTable("Consuming 100-byte records, against ConsumerPerformance", consume_summary),
+    ReportTable(
+        "Where a consumed message's time goes: microseconds per message by stage, and what "
+        "each adds to aiokafka's getmany in the same repeat",
+        consume_stages,
+    ),
     ReportTable("End to end with poison, failing and slow messages", end_to_end_summary),
     ReportTable("The worker killed mid-stream (SIGKILL)", crash_summary),
     ReportTable("Worker processes on an 8-partition topic, I/O-bound handlers", scale_summary),
