@@ -18,7 +18,8 @@ from lab.patterns.monitoring_multiprocess import MultiprocessMetrics
 
 
 class ServiceBehaviour(ExperimentBehaviour):
-    """One quick run: the SLO lines met in the hold window, and the largest rate."""
+    """One quick run: the SLO lines met in the hold window, the p99, and the service's CPU
+    per request at the target rate."""
 
     experiment = "service"
 
@@ -31,6 +32,8 @@ class ServiceBehaviour(ExperimentBehaviour):
         cells = index_rows(tables.targets(frame), ["variant"])
         verdicts = tables.verdicts(frame)
         cells.update(index_rows(verdicts, ["variant", "metric"]))
+        profile = tables.profile_summary(frame).assign(table="profile")
+        cells.update(index_rows(profile, ["table", "variant"]))
         return cells
 
     def track_optimized_lines_passed(self, cells: Cells) -> float:
@@ -47,6 +50,11 @@ class ServiceBehaviour(ExperimentBehaviour):
         return tracked(cells, ("optimized", "latency_p99_ms"), "measured")
 
     track_optimized_p99_ms.unit = "ms"  # type: ignore[attr-defined]
+
+    def track_optimized_cpu_us_per_request(self, cells: Cells) -> float:
+        return tracked(cells, ("profile", "optimized"), "cpu_us_per_request")
+
+    track_optimized_cpu_us_per_request.unit = "us"  # type: ignore[attr-defined]
 
 
 class MultiprocessMetricsCost:

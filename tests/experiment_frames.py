@@ -35,7 +35,7 @@ def _settings() -> dict[str, Callable[[], Any]]:
         "service": lambda: service.quick_settings(
             ramp_s=2.0, hold_s=3.0, beyond_s=0.0, search_steps=0, search_run_s=2.0, fault_s=6.0,
             redis_down_s=(3.5, 1.0),
-            overload_before_s=1.0, overload_s=2.0, overload_after_s=2.0,
+            overload_before_s=1.0, overload_s=2.0, overload_after_s=2.0, profile_s=2.0,
         ),
         "baseline": lambda: baseline.quick_settings(
             duration_s=0.2, repeats=1, concurrencies=(1, 32),

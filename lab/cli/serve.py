@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from typing import Annotated
 
@@ -31,6 +30,7 @@ def serve(
 ) -> None:  # fmt: skip
     """Serve the reference service until Ctrl-C. LAB_SERVE_NO_CACHE=1 (and _POOL,
     _BREAKER, _LIMITER) switch patterns off too."""
+    from lab.harness.aio import new_runner
     from lab.harness.simulate import ServerModel
     from lab.service import ServiceSettings
     from lab.service.serve import serve as run
@@ -50,5 +50,5 @@ def serve(
                       followers_latency_ms=followers_latency_ms)  # fmt: skip
         return
     model = ServerModel(service_s=followers_latency_ms / 1000, distribution="lognormal")
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run(settings, host=host, port=port, followers_model=model))
+    with contextlib.suppress(KeyboardInterrupt), new_runner() as runner:  # uvloop if installed
+        runner.run(run(settings, host=host, port=port, followers_model=model))

@@ -4,7 +4,6 @@ server with a latency and fault model) and the client, with or without a breaker
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +13,7 @@ import orjson
 from aiohttp import web
 
 from lab.errors import CircuitOpenError
-from lab.harness.aio import stop_signals
+from lab.harness.aio import new_runner, stop_signals
 from lab.harness.simulate import ServerModel, SimulatedServer
 from lab.patterns.breaker import BreakerMetrics, CircuitBreaker
 from lab.patterns.http_client import TRANSIENT, ResilientHTTPClient
@@ -130,8 +129,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     model = ServerModel(service_s=args.latency_ms / 1000, distribution="lognormal",
                         outage_start_s=args.outage_start, outage_for_s=args.outage_for)  # fmt: skip
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve_forever(model, args.port))
+    with contextlib.suppress(KeyboardInterrupt), new_runner() as runner:  # uvloop if installed
+        runner.run(_serve_forever(model, args.port))
 
 
 if __name__ == "__main__":

@@ -41,6 +41,7 @@ from multiprocessing.connection import wait
 from typing import Any
 
 from lab.errors import ConfigError, LabError
+from lab.harness.aio import new_runner
 from lab.harness.services.prometheus_native import registered_target
 from lab.harness.url_process import url_process
 from lab.patterns.monitoring_multiprocess import mark_process_dead
@@ -95,8 +96,9 @@ def _worker(settings: ServiceSettings, host: str, port: int, events: Any) -> Non
         events.put((pid, "ready", line))
 
     try:
-        asyncio.run(serve(settings, host=host, port=port, ready=ready, reuse_port=True,
-                          multiprocess=True))  # fmt: skip
+        with new_runner() as runner:  # uvloop if installed
+            runner.run(serve(settings, host=host, port=port, ready=ready, reuse_port=True,
+                             multiprocess=True))  # fmt: skip
     except KeyboardInterrupt:
         pass
     except LabError as error:

@@ -116,3 +116,20 @@ def test_the_overload_leaves_the_service_up_and_is_watched(
         assert set(alerts.run) == watched and (alerts.scale == 60).all()
     else:
         assert alerts.alerts.iloc[0].startswith("not measured")
+
+
+def test_the_profile_says_where_the_services_cpu_goes(frame: pd.DataFrame) -> None:
+    """py-spy sampled the optimized service at the target rate: every sample is in a
+    stage, the HTTP server and the service's own handlers among them, and the CPU per
+    request is counted from the service's own CPU time."""
+    summary = tables.profile_summary(frame).iloc[0]
+    assert summary.profiler_error == "", summary.profiler_error
+    assert summary.samples > 0 and summary.cpu_us_per_request > 0
+    stages = tables.profile_shares(frame, "stage")
+    assert {"aiohttp HTTP: parse, respond", "service handlers"} <= set(stages.stage)
+    assert abs(stages.share_percent.sum() - 100.0) < 1e-6  # one repeat: shares of one run
+    rows = frame[(frame.part == "profile") & (frame.kind == "stage")]
+    assert rows.samples.sum() == summary.samples
+    functions = tables.profile_shares(frame, "function")
+    assert 0 < len(functions) <= measure.ServiceExperimentSettings().profile_functions
+    assert functions.share_percent.is_monotonic_decreasing

@@ -68,6 +68,12 @@ EXPERIMENT = Experiment(
         ),
         headline("limiter refusals in the 3x overload", "Overload", "limiter_refusals"),
         headline(
+            "optimized service CPU per request at the target rate (us)",
+            "Where the optimized service's CPU goes at the target rate",
+            "cpu_us_per_request",
+            variant="optimized",
+        ),
+        headline(
             "fast-burn alert after the overload's first failures (s, windows scaled)",
             "Burn-rate alerts",
             "fired_after_failures_s",

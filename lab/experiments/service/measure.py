@@ -14,6 +14,9 @@
   again: whether it stays up, what it sheds, how soon it meets its lines again, and when
   Prometheus' fast-burn alert (windows scaled down) fires and stops
   (:mod:`lab.experiments.service.overload`).
+* ``profile``: the optimized service at the target rate while py-spy samples it: its CPU
+  per request, and where that CPU goes by stage and by function
+  (:mod:`lab.experiments.service.profile`).
 """
 
 from __future__ import annotations
@@ -43,8 +46,10 @@ from lab.experiments.service.process import (
     Sampler,
     followers_process,
     free_port,
+    read_stats,
     service_process,
 )
+from lab.experiments.service.profile import profiled, stage_samples
 from lab.experiments.service.prometheus_lines import prometheus_lines, prometheus_totals
 from lab.experiments.service.tables import bad_column
 from lab.harness.aio import new_runner, outside_event_loop
@@ -119,7 +124,11 @@ class ServiceExperimentSettings:
     alert_scale: float = 60.0
     timeout_s: float = 5.0
     slo_path: Path = field(default_factory=lambda: default_slo_path())
-    parts: tuple[str, ...] = ("ramp", "search", "fault", "overload")
+    #: The profile: this long at the target rate while py-spy samples (after a warm-up).
+    profile_s: float = 20.0
+    #: The functions the profile keeps, by samples.
+    profile_functions: int = 15
+    parts: tuple[str, ...] = ("ramp", "search", "fault", "overload", "profile")
 
     @classmethod
     def quick(cls) -> ServiceExperimentSettings:
@@ -131,7 +140,8 @@ class ServiceExperimentSettings:
         return cls(repeats=1, users=2_000, warmup_s=1.0, ramp_s=3.0, hold_s=5.0,
                    beyond_s=1.0, search_steps=3, search_run_s=4.0, fault_rps=150.0, fault_s=8.0,
                    timeout_s=2.0, overload_before_s=2.0, overload_s=6.0, overload_after_s=12.0,
-                   followers_outage_s=(2.0, 2.0), redis_down_s=(4.0, 1.5))  # fmt: skip
+                   followers_outage_s=(2.0, 2.0), redis_down_s=(4.0, 1.5),
+                   profile_s=5.0)  # fmt: skip
 
     def mix(self, seed: int) -> RequestMix:
         return RequestMix(MIX, ids=self.users, zipf_s=self.zipf_s, seed=seed)
@@ -354,6 +364,35 @@ def _overload(s: ServiceExperimentSettings, repeat: int) -> list[Row]:
     return [summary] + [{**row, "kind": "second"} for row in seconds]
 
 
+def _profile(s: ServiceExperimentSettings, repeat: int) -> list[Row]:
+    labels = {"part": "profile", "variant": "optimized", "repeat": repeat}
+    with _variant_service(s, "optimized") as base:
+        _load(base, Schedule.constant(s.warmup_rps, s.warmup_s), s, repeat)  # caches, pool
+        before = read_stats(base)
+        with profiled(before["pid"], s.profile_s) as raw:
+            result, _ = _load(base, Schedule.constant(s.target_rps, s.profile_s), s, repeat)
+        cpu_s = read_stats(base)["process"]["cpu_s"] - before["process"]["cpu_s"]
+    answered = sum(result.status_counts.values())
+    stages, functions = stage_samples(raw)
+    samples = sum(stages.values())
+    failed = next((line.removeprefix("error: ") for line in raw if line.startswith("error:")),
+                  None)  # fmt: skip
+    summary = {**labels, "kind": "summary", "offered_rps": s.target_rps,
+               "achieved_rps": result.achieved_rps, "answered": answered,
+               "cpu_us_per_request": 1e6 * cpu_s / answered if answered else float("nan"),
+               "samples": samples, "profiler_error": failed}  # fmt: skip
+    share = {name: 100.0 * count / samples for name, count in (stages + functions).items()
+             } if samples else {}  # fmt: skip
+    return [summary] + [
+        {**labels, "kind": "stage", "stage": stage, "samples": count, "share_percent": share[stage]}
+        for stage, count in stages.most_common()
+    ] + [
+        {**labels, "kind": "function", "function": name, "samples": count,
+         "share_percent": share[name]}
+        for name, count in functions.most_common(s.profile_functions)
+    ]  # fmt: skip
+
+
 @outside_event_loop
 def run(
     *,
@@ -377,6 +416,7 @@ def run(
         "search": each_variant(_search),
         "fault": _fault,
         "overload": _overload,
+        "profile": _profile,
     }
     return drive("service", s, s.parts, parts, progress)
 

@@ -299,6 +299,29 @@ def slo_metrics(frame: pd.DataFrame) -> dict[str, float]:
                                                                  strict=True)}  # fmt: skip
 
 
+def profile_summary(frame: pd.DataFrame) -> pd.DataFrame:
+    """The profiled run: rate, the service's CPU per request and py-spy's samples; or
+    why it could not be sampled."""
+    rows = _rows(frame, "profile", "summary")
+    if rows.empty:
+        return pd.DataFrame()
+    error = rows.get("profiler_error", pd.Series(dtype=object)).dropna()
+    table = spread_columns(rows, ["variant"],
+                           ["achieved_rps", "cpu_us_per_request", "samples"])  # fmt: skip
+    table["profiler_error"] = error.iloc[-1] if len(error) else ""
+    return table
+
+
+def profile_shares(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """The profile's samples by ``kind`` (``stage`` or ``function``): share of the
+    service's CPU samples, median [min-max] over repeats, largest first."""
+    rows = _rows(frame, "profile", kind)
+    if rows.empty:
+        return pd.DataFrame()
+    table = spread_columns(rows, [kind], ["share_percent"])
+    return table.sort_values("share_percent", ascending=False).reset_index(drop=True)
+
+
 TABLES = (
     ReportTable("Target: the optimized service meets every SLO line", targets),
     ReportTable(
@@ -331,6 +354,19 @@ TABLES = (
         "Burn-rate alerts in Prometheus (the objectives' rules, windows scaled): the fast "
         "burn in a clean run and after the overload's first failures",
         burn_alerts,
+    ),
+    ReportTable(
+        "Where the optimized service's CPU goes at the target rate: the run py-spy sampled",
+        profile_summary,
+    ),
+    ReportTable(
+        "Where the optimized service's CPU goes: py-spy samples by the stage of the code "
+        "running (its innermost Python frame), % of samples",
+        partial(profile_shares, kind="stage"),
+    ),
+    ReportTable(
+        "Where the optimized service's CPU goes: the functions running most often, % of samples",
+        partial(profile_shares, kind="function"),
     ),
     ReportTable(
         "Fault run: error budget spent per objective of slo.yaml (1.0: all the bad requests "
