@@ -147,6 +147,25 @@ tables.counts_beside(frame)
 tables.burn_alerts(frame)
 
 # %% [markdown]
+# ### Where the service's CPU goes
+#
+# The optimized service at the target rate while py-spy samples its process, on
+# uvloop and on asyncio's own loop (`lab serve --loop`): its CPU per request and
+# that CPU against uvloop's in the same repeat, then its samples by the stage of
+# the code running (the innermost Python frame) and the functions running most
+# often. A profiler error in the first table says why py-spy could not sample
+# (it needs ptrace); the CPU per request is measured either way.
+
+# %%
+tables.profile_summary(frame)
+
+# %%
+tables.profile_shares(frame, "stage")
+
+# %%
+tables.profile_shares(frame, "function").groupby("event_loop", sort=False).head(8)
+
+# %% [markdown]
 # ## What if: your targets
 #
 # The stored run re-judged against other targets: each line's hold figure per

@@ -27,6 +27,9 @@ def serve(
     workers: Annotated[int, typer.Option(
         min=1, max=64, help="Processes sharing the port (SO_REUSEPORT); /metrics merges "
         "them (Prometheus multiprocess mode).")] = 1,
+    loop: Annotated[str, typer.Option(
+        help="Event loop: auto (uvloop when installed), uvloop or asyncio; one process "
+        "only.")] = "auto",
 ) -> None:  # fmt: skip
     """Serve the reference service until Ctrl-C. LAB_SERVE_NO_CACHE=1 (and _POOL,
     _BREAKER, _LIMITER) switch patterns off too."""
@@ -44,11 +47,15 @@ def serve(
 
         settings = replace(settings, **off)  # type: ignore[arg-type]
     if workers > 1:
+        from lab.errors import ConfigError
         from lab.service.workers import serve_workers
+
+        if loop != "auto":
+            raise ConfigError("--loop is for one process: workers run uvloop when installed")
 
         serve_workers(settings, host=host, port=port, workers=workers,
                       followers_latency_ms=followers_latency_ms)  # fmt: skip
         return
     model = ServerModel(service_s=followers_latency_ms / 1000, distribution="lognormal")
-    with contextlib.suppress(KeyboardInterrupt), new_runner() as runner:  # uvloop if installed
+    with contextlib.suppress(KeyboardInterrupt), new_runner(loop) as runner:
         runner.run(run(settings, host=host, port=port, followers_model=model))

@@ -10,7 +10,10 @@ import signal
 from collections.abc import Callable, Iterator
 from typing import ParamSpec, TypeVar
 
-__all__ = ["loop_name", "new_runner", "outside_event_loop", "stop_signals"]
+__all__ = ["LOOPS", "loop_name", "new_runner", "outside_event_loop", "stop_signals"]
+
+#: ``auto``: uvloop when installed, else asyncio's own loop.
+LOOPS = ("auto", "uvloop", "asyncio")
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -25,9 +28,17 @@ def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     return factory
 
 
-def new_runner() -> asyncio.Runner:
-    """An ``asyncio.Runner`` on uvloop if available. Close it when done (or use ``with``)."""
-    return asyncio.Runner(loop_factory=_loop_factory())
+def new_runner(loop: str = "auto") -> asyncio.Runner:
+    """An ``asyncio.Runner`` on uvloop if available (``loop="auto"``), or on the loop named
+    in :data:`LOOPS`. Close it when done (or use ``with``)."""
+    from lab.errors import ConfigError
+
+    if loop not in LOOPS:
+        raise ConfigError(f"the event loop must be one of {', '.join(LOOPS)}, not {loop!r}")
+    factory = None if loop == "asyncio" else _loop_factory()
+    if loop == "uvloop" and factory is None:
+        raise ConfigError("uvloop is not installed: pip install uvloop (the lab's fast extra)")
+    return asyncio.Runner(loop_factory=factory)
 
 
 def loop_name() -> str:

@@ -119,17 +119,22 @@ def test_the_overload_leaves_the_service_up_and_is_watched(
 
 
 def test_the_profile_says_where_the_services_cpu_goes(frame: pd.DataFrame) -> None:
-    """py-spy sampled the optimized service at the target rate: every sample is in a
-    stage, the HTTP server and the service's own handlers among them, and the CPU per
-    request is counted from the service's own CPU time."""
-    summary = tables.profile_summary(frame).iloc[0]
-    assert summary.profiler_error == "", summary.profiler_error
-    assert summary.samples > 0 and summary.cpu_us_per_request > 0
+    """py-spy sampled the optimized service at the target rate on each event loop: every
+    sample is in a stage, the HTTP server and the service's own handlers among them, and
+    the CPU per request is counted from the service's own CPU time."""
+    summary = tables.profile_summary(frame).set_index("event_loop")
+    loops = measure.ServiceExperimentSettings().profile_loops
+    assert set(summary.index) == set(loops)
+    assert (summary.profiler_error == "").all(), summary.profiler_error
+    assert (summary.samples > 0).all() and (summary.cpu_us_per_request > 0).all()
+    assert summary.loc["uvloop", "cpu_vs_uvloop"] == 1.0
     stages = tables.profile_shares(frame, "stage")
-    assert {"aiohttp HTTP: parse, respond", "service handlers"} <= set(stages.stage)
-    assert abs(stages.share_percent.sum() - 100.0) < 1e-6  # one repeat: shares of one run
+    for loop in loops:
+        shares = stages[stages.event_loop == loop]
+        assert {"aiohttp HTTP: parse, respond", "service handlers"} <= set(shares.stage)
+        assert abs(shares.share_percent.sum() - 100.0) < 1e-6  # one repeat: one run's shares
+        assert shares.share_percent.is_monotonic_decreasing
     rows = frame[(frame.part == "profile") & (frame.kind == "stage")]
-    assert rows.samples.sum() == summary.samples
+    assert rows.groupby("event_loop").samples.sum().to_dict() == summary.samples.to_dict()
     functions = tables.profile_shares(frame, "function")
-    assert 0 < len(functions) <= measure.ServiceExperimentSettings().profile_functions
-    assert functions.share_percent.is_monotonic_decreasing
+    assert 0 < len(functions) <= len(loops) * measure.ServiceExperimentSettings().profile_functions

@@ -111,6 +111,13 @@ def test_serve_with_workers_refuses_a_port_in_use(run_lab: RunLab) -> None:
     _one_line_error(run_lab("serve", "--workers", "0"), 2, "--workers")
 
 
+def test_serve_refuses_an_unknown_event_loop(run_lab: RunLab) -> None:
+    _one_line_error(run_lab("serve", "--loop", "trio"), 2,
+                    "the event loop must be one of auto, uvloop, asyncio, not 'trio'")  # fmt: skip
+    _one_line_error(run_lab("serve", "--workers", "2", "--loop", "asyncio"), 2,
+                    "--loop is for one process")  # fmt: skip
+
+
 def test_usage_errors_are_one_line(run_lab: RunLab) -> None:
     _one_line_error(run_lab("run", "--bogus"), 2, "No such option: --bogus")
     _one_line_error(run_lab("serve", "--pool-size", "0"), 2, "--pool-size")

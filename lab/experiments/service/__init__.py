@@ -72,6 +72,14 @@ EXPERIMENT = Experiment(
             "Where the optimized service's CPU goes at the target rate",
             "cpu_us_per_request",
             variant="optimized",
+            event_loop="uvloop",
+        ),
+        headline(
+            "optimized service CPU per request, asyncio's own loop / uvloop (same repeat)",
+            "Where the optimized service's CPU goes at the target rate",
+            "cpu_vs_uvloop",
+            variant="optimized",
+            event_loop="asyncio",
         ),
         headline(
             "fast-burn alert after the overload's first failures (s, windows scaled)",

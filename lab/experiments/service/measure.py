@@ -14,9 +14,9 @@
   again: whether it stays up, what it sheds, how soon it meets its lines again, and when
   Prometheus' fast-burn alert (windows scaled down) fires and stops
   (:mod:`lab.experiments.service.overload`).
-* ``profile``: the optimized service at the target rate while py-spy samples it: its CPU
-  per request, and where that CPU goes by stage and by function
-  (:mod:`lab.experiments.service.profile`).
+* ``profile``: the optimized service at the target rate while py-spy samples it, on
+  uvloop and on asyncio's own loop: its CPU per request, and where that CPU goes by
+  stage and by function (:mod:`lab.experiments.service.profile`).
 """
 
 from __future__ import annotations
@@ -128,6 +128,9 @@ class ServiceExperimentSettings:
     profile_s: float = 20.0
     #: The functions the profile keeps, by samples.
     profile_functions: int = 15
+    #: The event loops the profile runs the service on, one after the other (``lab serve
+    #: --loop``): the first is the one it ships with.
+    profile_loops: tuple[str, ...] = ("uvloop", "asyncio")
     parts: tuple[str, ...] = ("ramp", "search", "fault", "overload", "profile")
 
     @classmethod
@@ -218,12 +221,13 @@ def judge(
 
 
 @contextmanager
-def _variant_service(s: ServiceExperimentSettings, variant: str) -> Iterator[str]:
-    """The variant's service beside its own followers service; yields its base URL."""
+def _variant_service(s: ServiceExperimentSettings, variant: str, *flags: str) -> Iterator[str]:
+    """The variant's service (with ``flags`` besides its own) beside its own followers
+    service; yields its base URL."""
     with (
         followers_process() as followers,
-        service_process(*VARIANTS[variant], "--followers-url", followers, users=s.users,
-                        stop_timeout_s=DONE_STOP_S) as base,
+        service_process(*VARIANTS[variant], *flags, "--followers-url", followers,
+                        users=s.users, stop_timeout_s=DONE_STOP_S) as base,
     ):  # fmt: skip
         yield base
 
@@ -365,8 +369,14 @@ def _overload(s: ServiceExperimentSettings, repeat: int) -> list[Row]:
 
 
 def _profile(s: ServiceExperimentSettings, repeat: int) -> list[Row]:
-    labels = {"part": "profile", "variant": "optimized", "repeat": repeat}
-    with _variant_service(s, "optimized") as base:
+    # alternate the order per repeat, so neither loop always goes first
+    loops = s.profile_loops if repeat % 2 == 0 else tuple(reversed(s.profile_loops))
+    return [row for loop in loops for row in _profile_one(s, repeat, loop)]
+
+
+def _profile_one(s: ServiceExperimentSettings, repeat: int, loop: str) -> list[Row]:
+    labels = {"part": "profile", "variant": "optimized", "event_loop": loop, "repeat": repeat}
+    with _variant_service(s, "optimized", "--loop", loop) as base:
         _load(base, Schedule.constant(s.warmup_rps, s.warmup_s), s, repeat)  # caches, pool
         before = read_stats(base)
         with profiled(before["pid"], s.profile_s) as raw:

@@ -299,27 +299,41 @@ def slo_metrics(frame: pd.DataFrame) -> dict[str, float]:
                                                                  strict=True)}  # fmt: skip
 
 
+def _profile_rows(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
+    rows = _rows(frame, "profile", kind)
+    if "event_loop" not in rows:  # a run from before the loops were compared
+        rows = rows.assign(event_loop="uvloop")
+    return rows
+
+
 def profile_summary(frame: pd.DataFrame) -> pd.DataFrame:
-    """The profiled run: rate, the service's CPU per request and py-spy's samples; or
-    why it could not be sampled."""
-    rows = _rows(frame, "profile", "summary")
+    """The profiled runs per event loop: rate, the service's CPU per request, that CPU
+    relative to uvloop's in the same repeat, and py-spy's samples; or why it could not
+    sample."""
+    rows = _profile_rows(frame, "summary")
     if rows.empty:
         return pd.DataFrame()
+    uvloop = rows[rows.event_loop == "uvloop"].set_index("repeat").cpu_us_per_request
+    rows = rows.assign(cpu_vs_uvloop=rows.cpu_us_per_request / rows.repeat.map(uvloop))
     error = rows.get("profiler_error", pd.Series(dtype=object)).dropna()
-    table = spread_columns(rows, ["variant"],
-                           ["achieved_rps", "cpu_us_per_request", "samples"])  # fmt: skip
+    table = spread_columns(rows, ["variant", "event_loop"],
+                           ["achieved_rps", "cpu_us_per_request", "cpu_vs_uvloop",
+                            "samples"])  # fmt: skip
     table["profiler_error"] = error.iloc[-1] if len(error) else ""
     return table
 
 
 def profile_shares(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
-    """The profile's samples by ``kind`` (``stage`` or ``function``): share of the
-    service's CPU samples, median [min-max] over repeats, largest first."""
-    rows = _rows(frame, "profile", kind)
+    """The profile's samples by ``kind`` (``stage`` or ``function``) per event loop:
+    share of the service's CPU samples, median [min-max] over repeats, largest first."""
+    rows = _profile_rows(frame, kind)
     if rows.empty:
         return pd.DataFrame()
-    table = spread_columns(rows, [kind], ["share_percent"])
-    return table.sort_values("share_percent", ascending=False).reset_index(drop=True)
+    table = spread_columns(rows, ["event_loop", kind], ["share_percent"])
+    order = {loop: n for n, loop in enumerate(dict.fromkeys(rows.event_loop))}
+    table = table.assign(loop_order=table.event_loop.map(order))
+    table = table.sort_values(["loop_order", "share_percent"], ascending=[True, False])
+    return table.drop(columns="loop_order").reset_index(drop=True)
 
 
 TABLES = (
@@ -356,7 +370,8 @@ TABLES = (
         burn_alerts,
     ),
     ReportTable(
-        "Where the optimized service's CPU goes at the target rate: the run py-spy sampled",
+        "Where the optimized service's CPU goes at the target rate: the runs py-spy sampled, "
+        "per event loop",
         profile_summary,
     ),
     ReportTable(
