@@ -4,7 +4,9 @@ goes, from py-spy's samples of its process while it serves the target rate.
 py-spy (``pip install py-spy``; it reads another process's memory, so it needs ptrace:
 root, or ``kernel.yama.ptrace_scope`` 0) samples every Python thread's stack; idle
 threads (waiting in the event loop's poll) are left out, so samples are CPU. Each sample
-is put in the stage of its innermost frame: the code that was running.
+is put in the stage of its innermost frame: the code that was running. uvloop runs in C,
+with no Python frame of its own: its samples show as ``Runner.run``, in the event loop's
+stage with asyncio's (selectors included).
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
                                               "aiohttp/web_middlewares")),
     ("aiohttp HTTP: parse, respond", ("aiohttp/",)),
     ("metrics exposition (scrapes)", ("prometheus_client/",)),
-    ("event loop", ("asyncio/", "uvloop/")),
+    ("event loop", ("asyncio/", "uvloop/", "selectors.py")),
 )  # fmt: skip
 OTHER = "other"
 
