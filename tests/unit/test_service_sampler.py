@@ -12,6 +12,7 @@ import orjson
 import pytest
 
 from lab.experiments.service.process import Sampler
+from tests.polling import eventually
 
 _STATS = {"process": {"cpu_s": 1.0, "rss_bytes": 2**20}, "db": {}, "followers": {
     "breaker": "closed", "short_circuited": 0}}  # fmt: skip
@@ -50,9 +51,9 @@ def test_a_slow_service_leaves_no_second_without_the_machine_readings(slow_servi
     # a DSN nothing listens on: the database column is empty, the rest goes on
     sampler = Sampler(slow_service, every_s=0.25, dsn="postgresql://nobody@127.0.0.1:9/none")
     sampler.start()
-    while len(sampler._machine) < 12:  # ticks counted, not time
-        time.sleep(0.05)
+    ticked = eventually(lambda: len(sampler._machine) >= 12, polls=1200, every_s=0.05)
     samples = sampler.stop()
+    assert ticked, "the machine thread stopped ticking"
     machine = [s for s in samples if "cpu_percent" in s]
     answered = [s for s in samples if "service_rss_mb" in s]
     assert len(machine) >= 12
