@@ -61,7 +61,8 @@ def test_a_slow_service_leaves_no_second_without_the_machine_readings(slow_servi
     assert [s["t_s"] for s in samples] == sorted(s["t_s"] for s in samples)
     # counted at the server's side: the sampler's own stats request, when one is open
     assert {s["service_connections"] for s in machine} <= {0, 1}
-    # each stats answer took 1.6 s: at most one tick in six has the service's columns
-    assert 1 <= len(answered) <= len(machine) // 6 + 1
+    # each stats answer took 1.6 s, six ticks' worth: the machine was read at ticks where
+    # the service had not answered yet (a sampler that waits for it reads both together)
+    assert 1 <= len(answered) < len(machine)
     asked = [s for s in samples if "db_connections_percent" in s]
     assert asked and all(s["db_connections_percent"] is None for s in asked)
