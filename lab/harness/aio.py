@@ -10,6 +10,8 @@ import signal
 from collections.abc import Callable, Iterator
 from typing import ParamSpec, TypeVar
 
+from lab.errors import ConfigError
+
 __all__ = ["LOOPS", "loop_name", "new_runner", "outside_event_loop", "stop_signals"]
 
 #: ``auto``: uvloop when installed, else asyncio's own loop.
@@ -31,8 +33,6 @@ def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
 def new_runner(loop: str = "auto") -> asyncio.Runner:
     """An ``asyncio.Runner`` on uvloop if available (``loop="auto"``), or on the loop named
     in :data:`LOOPS`. Close it when done (or use ``with``)."""
-    from lab.errors import ConfigError
-
     if loop not in LOOPS:
         raise ConfigError(f"the event loop must be one of {', '.join(LOOPS)}, not {loop!r}")
     factory = None if loop == "asyncio" else _loop_factory()

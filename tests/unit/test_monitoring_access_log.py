@@ -10,38 +10,14 @@ from typing import Any
 
 import pytest
 from aiohttp import test_utils, web
-from prometheus_client import CollectorRegistry
-from prometheus_client.parser import text_string_to_metric_families
 
 from lab.patterns.limiter import AdaptiveLimiter, FixedLimit
 from lab.patterns.limiter_middleware import aiohttp_limiter_middleware
-from lab.patterns.monitoring import UNMATCHED, RequestCollector, RequestMetrics, metrics_handler
+from lab.patterns.monitoring import UNMATCHED, RequestMetrics
 from lab.patterns.monitoring_access_log import ACCESS_LOG, metrics_access_logger
+from tests.unit.metrics_app import metrics_app, routed_and_junk, samples_of
 
 Client = test_utils.TestClient[Any, Any]
-
-
-async def _user(request: web.Request) -> web.Response:
-    return web.json_response({"id": int(request.match_info["id"])})
-
-
-async def _crash(request: web.Request) -> web.Response:
-    raise RuntimeError("a bug")
-
-
-async def _teapot(request: web.Request) -> web.Response:
-    raise web.HTTPTooManyRequests()
-
-
-def _app(metrics: RequestMetrics, middlewares: list[object] | None = None) -> web.Application:
-    registry = CollectorRegistry()
-    registry.register(RequestCollector(metrics))
-    app = web.Application(middlewares=middlewares or [])  # type: ignore[arg-type]
-    app.router.add_get("/api/users/{id}", _user)
-    app.router.add_get("/crash", _crash)
-    app.router.add_get("/busy", _teapot)
-    app.router.add_get("/metrics", metrics_handler(registry))
-    return app
 
 
 @asynccontextmanager
@@ -58,7 +34,7 @@ async def _served(app: web.Application, metrics: RequestMetrics) -> AsyncIterato
 @pytest.fixture
 async def client() -> AsyncIterator[tuple[Client, RequestMetrics]]:
     metrics = RequestMetrics()
-    async with _served(_app(metrics), metrics) as client:
+    async with _served(metrics_app(metrics), metrics) as client:
         yield client, metrics
 
 
@@ -83,9 +59,7 @@ async def test_labels_routes_statuses_and_exceptions_as_the_middleware_does(
     assert sum(d.counts[-1] for d in metrics.durations.values()) == 0  # none above 10 s
     async with http.get("/metrics") as reply:
         text = await reply.text()
-    families = text_string_to_metric_families(text)
-    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
-               for family in families for s in family.samples}  # fmt: skip
+    samples = samples_of(text)
     key = (("method", "GET"), ("route", "/api/users/{id}"), ("status", "2xx"))
     assert samples[("http_requests_total", key)] == 2
     count = ("http_request_duration_seconds_count", (("method", "GET"), ("route", "/crash")))
@@ -97,7 +71,9 @@ async def test_a_middlewares_refusal_is_counted_with_its_route() -> None:
     access log still counts it, under the route the request was for."""
     metrics = RequestMetrics()
     limiter = AdaptiveLimiter(FixedLimit(1), mode="reject")
-    app = _app(metrics, [aiohttp_limiter_middleware(limiter, exempt=frozenset({"/metrics"}))])
+    app = metrics_app(
+        metrics, [aiohttp_limiter_middleware(limiter, exempt=frozenset({"/metrics"}))]
+    )
     entered, gate = asyncio.Event(), asyncio.Event()
 
     async def slow(request: web.Request) -> web.Response:
@@ -126,8 +102,6 @@ async def test_cardinality_is_bounded_by_routes_not_paths(
         async with http.get(path) as reply:
             await reply.read()
 
-    for start in range(0, 4_000, 250):
-        await asyncio.gather(*(get(f"/api/users/{n}" if n % 2 else f"/junk/{n}")
-                               for n in range(start, start + 250)))  # fmt: skip
+    await routed_and_junk(get, 4_000)
     assert sum(metrics.requests.values()) == 4_000
     assert metrics.series() == 2 + 2  # two (route, status) counters, two routes

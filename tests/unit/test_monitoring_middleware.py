@@ -10,60 +10,26 @@ import httpx
 import pytest
 from aiohttp import test_utils, web
 from fastapi import FastAPI, HTTPException
-from prometheus_client import CollectorRegistry
-from prometheus_client.parser import text_string_to_metric_families
 
 from lab.patterns.limiter import AdaptiveLimiter, FixedLimit
 from lab.patterns.limiter_middleware import LimiterASGIMiddleware, aiohttp_limiter_middleware
 from lab.patterns.monitoring import (
     UNMATCHED,
     MetricsASGIMiddleware,
-    RequestCollector,
     RequestMetrics,
     aiohttp_metrics_middleware,
     histogram_quantile,
     metrics_asgi_app,
-    metrics_handler,
 )
-
-
-def _registry(metrics: RequestMetrics) -> CollectorRegistry:
-    registry = CollectorRegistry()
-    registry.register(RequestCollector(metrics))
-    return registry
-
-
-def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    return {
-        (s.name, tuple(sorted(s.labels.items()))): s.value
-        for family in text_string_to_metric_families(text)
-        for s in family.samples
-    }
-
+from tests.unit.metrics_app import metrics_app, registry_of, routed_and_junk, samples_of
 
 # --- aiohttp ------------------------------------------------------------------------------
-
-
-async def _user(request: web.Request) -> web.Response:
-    return web.json_response({"id": int(request.match_info["id"])})
-
-
-async def _crash(request: web.Request) -> web.Response:
-    raise RuntimeError("a bug")
-
-
-async def _teapot(request: web.Request) -> web.Response:
-    raise web.HTTPTooManyRequests()
 
 
 @pytest.fixture
 async def aiohttp_app() -> AsyncIterator[tuple[test_utils.TestClient, RequestMetrics]]:
     metrics = RequestMetrics()
-    app = web.Application(middlewares=[aiohttp_metrics_middleware(metrics)])
-    app.router.add_get("/api/users/{id}", _user)
-    app.router.add_get("/crash", _crash)
-    app.router.add_get("/busy", _teapot)
-    app.router.add_get("/metrics", metrics_handler(_registry(metrics)))
+    app = metrics_app(metrics, [aiohttp_metrics_middleware(metrics)])
     async with test_utils.TestClient(test_utils.TestServer(app)) as client:
         yield client, metrics
 
@@ -82,7 +48,7 @@ async def test_aiohttp_labels_routes_statuses_and_exceptions(
     }  # fmt: skip
     assert metrics.in_progress == {"GET": 0}
     async with client.get("/metrics") as reply:
-        samples = _samples(await reply.text())
+        samples = samples_of(await reply.text())
     key = (("method", "GET"), ("route", "/api/users/{id}"), ("status", "2xx"))
     assert samples[("http_requests_total", key)] == 2
     count = ("http_request_duration_seconds_count", (("method", "GET"), ("route", "/crash")))
@@ -98,9 +64,7 @@ async def test_aiohttp_cardinality_is_bounded_by_routes_not_paths(
         async with client.get(path) as reply:
             await reply.read()
 
-    for start in range(0, 10_000, 250):
-        await asyncio.gather(*(get(f"/api/users/{n}" if n % 2 else f"/junk/{n}")
-                               for n in range(start, start + 250)))  # fmt: skip
+    await routed_and_junk(get, 10_000)
     assert sum(metrics.requests.values()) == 10_000
     assert metrics.series() == 2 + 2 + 1  # two (route, status) counters, two routes, GET
 
@@ -121,7 +85,7 @@ def _fastapi(metrics: RequestMetrics) -> FastAPI:
     async def crash() -> None:
         raise RuntimeError("a bug")
 
-    api.mount("/metrics", metrics_asgi_app(_registry(metrics)))
+    api.mount("/metrics", metrics_asgi_app(registry_of(metrics)))
     return api
 
 
@@ -137,7 +101,7 @@ async def test_asgi_labels_route_templates_and_counts_an_exception_as_500() -> N
         assert (await client.get("/crash")).status_code == 500
         for n in range(10_000):
             await client.get(f"/random/{n}")
-        samples = _samples((await client.get("/metrics/")).text)
+        samples = samples_of((await client.get("/metrics/")).text)
     assert metrics.requests[("GET", "/api/users/{user_id}", "2xx")] == 1
     assert metrics.requests[("GET", "/api/users/{user_id}", "4xx")] == 2
     assert metrics.requests[("GET", UNMATCHED, "4xx")] == 10_001

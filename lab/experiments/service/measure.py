@@ -391,15 +391,12 @@ def _profile_one(s: ServiceExperimentSettings, repeat: int, loop: str) -> list[R
                "achieved_rps": result.achieved_rps, "answered": answered,
                "cpu_us_per_request": 1e6 * cpu_s / answered if answered else float("nan"),
                "samples": samples, "profiler_error": failed}  # fmt: skip
-    share = {name: 100.0 * count / samples for name, count in (stages + functions).items()
-             } if samples else {}  # fmt: skip
     return [summary] + [
-        {**labels, "kind": "stage", "stage": stage, "samples": count, "share_percent": share[stage]}
-        for stage, count in stages.most_common()
-    ] + [
-        {**labels, "kind": "function", "function": name, "samples": count,
-         "share_percent": share[name]}
-        for name, count in functions.most_common(s.profile_functions)
+        {**labels, "kind": kind, kind: name, "samples": count,
+         "share_percent": 100.0 * count / samples}
+        for kind, counted, most in (("stage", stages, None),
+                                    ("function", functions, s.profile_functions))
+        for name, count in counted.most_common(most)
     ]  # fmt: skip
 
 

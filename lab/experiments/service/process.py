@@ -23,6 +23,7 @@ import orjson
 import psutil
 
 from lab.config import endpoints
+from lab.experiments.driver import Row
 from lab.harness.url_process import url_process
 
 __all__ = [
@@ -102,9 +103,6 @@ def established_to(port: int) -> int:
                 fields = line.split(None, 4)
                 counted += fields[3] == "01" and fields[1].endswith(local)
     return counted
-
-
-Row = dict[str, Any]
 
 
 class Sampler:

@@ -299,18 +299,11 @@ def slo_metrics(frame: pd.DataFrame) -> dict[str, float]:
                                                                  strict=True)}  # fmt: skip
 
 
-def _profile_rows(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
-    rows = _rows(frame, "profile", kind)
-    if "event_loop" not in rows:  # a run from before the loops were compared
-        rows = rows.assign(event_loop="uvloop")
-    return rows
-
-
 def profile_summary(frame: pd.DataFrame) -> pd.DataFrame:
     """The profiled runs per event loop: rate, the service's CPU per request, that CPU
     relative to uvloop's in the same repeat, and py-spy's samples; or why it could not
     sample."""
-    rows = _profile_rows(frame, "summary")
+    rows = _rows(frame, "profile", "summary")
     if rows.empty:
         return pd.DataFrame()
     uvloop = rows[rows.event_loop == "uvloop"].set_index("repeat").cpu_us_per_request
@@ -326,7 +319,7 @@ def profile_summary(frame: pd.DataFrame) -> pd.DataFrame:
 def profile_shares(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
     """The profile's samples by ``kind`` (``stage`` or ``function``) per event loop:
     share of the service's CPU samples, median [min-max] over repeats, largest first."""
-    rows = _profile_rows(frame, kind)
+    rows = _rows(frame, "profile", kind)
     if rows.empty:
         return pd.DataFrame()
     table = spread_columns(rows, ["event_loop", kind], ["share_percent"])
