@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from lab.experiments.service import measure, tables
+from lab.experiments.service.profile import OTHER, STAGES
 from lab.harness.slo import load_slo
 from tests.experiment_frames import SessionFrames
 
@@ -120,8 +121,8 @@ def test_the_overload_leaves_the_service_up_and_is_watched(
 
 def test_the_profile_says_where_the_services_cpu_goes(frame: pd.DataFrame) -> None:
     """py-spy sampled the optimized service at the target rate on each event loop: every
-    sample is in a stage, the HTTP server and the service's own handlers among them, and
-    the CPU per request is counted from the service's own CPU time."""
+    sample is in a known stage, the event loop and the HTTP server among them, and the CPU
+    per request is counted from the service's own CPU time."""
     summary = tables.profile_summary(frame).set_index("event_loop")
     loops = measure.ServiceExperimentSettings().profile_loops
     assert set(summary.index) == set(loops)
@@ -131,7 +132,10 @@ def test_the_profile_says_where_the_services_cpu_goes(frame: pd.DataFrame) -> No
     stages = tables.profile_shares(frame, "stage")
     for loop in loops:
         shares = stages[stages.event_loop == loop]
-        assert {"aiohttp HTTP: parse, respond", "service handlers"} <= set(shares.stage)
+        # the two largest stages (about 46 % and 13 % of samples in full runs); a small
+        # one, like the handlers' 3 %, can get no sample in the suite's 2 s profile
+        assert {"event loop", "aiohttp HTTP: parse, respond"} <= set(shares.stage)
+        assert set(shares.stage) <= {stage for stage, _ in STAGES} | {OTHER}
         assert abs(shares.share_percent.sum() - 100.0) < 1e-6  # one repeat: one run's shares
         assert shares.share_percent.is_monotonic_decreasing
     rows = frame[(frame.part == "profile") & (frame.kind == "stage")]
