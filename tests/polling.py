@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 
@@ -13,4 +14,16 @@ def eventually(condition: Callable[[], bool], *, polls: int = 3000, every_s: flo
         if condition():
             return True
         time.sleep(every_s)
+    return condition()
+
+
+async def eventually_async(
+    condition: Callable[[], bool], *, polls: int = 3000, every_s: float = 0.01
+) -> bool:
+    """``eventually`` inside an event loop: it sleeps without blocking the loop, so the
+    tasks that make ``condition`` true go on."""
+    for _ in range(polls):
+        if condition():
+            return True
+        await asyncio.sleep(every_s)
     return condition()

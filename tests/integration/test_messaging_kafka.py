@@ -24,6 +24,7 @@ from tests.integration.kafka_helpers import (
     read_all,
     run_until,
 )
+from tests.polling import eventually_async
 
 pytestmark = pytest.mark.usefixtures("kafka_up")
 
@@ -33,7 +34,8 @@ def _processor(topic: str, group: str, handler: object, **kw: object) -> KafkaBa
                                commit_interval_s=0.2, **kw)  # type: ignore[arg-type]  # fmt: skip
 
 
-async def test_every_message_is_handled_once_and_committed() -> None:
+@pytest.mark.parametrize("ordering", ["key", "none"])
+async def test_every_message_is_handled_once_and_committed(ordering: str) -> None:
     topic = await new_topic(partitions=4)
     await produce(topic, keyed_json(2_000))
     seen: Counter[bytes] = Counter()
@@ -41,7 +43,7 @@ async def test_every_message_is_handled_once_and_committed() -> None:
     async def handle(message: Message) -> None:
         seen[message.key or b""] += 1
 
-    processor = _processor(topic, f"g-{topic}", handle, concurrency=8)
+    processor = _processor(topic, f"g-{topic}", handle, concurrency=8, ordering=ordering)
     await run_until(processor, lambda: len(seen) == 2_000)
     assert set(seen.values()) == {1} and len(seen) == 2_000
     assert processor.stats.handled == 2_000 and processor.stats.dead_lettered == 0
@@ -65,7 +67,8 @@ async def test_order_is_kept_per_key() -> None:
     assert all(seqs == list(range(50)) for seqs in order.values()) and len(order) == 20
 
 
-async def test_poison_and_failing_messages_go_to_the_dead_letter_topic() -> None:
+@pytest.mark.parametrize("ordering", ["key", "none"])
+async def test_poison_and_failing_messages_go_to_the_dead_letter_topic(ordering: str) -> None:
     topic = await new_topic(partitions=1)
     await produce(topic, [(b"a", b'{"n": 1}'), (b"poison", b"{not json"), (b"b", b'{"n": 2}'),
                           (b"fails", b'{"fail": true}'), (b"c", b'{"n": 3}')],
@@ -79,7 +82,7 @@ async def test_poison_and_failing_messages_go_to_the_dead_letter_topic() -> None
             raise RuntimeError("cannot price this order")
         handled.append(message.key or b"")
 
-    processor = _processor(topic, f"g-{topic}", handle,
+    processor = _processor(topic, f"g-{topic}", handle, ordering=ordering,
                            retry=RetryPolicy(max_attempts=3, backoff_s=0.01))  # fmt: skip
     await run_until(processor, lambda: processor.stats.dead_lettered == 2 and len(handled) == 3)
     assert handled == [b"a", b"b", b"c"]  # the partition went on past both
@@ -97,7 +100,8 @@ async def test_poison_and_failing_messages_go_to_the_dead_letter_topic() -> None
     assert (await committed(topic, f"g-{topic}", 1))[0] == 5
 
 
-async def test_graceful_shutdown_commits_what_is_done_and_leaves_no_task() -> None:
+@pytest.mark.parametrize("ordering", ["key", "none"])
+async def test_graceful_shutdown_commits_what_is_done_and_leaves_no_task(ordering: str) -> None:
     topic = await new_topic(partitions=2)
     await produce(topic, keyed_json(400))
     first: Counter[bytes] = Counter()
@@ -107,7 +111,7 @@ async def test_graceful_shutdown_commits_what_is_done_and_leaves_no_task() -> No
         first[message.key or b""] += 1
 
     before = asyncio.all_tasks()
-    await run_until(_processor(topic, f"g-{topic}", slow, concurrency=4),
+    await run_until(_processor(topic, f"g-{topic}", slow, concurrency=4, ordering=ordering),
                     lambda: len(first) >= 100)  # fmt: skip
     assert asyncio.all_tasks() == before  # workers, committer, fetcher: all gone
     second: Counter[bytes] = Counter()
@@ -143,6 +147,35 @@ async def test_cancelling_run_also_commits_and_leaves_the_group() -> None:
     assert asyncio.all_tasks() == before
     committed_to = (await committed(topic, f"g-{topic}", 1))[0]
     assert committed_to == len(handled) >= 100  # exactly what finished, in order
+
+
+async def test_a_member_joining_takes_partitions_and_nothing_is_lost() -> None:
+    """Messages waiting in the first member's queue for a partition it gives back are
+    dropped (not committed) and handled by the member that now owns it."""
+    topic = await new_topic(partitions=4)
+    await produce(topic, keyed_json(400))
+    seen: dict[str, Counter[bytes]] = {"first": Counter(), "second": Counter()}
+
+    def member(name: str) -> KafkaBatchProcessor:
+        async def handle(message: Message) -> None:
+            await asyncio.sleep(0.02)  # 2 at a time: 4 s for all of them alone
+            seen[name][message.key or b""] += 1
+
+        return _processor(topic, f"g-{topic}", handle, concurrency=2, ordering="none",
+                          consumer_options={"heartbeat_interval_ms": 300})  # fmt: skip
+
+    first, second = member("first"), member("second")
+    first_run = asyncio.create_task(first.run())
+    try:
+        assert await eventually_async(lambda: len(seen["first"]) >= 20)
+        await run_until(second, lambda: len(seen["first"] | seen["second"]) == 400)
+    finally:
+        first.stop()
+        await first_run
+    assert first.stats.rebalances >= 2 and second.stats.handled > 0  # it did take some
+    handled = seen["first"] + seen["second"]
+    assert set(handled) == {str(n).encode() for n in range(400)}  # none lost
+    assert sum(handled.values()) == 400  # what the first gave back, it did not handle
 
 
 async def test_a_handler_slower_than_max_poll_interval_causes_no_rebalance() -> None:

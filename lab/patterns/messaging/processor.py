@@ -171,6 +171,9 @@ class KafkaBatchProcessor:
         self._offsets: dict[TopicPartition, PartitionOffsets] = {}
         self._chains: dict[Hashable, deque[ConsumerRecord[bytes, bytes]]] = {}
         self._ready: deque[Hashable] = deque()  # chains with messages and no worker yet
+        # A handler per message and no order to keep: one queue any worker takes from.
+        self._loose: deque[ConsumerRecord[bytes, bytes]] = deque()
+        self._loose_mode = handler is not None and ordering == "none"
         self._wake_workers = asyncio.Event()  # set once per fetched batch, not per message
         self._handling: dict[TopicPartition, int] = {}  # messages in a handler now
         self._current: dict[Hashable, int] = {}  # chain -> how many of it are in a handler
@@ -231,6 +234,7 @@ class KafkaBatchProcessor:
         """Drop what waits in the buffer (it is not committed, so it comes again), and give
         what is in a handler ``shutdown_deadline_s`` to finish."""
         self._drop_waiting(list(self._chains))
+        self._drop_loose(None)
         await self._until_idle(None)
 
     async def _until_idle(self, partitions: set[TopicPartition] | None) -> None:
@@ -270,16 +274,18 @@ class KafkaBatchProcessor:
             batches = await consumer.getmany(timeout_ms=100, max_records=self.batch_size)
             for tp, records in batches.items():
                 offsets = self._offsets.setdefault(tp, PartitionOffsets())
-                if self.batch_handler is not None:  # a partition's records go as one run
-                    offsets.fetched_run([record.offset for record in records])
+                offsets.fetched_run([record.offset for record in records])
+                if self._loose_mode:
+                    self._loose.extend(records)
+                    self._buffered += len(records)
+                elif self.batch_handler is not None:  # a partition's records go as one run
                     chunk = (tp, records[0].offset) if self.ordering == "none" else tp
                     self._enqueue_run(chunk, records)
                 else:
                     for record in records:
-                        offsets.fetched(record.offset)
                         self._enqueue(tp, record)
                 self.stats.consumed += len(records)
-            if self._ready:
+            if self._ready or self._loose:
                 self._wake_workers.set()
 
     def _chain_of(self, tp: TopicPartition, record: ConsumerRecord[bytes, bytes]) -> Hashable:
@@ -287,9 +293,9 @@ class KafkaBatchProcessor:
             whole: Hashable = tp
             return whole
         key: Hashable = record.key
-        if self.ordering == "key" and key is not None:
+        if key is not None:
             return (tp, key)
-        return (tp, record.offset)  # no order to keep: a chain of its own
+        return (tp, record.offset)  # no key, so no order to keep: a chain of its own
 
     def _enqueue_run(self, chain_id: Hashable, records: list[ConsumerRecord[bytes, bytes]]) -> None:
         """Batches: a partition's chain (or, with no order to keep, the fetched chunk's own)
@@ -314,36 +320,63 @@ class KafkaBatchProcessor:
 
     async def _work(self) -> None:
         while True:
-            if not self._ready:
+            if self._loose:
+                await self._work_loose()
+            elif self._ready:
+                await self._work_chain(self._ready.popleft())
+            else:
                 self._wake_workers.clear()
                 await self._wake_workers.wait()
-                continue
-            chain_id = self._ready.popleft()
-            chain = self._chains.get(chain_id)
-            batched = self.batch_handler is not None
-            while chain:
-                records = list(islice(chain, self.batch_size)) if batched else [chain[0]]
-                taken = len(records)
-                tp = _partition(records[0])  # a chain holds one partition's records
-                self._current[chain_id] = taken
-                self._handling[tp] = self._handling.get(tp, 0) + taken
-                try:
-                    await self._handle(records)
-                finally:
-                    self._handling[tp] -= taken
-                    del self._current[chain_id]
-                    if self._idle_waiters:
-                        self._one_done.set()
-                for _ in range(taken):
-                    chain.popleft()
-                self._buffered -= taken
-                offsets = self._offsets.get(tp)  # None once the partition was given back
-                if offsets is not None:
-                    offsets.finished_run([record.offset for record in records])
-                self._since_commit += taken
-                if self._since_commit >= self._commit_every:
-                    self._commit_due.set()
-            self._chains.pop(chain_id, None)
+
+    async def _work_loose(self) -> None:
+        """A handler per message, no order to keep: take the next message, whichever
+        partition it is from, until none waits. The hot path, so written out flat."""
+        loose, handling, offsets_of = self._loose, self._handling, self._offsets
+        while loose:
+            record = loose.popleft()
+            tp = (record.topic, record.partition)
+            handling[tp] = handling.get(tp, 0) + 1
+            try:
+                await self._handle_one(record)
+            finally:
+                handling[tp] -= 1
+                if self._idle_waiters:
+                    self._one_done.set()
+            self._buffered -= 1
+            offsets = offsets_of.get(tp)  # None once the partition was given back
+            if offsets is not None:
+                offsets.finished(record.offset)
+            self._since_commit += 1
+            if self._since_commit >= self._commit_every:
+                self._commit_due.set()
+
+    async def _work_chain(self, chain_id: Hashable) -> None:
+        """A chain's messages one after another (or a batch at a time), then forget it."""
+        chain = self._chains.get(chain_id)
+        batched = self.batch_handler is not None
+        while chain:
+            records = list(islice(chain, self.batch_size)) if batched else [chain[0]]
+            taken = len(records)
+            tp = _partition(records[0])  # a chain holds one partition's records
+            self._current[chain_id] = taken
+            self._handling[tp] = self._handling.get(tp, 0) + taken
+            try:
+                await (self._handle(records) if batched else self._handle_one(records[0]))
+            finally:
+                self._handling[tp] -= taken
+                del self._current[chain_id]
+                if self._idle_waiters:
+                    self._one_done.set()
+            for _ in range(taken):
+                chain.popleft()
+            self._buffered -= taken
+            offsets = self._offsets.get(tp)  # None once the partition was given back
+            if offsets is not None:
+                offsets.finished_run([record.offset for record in records])
+            self._since_commit += taken
+            if self._since_commit >= self._commit_every:
+                self._commit_due.set()
+        self._chains.pop(chain_id, None)
 
     def _drop_waiting(self, chain_ids: list[Hashable]) -> None:
         """Forget messages not yet in a handler (never committed, so they come again)."""
@@ -354,11 +387,42 @@ class KafkaBatchProcessor:
                 chain.pop()
                 self._buffered -= 1
 
+    def _drop_loose(self, partitions: set[TopicPartition] | None) -> None:
+        """The same for the queue of messages with no order to keep (all: None). Workers
+        hold the queue itself, so it is changed in place."""
+        kept = [] if partitions is None else [
+            record for record in self._loose if _partition(record) not in partitions
+        ]  # fmt: skip
+        self._buffered -= len(self._loose) - len(kept)
+        self._loose.clear()
+        self._loose.extend(kept)
+
+    async def _handle_one(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        """The handler over one record: ``_handle`` for a run of one, without the lists."""
+        began = time.perf_counter()
+        try:
+            value = self.decode(record.value)
+        except Exception as error:  # a poison record: no handler can read it
+            self.stats.undecodable += 1
+            await self._dead_letter(record, error, attempts=0)
+            return
+        assert self.handler is not None
+        message = Message(record.topic, record.partition, record.offset, record.key,
+                          value, tuple(record.headers), record.timestamp, 1)  # fmt: skip
+        try:
+            await self.handler(message)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            if not await self._failed([(record, value)], error, 1):
+                await self._attempts([(record, value)], began, 2)
+            return
+        self.stats.handled += 1
+        self.stats.handle_seconds.observe(time.perf_counter() - began)
+
     async def _handle(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
-        """The handler over one record, or the batch handler over a run of one partition's:
-        a record that cannot be decoded goes to the dead-letter topic at once; the rest are
-        tried together, retried with backoff, and dead-lettered one by one once every
-        attempt failed."""
+        """The batch handler over a run of one partition's records: a record that cannot be
+        decoded goes to the dead-letter topic at once; the rest are tried together."""
         began = time.perf_counter()
         readable = []
         for record in records:
@@ -367,8 +431,15 @@ class KafkaBatchProcessor:
             except Exception as error:  # a poison record: no handler can read it
                 self.stats.undecodable += 1
                 await self._dead_letter(record, error, attempts=0)
-        attempt = 1
-        while readable:
+        if readable:
+            await self._attempts(readable, began, 1)
+
+    async def _attempts(
+        self, readable: list[tuple[ConsumerRecord[bytes, bytes], Any]], began: float, attempt: int
+    ) -> None:
+        """Try the decoded records from ``attempt`` on, retried with backoff, and
+        dead-lettered one by one once every attempt failed."""
+        while True:
             messages = [Message(record.topic, record.partition, record.offset, record.key,
                                 value, tuple(record.headers), record.timestamp, attempt)
                         for record, value in readable]  # fmt: skip
@@ -381,17 +452,27 @@ class KafkaBatchProcessor:
             except asyncio.CancelledError:
                 raise
             except Exception as error:
-                if attempt >= self.retry.max_attempts:
-                    for record, _ in readable:
-                        await self._dead_letter(record, error, attempts=attempt)
+                if await self._failed(readable, error, attempt):
                     return
-                await asyncio.sleep(self.retry.wait_s(attempt, self._rng))
                 attempt += 1
-                self.stats.retried += 1
                 continue
             self.stats.handled += len(messages)
             self.stats.handle_seconds.observe(time.perf_counter() - began)  # a call's worth
             return
+
+    async def _failed(
+        self, readable: list[tuple[ConsumerRecord[bytes, bytes], Any]], error: Exception,
+        attempt: int,
+    ) -> bool:  # fmt: skip
+        """After a failed attempt: dead-letter the records if it was the last (True), or
+        wait the backoff before the next (False)."""
+        if attempt >= self.retry.max_attempts:
+            for record, _ in readable:
+                await self._dead_letter(record, error, attempts=attempt)
+            return True
+        await asyncio.sleep(self.retry.wait_s(attempt, self._rng))
+        self.stats.retried += 1
+        return False
 
     async def _dead_letter(
         self, record: ConsumerRecord[bytes, bytes], error: BaseException, attempts: int
@@ -466,6 +547,7 @@ class KafkaBatchProcessor:
                 if chain and _partition(chain[0]) in revoked
             ]
         )
+        self._drop_loose(revoked)
         await self._until_idle(revoked)
         with contextlib.suppress(Exception):
             await self._commit(revoked)
