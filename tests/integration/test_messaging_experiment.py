@@ -30,9 +30,12 @@ def test_each_python_rate_sits_beside_the_java_tool(frame: pd.DataFrame) -> None
     consume = tables.consume_summary(frame)
     assert consume.tool.iloc[0].startswith("ConsumerPerformance")
     assert (consume.msgs_s > 0).all()
-    assert set(consume.tool[1:]) == {"aiokafka getmany, max_records=5000",
+    assert set(consume.tool[1:]) == {"aiokafka getmany, max_records=500",
                                      "KafkaBatchProcessor, concurrency 32",
                                      "KafkaBatchProcessor, batch handler"}  # fmt: skip
+    stages = tables.consume_stages(frame)  # the quick run measures the floor the stages need
+    assert stages.stage.iloc[0].endswith("(the floor)") and len(stages) == 4
+    assert (stages.added_us.iloc[0] == 0) and stages.added_us.iloc[1:].notna().all()
 
 
 def test_scale_out_and_the_channels(frame: pd.DataFrame) -> None:

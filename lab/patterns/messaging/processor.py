@@ -6,7 +6,8 @@ How it keeps at-least-once without losing or blocking:
   (:class:`~lab.patterns.messaging.offsets.PartitionOffsets`), after the fact, so a crash
   between handling and commit repeats messages and never loses one;
 * ``concurrency`` workers take messages from per-key (or per-partition) chains, so order
-  is kept where it matters, and fetching pauses while ``max_buffered`` messages wait;
+  is kept where it matters (with no order to keep, from one queue), and fetching pauses
+  while ``max_buffered`` messages wait, until the handlers have taken half of them;
 * a dead-lettered record keeps its key, value and headers and gains Kafka Connect's error
   headers (:mod:`~lab.patterns.messaging.dead_letter`). A record that cannot be decoded
   goes there at once; a handler that keeps failing goes there after
@@ -46,6 +47,13 @@ DECODERS: dict[str, Decoder] = {
     "json": lambda raw: None if raw is None else orjson.loads(raw),
     "bytes": lambda raw: raw,
 }
+
+
+_UNREAD: Any = object()  # a value not decoded (yet)
+
+#: A ``Message`` from its fields in order, without NamedTuple's Python-level ``__new__``:
+#: the per-message path builds one for every message.
+_new_message = tuple.__new__
 
 
 class Message(NamedTuple):
@@ -174,10 +182,15 @@ class KafkaBatchProcessor:
         # A handler per message and no order to keep: one queue any worker takes from.
         self._loose: deque[ConsumerRecord[bytes, bytes]] = deque()
         self._loose_mode = handler is not None and ordering == "none"
-        self._wake_workers = asyncio.Event()  # set once per fetched batch, not per message
+        # Idle workers, each waiting on its own future. Work wakes one; a worker about to
+        # call a handler wakes the next while work waits, so a handler that awaits lets
+        # another worker go on, and handlers that never await wake no one needlessly.
+        self._idle: deque[asyncio.Future[None]] = deque()
         self._handling: dict[TopicPartition, int] = {}  # messages in a handler now
         self._current: dict[Hashable, int] = {}  # chain -> how many of it are in a handler
         self._buffered = 0
+        self._resume_at = max_buffered // 2  # fetching, once paused, resumes at this many
+        self._room = asyncio.Event()  # the handlers took the buffer down to _resume_at
         self._stopping = asyncio.Event()
         self._commit_due = asyncio.Event()
         self._since_commit = 0
@@ -266,12 +279,20 @@ class KafkaBatchProcessor:
                 consumer.pause(*consumer.assignment())
                 paused = True
                 self.stats.paused += 1
-            elif paused and self._buffered <= self.max_buffered // 2:
+            if paused and self._buffered > self._resume_at:
+                # Wait for the handlers to make room, at most 100 ms: a paused getmany would
+                # wait out its whole timeout, however soon there is room.
+                self._room.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._room.wait(), 0.1)
+            if paused and self._buffered <= self._resume_at:
                 consumer.resume(*consumer.paused())
                 paused = False
             # getmany keeps being called while paused: that is what keeps this member in
             # the group however slow the handlers are (max_poll_interval_ms).
-            batches = await consumer.getmany(timeout_ms=100, max_records=self.batch_size)
+            batches = await consumer.getmany(
+                timeout_ms=0 if paused else 100, max_records=self.batch_size
+            )
             for tp, records in batches.items():
                 offsets = self._offsets.setdefault(tp, PartitionOffsets())
                 offsets.fetched_run([record.offset for record in records])
@@ -286,7 +307,7 @@ class KafkaBatchProcessor:
                         self._enqueue(tp, record)
                 self.stats.consumed += len(records)
             if self._ready or self._loose:
-                self._wake_workers.set()
+                self._wake_one()
 
     def _chain_of(self, tp: TopicPartition, record: ConsumerRecord[bytes, bytes]) -> Hashable:
         if self.ordering == "partition":
@@ -325,29 +346,57 @@ class KafkaBatchProcessor:
             elif self._ready:
                 await self._work_chain(self._ready.popleft())
             else:
-                self._wake_workers.clear()
-                await self._wake_workers.wait()
+                idle = asyncio.get_running_loop().create_future()
+                self._idle.append(idle)
+                await idle
+
+    def _wake_one(self) -> None:
+        idle = self._idle
+        while idle:
+            worker = idle.popleft()
+            if not worker.done():  # a cancelled worker's is
+                worker.set_result(None)
+                return
 
     async def _work_loose(self) -> None:
         """A handler per message, no order to keep: take the next message, whichever
-        partition it is from, until none waits. The hot path, so written out flat."""
-        loose, handling, offsets_of = self._loose, self._handling, self._offsets
+        partition it is from, until none waits. The hot path, so written out flat: a
+        message that fails goes on in ``_handle_failed``."""
+        loose, handling, offsets_of, idle = self._loose, self._handling, self._offsets, self._idle
+        handler, decode, stats, clock = self.handler, self.decode, self.stats, time.perf_counter
+        assert handler is not None
         while loose:
             record = loose.popleft()
+            if loose and idle:
+                self._wake_one()
             tp = (record.topic, record.partition)
             handling[tp] = handling.get(tp, 0) + 1
+            began, value = clock(), _UNREAD
             try:
-                await self._handle_one(record)
+                value = decode(record.value)
+                message: Message = _new_message(Message, (
+                    record.topic, record.partition, record.offset, record.key, value,
+                    tuple(record.headers), record.timestamp, 1))  # fmt: skip
+                await handler(message)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                await self._handle_failed(record, value, error, began)
+            else:
+                stats.handled += 1
+                stats.handle_seconds.observe(clock() - began)
             finally:
                 handling[tp] -= 1
                 if self._idle_waiters:
                     self._one_done.set()
             self._buffered -= 1
+            if self._buffered == self._resume_at:
+                self._room.set()
             offsets = offsets_of.get(tp)  # None once the partition was given back
             if offsets is not None:
                 offsets.finished(record.offset)
             self._since_commit += 1
-            if self._since_commit >= self._commit_every:
+            if self._since_commit == self._commit_every:  # once, until the commit resets it
                 self._commit_due.set()
 
     async def _work_chain(self, chain_id: Hashable) -> None:
@@ -355,6 +404,8 @@ class KafkaBatchProcessor:
         chain = self._chains.get(chain_id)
         batched = self.batch_handler is not None
         while chain:
+            if self._ready and self._idle:
+                self._wake_one()
             records = list(islice(chain, self.batch_size)) if batched else [chain[0]]
             taken = len(records)
             tp = _partition(records[0])  # a chain holds one partition's records
@@ -369,12 +420,12 @@ class KafkaBatchProcessor:
                     self._one_done.set()
             for _ in range(taken):
                 chain.popleft()
-            self._buffered -= taken
+            self._unbuffer(taken)
             offsets = self._offsets.get(tp)  # None once the partition was given back
             if offsets is not None:
                 offsets.finished_run([record.offset for record in records])
             self._since_commit += taken
-            if self._since_commit >= self._commit_every:
+            if self._since_commit - taken < self._commit_every <= self._since_commit:
                 self._commit_due.set()
         self._chains.pop(chain_id, None)
 
@@ -383,9 +434,10 @@ class KafkaBatchProcessor:
         for chain_id in chain_ids:
             chain = self._chains[chain_id]
             keep = self._current.get(chain_id, 0)  # its worker pops the ones in a handler
-            while len(chain) > keep:
+            dropped = len(chain) - keep
+            for _ in range(dropped):
                 chain.pop()
-                self._buffered -= 1
+            self._unbuffer(dropped)
 
     def _drop_loose(self, partitions: set[TopicPartition] | None) -> None:
         """The same for the queue of messages with no order to keep (all: None). Workers
@@ -393,32 +445,45 @@ class KafkaBatchProcessor:
         kept = [] if partitions is None else [
             record for record in self._loose if _partition(record) not in partitions
         ]  # fmt: skip
-        self._buffered -= len(self._loose) - len(kept)
+        self._unbuffer(len(self._loose) - len(kept))
         self._loose.clear()
         self._loose.extend(kept)
 
+    def _unbuffer(self, count: int) -> None:
+        """``count`` messages left the buffer: wake a paused fetch if there is room now."""
+        self._buffered -= count
+        if self._buffered <= self._resume_at < self._buffered + count:
+            self._room.set()
+
     async def _handle_one(self, record: ConsumerRecord[bytes, bytes]) -> None:
         """The handler over one record: ``_handle`` for a run of one, without the lists."""
-        began = time.perf_counter()
+        assert self.handler is not None
+        began, value = time.perf_counter(), _UNREAD
         try:
             value = self.decode(record.value)
-        except Exception as error:  # a poison record: no handler can read it
-            self.stats.undecodable += 1
-            await self._dead_letter(record, error, attempts=0)
-            return
-        assert self.handler is not None
-        message = Message(record.topic, record.partition, record.offset, record.key,
-                          value, tuple(record.headers), record.timestamp, 1)  # fmt: skip
-        try:
-            await self.handler(message)
+            await self.handler(Message(record.topic, record.partition, record.offset,
+                                       record.key, value, tuple(record.headers),
+                                       record.timestamp, 1))  # fmt: skip
         except asyncio.CancelledError:
             raise
         except Exception as error:
-            if not await self._failed([(record, value)], error, 1):
-                await self._attempts([(record, value)], began, 2)
+            await self._handle_failed(record, value, error, began)
             return
         self.stats.handled += 1
         self.stats.handle_seconds.observe(time.perf_counter() - began)
+
+    async def _handle_failed(
+        self, record: ConsumerRecord[bytes, bytes], value: Any, error: Exception, began: float
+    ) -> None:
+        """After a message's first attempt failed: one that could not be decoded
+        (``value`` is still ``_UNREAD``) goes to the dead-letter topic at once; a handler's
+        failure is retried from the second attempt."""
+        readable = [(record, value)]
+        if value is _UNREAD:  # a poison record: no handler can read it
+            self.stats.undecodable += 1
+            await self._dead_letter(record, error, attempts=0)
+        elif not await self._failed(readable, error, 1):
+            await self._attempts(readable, began, 2)
 
     async def _handle(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
         """The batch handler over a run of one partition's records: a record that cannot be
