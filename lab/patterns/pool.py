@@ -15,7 +15,8 @@ temporary tables, no advisory locks, no LISTEN).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from bisect import bisect_left
+from collections.abc import AsyncIterator, Awaitable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from time import perf_counter
@@ -47,13 +48,22 @@ _LOST = (
 
 @dataclass
 class PoolStats:
-    acquisitions: int = 0
     timeouts: int = 0
     connections_lost: int = 0
     waiting: int = 0  # callers waiting for a connection now
     max_waiting: int = 0
-    in_use: int = 0  # connections leased now
+    claimed: int = 0  # leases held, or being acquired (waiting or not)
     acquire_wait: BucketHistogram = field(default_factory=BucketHistogram)
+
+    @property
+    def acquisitions(self) -> int:
+        """Leases handed out: each one's wait was observed once."""
+        return self.acquire_wait.count
+
+    @property
+    def in_use(self) -> int:
+        """Connections leased now, or being handed to a caller that did not wait."""
+        return self.claimed - self.waiting
 
 
 async def _no_reset(connection: asyncpg.Connection) -> None:
@@ -81,22 +91,23 @@ class _Lease:
         self._connection: Any = None
 
     async def __aenter__(self) -> asyncpg.Connection:
-        pool, stats = self._pool, self._pool.stats
+        pool = self._pool
+        stats = pool.stats
         began = perf_counter()
-        pool._claimed += 1  # leases held or being acquired: decides who may wait
+        stats.claimed += 1  # decides who may wait
         try:
-            if pool._claimed <= pool.max_size:
+            if stats.claimed <= pool.max_size:
                 # A connection is there to have (idle, or one more to open): no timer,
                 # since asyncpg runs a timed acquire through wait_for, a task per lease.
                 connection = await pool._raw.acquire()
             else:
                 connection = await self._wait(pool, stats)
         except BaseException:
-            pool._claimed -= 1
+            stats.claimed -= 1
             raise
-        stats.acquire_wait.observe(perf_counter() - began)
-        stats.acquisitions += 1
-        stats.in_use += 1
+        waited, histogram = perf_counter() - began, stats.acquire_wait
+        histogram.counts[bisect_left(histogram.bounds, waited)] += 1  # its observe(), inline
+        histogram.total_s += waited
         self._connection = connection
         return connection
 
@@ -116,19 +127,21 @@ class _Lease:
         finally:
             stats.waiting -= 1
 
-    async def __aexit__(
+    def __aexit__(
         self,
         kind: type[BaseException] | None,
         error: BaseException | None,
         traceback: TracebackType | None,
-    ) -> None:
-        stats = self._pool.stats
+    ) -> Awaitable[None]:
+        """Not a coroutine of its own: ``async with`` awaits the engine's release directly
+        (it returns None, so no error is swallowed)."""
+        pool = self._pool
+        stats = pool.stats
         if error is not None and isinstance(error, _LOST):
             stats.connections_lost += 1
             self._connection.terminate()  # never lease a connection in an unknown state
-        stats.in_use -= 1
-        self._pool._claimed -= 1
-        await self._pool._raw.release(self._connection)
+        stats.claimed -= 1
+        return pool._raw.release(self._connection)  # type: ignore[no-any-return]
 
 
 Reset = Literal["full", "none"]  # what a released connection is reset with
@@ -179,7 +192,6 @@ class DatabasePool:
             self._options["reset"] = _no_reset
         self._pool: Any = None
         self._raw: Any = _Closed()
-        self._claimed = 0
 
     if not TYPE_CHECKING:  # hidden from mypy, which would then accept any attribute
 
