@@ -34,6 +34,7 @@ __all__ = [
     "RequestCollector",
     "RequestMetrics",
     "aiohttp_metrics_middleware",
+    "aiohttp_recorder",
     "aiohttp_route_templates",
     "exposition",
     "histogram_quantile",
@@ -73,6 +74,9 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
+RequestKey = tuple[str, str, str]  # method, route template, status class
+
+
 def _method(method: str) -> str:
     return method if method in _METHODS else "OTHER"
 
@@ -92,7 +96,7 @@ class RequestMetrics:
     def __init__(self, buckets: Sequence[float] = REQUEST_BUCKETS_S, prefix: str = "http") -> None:
         self.bounds = tuple(sorted(buckets))
         self.prefix = prefix
-        self.requests: dict[tuple[str, str, str], int] = {}
+        self.requests: dict[RequestKey, int] = {}
         self.durations: dict[tuple[str, str], _Durations] = {}
         self.in_progress: dict[str, int] = {}
 
@@ -108,14 +112,21 @@ class RequestMetrics:
 
     def finished(self, method: str, route: str, status: int, seconds: float) -> None:
         """One finished request whose start was not counted (an access log has none)."""
+        key, durations = self.counters(method, route, status)
+        self.requests[key] += 1
+        durations.counts[bisect_left(self.bounds, seconds)] += 1
+        durations.total_s += seconds
+
+    def counters(self, method: str, route: str, status: int) -> tuple[RequestKey, _Durations]:
+        """Where a request of ``method``, ``route`` and ``status`` is counted: its key in
+        ``requests`` (present from now on) and its route's durations. A caller that keeps
+        the pair per route and status records a request with three additions."""
         key = (method, route, _CLASSES[status // 100 - 1] if 100 <= status < 600 else "5xx")
-        requests = self.requests
-        requests[key] = requests.get(key, 0) + 1
+        self.requests.setdefault(key, 0)
         durations = self.durations.get((method, route))
         if durations is None:
             durations = self.durations[(method, route)] = _Durations(len(self.bounds) + 1)
-        durations.counts[bisect_left(self.bounds, seconds)] += 1
-        durations.total_s += seconds
+        return key, durations
 
     def cumulative(self, method: str, route: str) -> list[tuple[float, int]]:
         """``(upper bound, cumulative count)`` pairs ending with +Inf, as Prometheus has them."""
@@ -213,17 +224,54 @@ def aiohttp_route_templates() -> Callable[[web.UrlMappingMatchInfo], str]:
     return template
 
 
+def aiohttp_recorder(
+    metrics: RequestMetrics,
+) -> Callable[[str, web.UrlMappingMatchInfo | None, int, float], None]:
+    """``record(method, match_info, status, seconds)``: one finished aiohttp request into
+    ``metrics`` (``match_info`` None: the request did not parse).
+
+    A routed request's counters are found with one dict lookup, by (method, route,
+    status), and kept; what has no route to key on (a 404, a request that did not parse)
+    or a non-standard method takes the longer way each time, so junk cannot grow the
+    cache."""
+    route_template = aiohttp_route_templates()
+    requests, bounds = metrics.requests, metrics.bounds
+    known: dict[tuple[str, object, int], tuple[RequestKey, _Durations]] = {}
+
+    def counters(
+        method: str, match_info: web.UrlMappingMatchInfo | None, status: int
+    ) -> tuple[RequestKey, _Durations]:
+        standard = method in _METHODS
+        template = UNMATCHED if match_info is None else route_template(match_info)
+        found = metrics.counters(method if standard else "OTHER", template, status)
+        if standard and template != UNMATCHED:  # a 404's route is new each time: not kept
+            known[(method, match_info.route, status)] = found  # type: ignore[union-attr]
+        return found
+
+    def record(
+        method: str, match_info: web.UrlMappingMatchInfo | None, status: int, seconds: float
+    ) -> None:
+        found = known.get((method, match_info.route if match_info else None, status))
+        if found is None:
+            found = counters(method, match_info, status)
+        key, durations = found
+        requests[key] += 1
+        durations.counts[bisect_left(bounds, seconds)] += 1
+        durations.total_s += seconds
+
+    return record
+
+
 def aiohttp_metrics_middleware(metrics: RequestMetrics) -> Any:
     """``web.Application(middlewares=[aiohttp_metrics_middleware(metrics)])``."""
-    in_progress, observe, clock = metrics.in_progress, metrics.observe, time.perf_counter
-    methods, template = _METHODS, aiohttp_route_templates()
+    in_progress, clock = metrics.in_progress, time.perf_counter
+    methods, finished = _METHODS, aiohttp_recorder(metrics)
 
     @web.middleware
     async def record(request: web.Request, handler: Any) -> web.StreamResponse:
         method = request.method
-        if method not in methods:
-            method = "OTHER"
-        in_progress[method] = in_progress.get(method, 0) + 1
+        counted = method if method in methods else "OTHER"
+        in_progress[counted] = in_progress.get(counted, 0) + 1
         began = clock()
         status = 500
         try:
@@ -234,7 +282,8 @@ def aiohttp_metrics_middleware(metrics: RequestMetrics) -> Any:
             status = error.status
             raise
         finally:
-            observe(method, template(request.match_info), status, clock() - began)
+            in_progress[counted] -= 1
+            finished(method, request.match_info, status, clock() - began)
 
     return record
 

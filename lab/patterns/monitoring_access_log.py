@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp.abc import AbstractAccessLogger
 
-from lab.patterns.monitoring import _METHODS, UNMATCHED, RequestMetrics, aiohttp_route_templates
+from lab.patterns.monitoring import RequestMetrics, aiohttp_recorder
 
 if TYPE_CHECKING:
     from aiohttp.web import BaseRequest, StreamResponse
@@ -50,24 +50,17 @@ ACCESS_LOG = logging.getLogger("lab.request_metrics")
 def metrics_access_logger(metrics: RequestMetrics) -> type[AbstractAccessLogger]:
     """An access-logger class recording every request into ``metrics`` (pass it as
     ``access_log_class``, with ``access_log=ACCESS_LOG``)."""
-    finished = metrics.finished
-    route_template = aiohttp_route_templates()
-
-    def template(request: BaseRequest) -> str:
-        try:
-            match_info = request.match_info  # type: ignore[attr-defined]
-        except (AttributeError, AssertionError):  # a request that did not parse (400)
-            return UNMATCHED
-        return route_template(match_info)
+    record = aiohttp_recorder(metrics)
 
     class RequestMetricsLog(AbstractAccessLogger):
         __slots__ = ()
 
         def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
-            method = request.method
-            if method not in _METHODS:
-                method = "OTHER"
-            finished(method, template(request), response.status, time)
+            try:
+                match_info = request.match_info  # type: ignore[attr-defined]
+            except (AttributeError, AssertionError):  # a request that did not parse (400)
+                match_info = None
+            record(request.method, match_info, response.status, time)
 
         @property
         def enabled(self) -> bool:
