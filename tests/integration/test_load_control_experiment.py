@@ -12,6 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from lab.experiments import EXPERIMENTS
 from lab.experiments.load_control import tables
 from lab.experiments.load_control.monitoring_endpoint import STACKS, endpoint_process
+from lab.experiments.load_control.monitoring_stages import STAGES
 from lab.harness.loadgen import LoadSettings, run_load
 from tests.experiment_frames import SessionFrames
 
@@ -49,7 +50,7 @@ def test_every_part_leaves_its_rows(frame: pd.DataFrame) -> None:
     assert set(monitoring["stack"]) == set(STACKS)
     assert (monitoring.cpu_us_per_request > 0).all()
     assert len(tables.targets(frame)) == 6
-    assert len(tables.monitoring_stages(frame)) == 7  # every stage timed
+    assert len(tables.monitoring_stages(frame)) == len(STAGES)  # every stage timed
     experiment = EXPERIMENTS["load_control"]
     assert len(experiment.figures(frame)) == 3
     assert next(caption for caption, _ in experiment.tables(frame)).startswith("The issue's")

@@ -31,6 +31,7 @@ def test_each_python_rate_sits_beside_the_java_tool(frame: pd.DataFrame) -> None
     assert consume.tool.iloc[0].startswith("ConsumerPerformance")
     assert (consume.msgs_s > 0).all()
     assert set(consume.tool[1:]) == {"aiokafka getmany, max_records=500",
+                                     "aiokafka getmany, max_records=5000",
                                      "KafkaBatchProcessor, concurrency 32",
                                      "KafkaBatchProcessor, batch handler"}  # fmt: skip
     stages = tables.consume_stages(frame)  # the quick run measures the floor the stages need

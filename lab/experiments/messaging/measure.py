@@ -145,7 +145,7 @@ class MessagingSettings:
             ),
             produce_records=60_000,  # aiokafka: 70k/s over 20k records, 55k/s over 200k
             consume_records=20_000,
-            consumer_max_records=(500,),  # the processor's fetch size: the stages' floor
+            consumer_max_records=(500, 5_000),  # 500: the processor's, the stages' floor
             processor_concurrency=(32,),
             end_to_end_records=1_000,
             crash_records=3_000,
