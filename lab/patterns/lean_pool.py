@@ -102,11 +102,12 @@ class LeanPool:
         uses = self._uses.get(connection, 0) + 1
         self._uses[connection] = uses
         if not connection.is_closed() and uses < self._max_uses:
-            if self._reset is None:  # reset="none": straight back, no round trip
+            in_transaction = connection.is_in_transaction()  # the client's view: no I/O
+            if self._reset is None and not in_transaction:  # straight back, no round trip
                 self._hand_over(connection)
                 return
-            try:
-                await self._reset(connection)
+            try:  # a transaction left open is always ended, whatever the reset
+                await (self._reset or full_reset)(connection)
             except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
                 connection.terminate()
         else:

@@ -9,7 +9,8 @@ task (``max_queries`` then counts leases).
 
 ``reset="none"`` skips asyncpg's reset on release (``RESET ALL``, unlisten, unlock: a
 second round trip per lease); use it only where sessions keep no state (no ``SET``, no
-temporary tables, no advisory locks, no LISTEN).
+temporary tables, no advisory locks, no LISTEN). A connection released inside a
+transaction (a handler cancelled mid-way, say) is still reset, with either engine.
 """
 
 from __future__ import annotations
@@ -67,7 +68,8 @@ class PoolStats:
 
 
 async def _no_reset(connection: asyncpg.Connection) -> None:
-    """Release without a reset round trip (see the module docstring for when it is safe)."""
+    """Release without a reset round trip (see the module docstring for when it is safe).
+    asyncpg's pool still rolls back a transaction left open before it calls this."""
 
 
 class _Closed:

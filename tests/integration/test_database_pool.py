@@ -115,6 +115,20 @@ async def test_reset_full_clears_session_state_and_none_keeps_it(postgres_up: No
                 assert (await pool.fetchval("SHOW work_mem") == "7777kB") is kept, (engine, reset)
 
 
+@pytest.mark.parametrize("engine", ["asyncpg", "lean"])
+async def test_no_reset_still_ends_a_transaction_left_open(postgres_up: None, engine: str) -> None:
+    async with DatabasePool(endpoints().postgres_dsn, min_size=1, max_size=1, engine=engine,  # type: ignore[arg-type]
+                            reset="none") as pool:  # fmt: skip
+        async with pool.acquire() as connection:
+            await connection.execute("BEGIN")
+            await connection.execute("SET LOCAL work_mem = '7777kB'")
+            first = await connection.fetchval("SELECT pg_backend_pid()")
+        async with pool.acquire() as connection:
+            assert await connection.fetchval("SELECT pg_backend_pid()") == first  # the same one
+            assert not connection.is_in_transaction()
+            assert await connection.fetchval("SHOW work_mem") != "7777kB"
+
+
 async def test_index_creation_is_idempotent_and_rebuilds_an_invalid_leftover(
     pool: DatabasePool,
 ) -> None:
