@@ -251,7 +251,8 @@ def aiohttp_recorder(
     def record(
         method: str, match_info: web.UrlMappingMatchInfo | None, status: int, seconds: float
     ) -> None:
-        found = known.get((method, match_info.route if match_info else None, status))
+        route = None if match_info is None else match_info.route  # (an empty match is falsy)
+        found = known.get((method, route, status))
         if found is None:
             found = counters(method, match_info, status)
         key, durations = found

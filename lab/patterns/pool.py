@@ -16,7 +16,6 @@ transaction (a handler cancelled mid-way, say) is still reset, with either engin
 from __future__ import annotations
 
 import asyncio
-from bisect import bisect_left
 from collections.abc import AsyncIterator, Awaitable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -107,9 +106,7 @@ class _Lease:
         except BaseException:
             stats.claimed -= 1
             raise
-        waited, histogram = perf_counter() - began, stats.acquire_wait
-        histogram.counts[bisect_left(histogram.bounds, waited)] += 1  # its observe(), inline
-        histogram.total_s += waited
+        stats.acquire_wait.observe(perf_counter() - began)
         self._connection = connection
         return connection
 
