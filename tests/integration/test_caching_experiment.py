@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from lab.experiments.caching import tables
+from lab.experiments.caching import measure, tables
 from tests.experiment_frames import SessionFrames, trimmed_settings
 
 
@@ -34,8 +34,13 @@ def test_stampede_origin_calls_per_mode(frame: pd.DataFrame) -> None:
 
 
 def test_first_wave_ends_before_expiry(frame: pd.DataFrame) -> None:
-    """The wave design holds on this machine: no unprotected call lands before expiry."""
-    part = frame[(frame.part == "stampede") & (frame.mode == "none")]
+    """The wave design holds on this machine: every mode's first wave ended before expiry
+    (within its attempts), and, as a check of that measure, no unprotected call landed
+    before expiry."""
+    stampede = frame[frame.part == "stampede"]
+    assert stampede.first_wave_fitted.astype(bool).all()
+    assert stampede.attempts.between(1, measure.WAVE_ATTEMPTS).all()
+    part = stampede[stampede["mode"] == "none"]
     assert (part[part.wave == "before expiry"].origin_calls == 0).all()
     assert (part.origin_ms >= 3 * part.lookup_span_ms - 1e-6).all()
 
