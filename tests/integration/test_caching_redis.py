@@ -79,7 +79,9 @@ async def test_1000_concurrent_misses_make_one_origin_call(
 
     await hot.invalidate(1)
     assert await asyncio.gather(*(hot(1) for _ in range(1000))) == [{"x": 1}] * 1000
-    assert calls == 1
+    # 5 calls once under early refresh (a fresh-clone make test at 9cf6820, not seen again
+    # in 7 runs here): the counters say which path made them if it comes back
+    assert calls == 1, (hot.stats.counters(), f"outages={cache.outages}")
 
 
 async def test_the_lock_admits_one_process_among_several(
