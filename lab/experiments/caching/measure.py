@@ -164,10 +164,12 @@ async def _stampede(s: CachingSettings, repeat: int, url: str) -> list[Row]:
     origin; a refresh takes the longer origin, so early refresh may refresh once per wave."""
     rows: list[Row] = []
     for callers in s.callers:
-        # Patient: a reply read late on a loaded machine must not fail open into an origin
-        # call of its own (single-flight made 2 calls in a wave with the 0.25 s default,
-        # a fresh-clone make test at 9cf6820); this part counts stampedes, not timeouts.
-        store = RedisCache(url, max_connections=64, op_timeout_s=5.0, pool_timeout_s=10.0)
+        # Patient: a reply read (or a connect) late on a loaded machine must not fail open
+        # into an origin call of its own (single-flight made 2 calls in a wave with the
+        # 0.25 s default, a fresh-clone make test at 9cf6820); this part counts
+        # stampedes, not timeouts.
+        store = RedisCache(url, max_connections=64, op_timeout_s=5.0, connect_timeout_s=5.0,
+                           pool_timeout_s=10.0)  # fmt: skip
         try:
             span = await _lookup_span(store, callers)
             for mode in ("none", "single-flight", "lock", "early-refresh"):
