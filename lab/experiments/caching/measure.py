@@ -158,10 +158,10 @@ async def _lookup_span(store: RedisCache, callers: int) -> float:
 async def _stampede(s: CachingSettings, repeat: int, url: str) -> list[Row]:
     """Per caller count: the lookup span sizes the wave (origin at least 3 spans and until
     the wave's last caller has looked up, first wave starting at least 2 spans before
-    expiry); per mode: one write, a wave of hits
-    before expiry (where early refresh acts), a wave at expiry. XFetch's delta is the
-    first write's 50 ms, so its lead (beta 5: 0.25 s on average) does not grow with the
-    origin; a refresh takes the longer origin, so early refresh may refresh once per wave."""
+    expiry); per mode: one write, a wave of hits before expiry (where early refresh
+    acts), a wave at expiry. XFetch's delta is the first write's 50 ms, so its lead
+    (beta 5: 0.25 s on average) does not grow with the origin; a refresh takes the longer
+    origin, so early refresh may refresh once per wave."""
     rows: list[Row] = []
     for callers in s.callers:
         # Patient: a reply read (or a connect) late on a loaded machine must not fail open
@@ -173,20 +173,27 @@ async def _stampede(s: CachingSettings, repeat: int, url: str) -> list[Row]:
         try:
             span = await _lookup_span(store, callers)
             for mode in ("none", "single-flight", "lock", "early-refresh"):
-                made: list[Row] = []
-                fitted, attempt = False, 0
-                while not fitted and attempt < WAVE_ATTEMPTS:
-                    attempt += 1
-                    made, fitted = await _waves(s, repeat, store, mode, callers, span)
-                rows += [{**row, "attempts": attempt, "first_wave_fitted": fitted}
-                         for row in made]  # fmt: skip
+                rows += await _fitted_waves(s, repeat, store, mode, callers, span)
         finally:
             await store.close()
     return rows
 
 
-#: Times a mode's waves are run again when the wave meant for before expiry outlasted it.
+#: Times a mode's waves are run when the wave meant for before expiry outlasted it.
 WAVE_ATTEMPTS = 3
+
+
+async def _fitted_waves(
+    s: CachingSettings, repeat: int, store: RedisCache, mode: str, callers: int, span: float
+) -> list[Row]:
+    """The mode's waves, run again (up to ``WAVE_ATTEMPTS`` in all) until the first one
+    fitted before expiry; the rows say how many attempts it took and whether it fitted."""
+    made: list[Row] = []
+    fitted, attempt = False, 0
+    while not fitted and attempt < WAVE_ATTEMPTS:
+        attempt += 1
+        made, fitted = await _waves(s, repeat, store, mode, callers, span)
+    return [{**row, "attempts": attempt, "first_wave_fitted": fitted} for row in made]
 
 
 async def _waves(
