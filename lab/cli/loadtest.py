@@ -68,6 +68,7 @@ def results_table(result: LoadResult) -> Table:
         ("dropped (backlog full)", f"{result.dropped:,}"),
         ("errors", f"{result.errors:,} ({result.error_rate_percent:.2f} %)"),
         ("achieved rate", f"{result.achieved_rps:,.1f} req/s over {result.elapsed_s:.2f} s"),
+        ("answered without error", f"{result.succeeded_rps:,.1f} req/s (the SLO's throughput)"),
         *[(f"latency {name}", f"{value:.2f} ms") for name, value in latency.items()],
         ("status codes", _counts(result.status_counts)),
         ("error kinds", _counts(result.error_counts)),

@@ -149,10 +149,13 @@ def limit_timeline(points: pd.DataFrame, *, title: str = "") -> Figure:
 
 
 def slo_timeline(seconds: pd.DataFrame, *, lines: dict[str, float], title: str = "") -> Figure:
-    """Per second of load (``t_s``), one line per ``variant`` (first repeat): achieved
-    requests/s, p99 latency (log scale, the SLO's p99 line dashed) and machine CPU %."""
+    """Per second of load (``t_s``), one line per ``variant`` (first repeat): requests/s
+    answered without error, p99 latency (log scale, the SLO's p99 line dashed) and machine
+    CPU %. (Frames from before ``ok_rps`` show every ended request, errors included.)"""
     first = seconds[seconds.repeat == seconds.repeat.min()]
-    panels = [("rps", "requests/s answered", None), ("p99_ms", "p99 latency, ms", "p99"),
+    answered = (("ok_rps", "requests/s answered without error") if "ok_rps" in first
+                else ("rps", "requests/s ended, errors included"))  # fmt: skip
+    panels = [(*answered, None), ("p99_ms", "p99 latency, ms", "p99"),
               ("cpu_percent", "machine CPU %", "cpu")]  # fmt: skip
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.4), squeeze=False)
     for ax, (column, label, line) in zip(axes[0], panels, strict=True):

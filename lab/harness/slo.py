@@ -26,7 +26,7 @@ METRICS: dict[str, str] = {
     "latency_p99_ms": "99th percentile latency",
     "latency_p999_ms": "99.9th percentile latency",
     "latency_max_ms": "maximum latency",
-    "throughput_rps": "requests per second achieved",
+    "throughput_rps": "requests per second answered without error",
     "concurrent_users": "concurrent users served",
     "error_rate_percent": "share of requests that failed",
     "cpu_percent": "CPU use of the machine",

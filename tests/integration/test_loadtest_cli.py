@@ -43,6 +43,24 @@ def test_json_result_and_slo_exit_codes(run_lab: RunLab, url: str, tmp_path: Pat
     assert "SLO PASS: 2 pass" in passing.stdout
 
 
+def test_a_server_answering_errors_fast_fails_the_throughput_line(
+    run_lab: RunLab, tmp_path: Path
+) -> None:
+    """Nine requests in ten end, fast, in a 500: every request is answered at the rate
+    offered, and few are served. (All of them failing exits 3: nothing succeeded.)"""
+    slo = tmp_path / "slo.yaml"
+    slo.write_text("throughput_rps: {above: 40}\nlatency_p99_ms: {below: 60000}\n")
+    out = tmp_path / "errors.json"
+    with server_process(ServerModel(service_s=0.001, error_rate=0.9)) as failing_url:
+        done = run_lab("loadtest", failing_url, "--rate", "50", "--duration", "1s", "--json",
+                       str(out), "--slo", str(slo))  # fmt: skip
+    assert done.returncode == 1, done.stdout + done.stderr
+    data = _json(out)
+    assert data["requests"] == 50 and 30 <= data["errors"] < 50  # type: ignore[operator]
+    assert data["achieved_rps"] > 40 > data["succeeded_rps"]  # type: ignore[operator]
+    assert "SLO FAIL: 1 pass, 1 fail" in done.stdout  # the latency line passes, the rate not
+
+
 def test_merge_combines_runs(run_lab: RunLab, url: str, tmp_path: Path) -> None:
     parts = []
     for name, rate in (("a", "40"), ("b", "60")):

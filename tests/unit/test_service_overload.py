@@ -11,7 +11,7 @@ from lab.harness.loadgen import LoadResult
 
 
 def _second(t: int, rps: int, errors: int, p99_ms: float) -> dict[str, object]:
-    return {"t_s": t, "rps": rps, "errors": errors, "p99_ms": p99_ms}
+    return {"t_s": t, "rps": rps, "errors": errors, "ok_rps": rps - errors, "p99_ms": p99_ms}
 
 
 def test_overload_figures_from_seconds_samples_and_alerts() -> None:
@@ -62,7 +62,7 @@ def test_recovery_per_line_counts_three_good_seconds_in_a_row_after_the_overload
     seconds[6]["p99_ms"] = 1500
     seconds[7]["cpu_percent"] = 90.0
     seconds[8]["cpu_percent"] = float("nan")  # no sample that second: not held against it
-    seconds[6]["rps"] = 50
+    seconds[6].update(rps=50, ok_rps=50)
     back = recovery_by_line(seconds, 5.0, lines)
     assert back["errors"] == 1  # 6, 7, 8
     assert back["latency_p99_ms"] == 2  # 7, 8, 9
@@ -71,3 +71,12 @@ def test_recovery_per_line_counts_three_good_seconds_in_a_row_after_the_overload
     seconds[7]["errors"] = seconds[10]["errors"] = 1  # never three good seconds in a row
     assert math.isnan(recovery_by_line(seconds, 5.0, lines)["errors"])
     assert "latency_p999_ms" not in back  # not in the timeline per second
+
+
+def test_recovery_of_throughput_counts_answers_without_error() -> None:
+    # 100 requests ended every second; from 6 to 8, 20 of them were errors, fast: the
+    # throughput line (above 90) is met only from 9, when all 100 are answered.
+    seconds = [_second(t, 100, 20 if 6 <= t <= 8 else 0, 20) for t in range(14)]
+    back = recovery_by_line(seconds, 5.0, [("throughput_rps", "above", 90.0)])
+    assert back["throughput_rps"] == 4  # 9, 10, 11
+    assert back["errors"] == 4

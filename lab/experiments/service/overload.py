@@ -197,7 +197,7 @@ def overload_figures(result: LoadResult, seconds: list[Row], samples: list[Row],
 #: (concurrent_users: the connections established to the service in that second.)
 PER_SECOND = {
     "latency_p50_ms": "p50_ms", "latency_p95_ms": "p95_ms", "latency_p99_ms": "p99_ms",
-    "throughput_rps": "rps", "concurrent_users": "service_connections",
+    "throughput_rps": "ok_rps", "concurrent_users": "service_connections",
     "cpu_percent": "cpu_percent", "memory_percent": "memory_percent",
     "db_connections_percent": "db_connections_percent",
 }  # fmt: skip

@@ -30,7 +30,7 @@ def _expressions(selector: str, window: str) -> dict[str, str]:
 
     lines = {metric: quantile_ms(q, (selector, _OWN_ROUTES), window)
              for metric, q in _QUANTILES.items()}  # fmt: skip
-    lines["throughput_rps"] = rate("http_requests_total")
+    lines["throughput_rps"] = rate("http_requests_total", 'status!="5xx"')
     failed = rate("http_requests_total", 'status="5xx"')
     lines["error_rate_percent"] = f"100 * ({failed} or vector(0)) / {rate('http_requests_total')}"
     return lines

@@ -39,7 +39,7 @@ _GENERATOR = "the load generator, over the hold"
 SLO_SOURCES = {
     **{f"latency_{name}_ms": f"{_GENERATOR}: HdrHistogram from each request's intended time"
        for name in ("p50", "p90", "p95", "p99", "p999", "max")},
-    "throughput_rps": f"{_GENERATOR}: requests answered per second",
+    "throughput_rps": f"{_GENERATOR}: requests answered without error per second",
     "error_rate_percent": f"{_GENERATOR}: failed requests (5xx, resets, timeouts) / all",
     "concurrent_users": "the service's side of its sockets: established TCP connections to "
     "its port (psutil), median of 1 s samples",

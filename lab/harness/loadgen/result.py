@@ -92,6 +92,12 @@ class LoadResult:
         return self.requests / self.elapsed_s if self.elapsed_s > 0 else 0.0
 
     @property
+    def succeeded_rps(self) -> float:
+        """Requests answered without error per second: the SLO's throughput. A service
+        that answers errors fast ends many requests a second and serves none of them."""
+        return self.succeeded / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    @property
     def error_rate_percent(self) -> float:
         return 100.0 * self.errors / self.requests if self.requests else 0.0
 
@@ -116,7 +122,7 @@ class LoadResult:
     def slo_metrics(self) -> dict[str, float]:
         latency = self.latency_ms()
         metrics = {f"latency_{name}_ms": value for name, value in latency.items()}
-        metrics["throughput_rps"] = self.achieved_rps
+        metrics["throughput_rps"] = self.succeeded_rps
         metrics["error_rate_percent"] = self.error_rate_percent
         if self.settings.get("mode") == "closed":
             metrics["concurrent_users"] = float(self.settings.get("users", 0))
@@ -142,6 +148,7 @@ class LoadResult:
             "errors": self.errors,
             "dropped": self.dropped,
             "achieved_rps": self.achieved_rps,
+            "succeeded_rps": self.succeeded_rps,
             "error_rate_percent": self.error_rate_percent,
             "latency_ms": self.latency_ms(),
             "status_counts": dict(self.status_counts),
