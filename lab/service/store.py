@@ -3,6 +3,7 @@ connection per request, with every query built by the safe query builder and cou
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -41,6 +42,10 @@ moved AS (
     RETURNING users.id, users.email, users.name, users.created_at, ranked.kept_id)
 INSERT INTO lab_service_duplicate_users (id, email, name, created_at, kept_id)
 SELECT * FROM moved"""
+
+
+#: The advisory lock ``prepare`` holds (an arbitrary key: "lab" in ASCII).
+_PREPARE_LOCK = 0x6C6162
 
 
 @dataclass
@@ -115,7 +120,22 @@ class UserStore:
         """Create the dataset when its tables are missing or hold fewer users than
         ``users`` (a service asked for ids up to 10,000 on a dataset another run seeded
         with 2,000 answered 16 % of a Zipf mix with 404s), the seed's indexes and the
-        service's own, and the sequence new users take their ids from."""
+        service's own, and the sequence new users take their ids from. Services starting
+        together (workers, or a test beside a service) prepare one at a time: each would
+        otherwise drop and re-create the other's tables."""
+        guard = await asyncpg.connect(self.dsn)
+        try:  # a session lock: closing the connection releases it, whatever happens
+            # Tried, not waited for in one statement: a waiting statement holds a snapshot,
+            # and the holder's CREATE INDEX CONCURRENTLY would wait for it in turn.
+            while True:  # another process's lock: no event to wait on, so tried again
+                if await guard.fetchval("SELECT pg_try_advisory_lock($1)", _PREPARE_LOCK):
+                    break
+                await asyncio.sleep(0.1)
+            await self._prepare(users, posts)
+        finally:
+            await guard.close()
+
+    async def _prepare(self, users: int, posts: int) -> None:
         async with self._admin_pool() as pool:
             if not await _has_users(pool, users):
                 await create_dataset(pool, users=users, posts=posts, seed=0)

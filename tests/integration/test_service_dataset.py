@@ -4,6 +4,7 @@ answered 16 % of its mix with 404s); one asked for fewer keeps it, registrations
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from urllib.parse import urlsplit, urlunsplit
@@ -48,5 +49,18 @@ async def test_more_users_than_seeded_seeds_again_and_fewer_keeps_the_data(
         assert await connection.fetchval("SELECT count(*) FROM posts") == 80
         # new users take ids after the seeded ones
         assert await connection.fetchval("SELECT nextval('lab_service_user_ids')") > 50
+    finally:
+        await connection.close()
+
+
+async def test_services_starting_together_seed_the_dataset_once(scratch_dsn: str) -> None:
+    """Two services (or two workers) preparing an empty database at once: without a lock
+    both dropped and re-created the tables, and one failed (or seeded twice)."""
+    stores = [UserStore(scratch_dsn, pool=None) for _ in range(3)]
+    await asyncio.gather(*(store.prepare(users=200, posts=400) for store in stores))
+    connection = await asyncpg.connect(scratch_dsn)
+    try:
+        assert await connection.fetchval("SELECT count(*) FROM users") == 200
+        assert await connection.fetchval("SELECT count(*) FROM posts") == 400
     finally:
         await connection.close()
