@@ -27,10 +27,17 @@ quick-suite: services
 	$(BIN)/lab run --quick; status=$$?; $(BIN)/lab report && exit $$status
 
 # The unit tests need no server: they run on both cores (pytest-xdist) beside the servers'
-# start; the integration tests, which measure, run one at a time once the servers are up.
+# start. Once the servers are up, the tests that measure (or stop a shared server: the
+# `alone` marker, tests/conftest.py) run one at a time with nothing beside them; then the
+# other integration tests run two at a time, a file per worker (a file's servers and
+# fixtures stay on one worker). Both phases run, and either's failure fails the target.
+INTEGRATION = LAB_REQUIRE_SERVICES=1 $(BIN)/pytest --benchmark-disable --durations=15
 test-suite: static-checks services unit-tests
-	LAB_REQUIRE_SERVICES=1 $(BIN)/pytest --benchmark-disable --durations=30 -m "not kafka_cluster" \
-	  tests/bench tests/integration
+	@status=0; \
+	$(INTEGRATION) -m "not kafka_cluster and alone" tests/bench tests/integration || status=$$?; \
+	$(INTEGRATION) -n 2 --dist loadfile -m "not kafka_cluster and not alone" \
+	  tests/integration || status=$$?; \
+	exit $$status
 
 # The 3-broker Kafka's tests start three more JVMs (57 s and 52 s here, two runs of
 # `pytest -m kafka_cluster tests/integration/test_kafka_cluster_failure.py`): kept out of

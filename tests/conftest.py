@@ -110,10 +110,21 @@ def frames(tmp_path_factory: pytest.TempPathFactory) -> SessionFrames:
     return SessionFrames(tmp_path_factory.mktemp("results") / "session-run")
 
 
+#: Fixtures whose tests measure: the session's experiment frames.
+MEASURING_FIXTURES = frozenset({"frames", "quick_frame"})
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """``integration`` by folder: every test under tests/integration talks to real servers
-    (``pytest -m "not integration"`` runs the rest with none)."""
+    (``pytest -m "not integration"`` runs the rest with none). ``alone`` for every test
+    that measures (the benchmarks, and every test that reads an experiment's frame),
+    besides the tests marked so by hand (they stop a shared server): ``make test`` runs
+    the other integration tests two at a time, and these with nothing beside them."""
     integration = ROOT / "tests" / "integration"
+    bench = ROOT / "tests" / "bench"
     for item in items:
-        if integration in Path(str(item.path)).parents:
+        parents = Path(str(item.path)).parents
+        if integration in parents:
             item.add_marker(pytest.mark.integration)
+        if bench in parents or MEASURING_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.alone)

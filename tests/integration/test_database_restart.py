@@ -26,6 +26,7 @@ LOST = (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientErr
 
 
 @pytest.mark.slow
+@pytest.mark.alone  # it restarts the PostgreSQL every other test uses
 @pytest.mark.parametrize("engine", ["asyncpg", "lean"])
 def test_pool_recovers_after_postgres_restarts(
     postgres_up: None, run_lab: Callable[..., subprocess.CompletedProcess[str]], engine: str

@@ -80,6 +80,7 @@ def stored_run_notebooks(
 
 
 @pytest.mark.slow
+@pytest.mark.alone  # the live one measures; the others read the session's frames
 @pytest.mark.parametrize("source", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs_with_quick_parameters(
     source: Path, tmp_path: Path, request: pytest.FixtureRequest
