@@ -100,5 +100,6 @@ def test_the_example_drives_lab_serve_by_name(run_lab: RunLab, lab_service: str,
     data = json.loads(out.read_text())
     by_name = data["by_name"]
     assert {"profile", "posts", "posts (next page)", "summary", "register"} <= set(by_name)
-    assert data["errors"] == 0 and sum(n["requests"] for n in by_name.values()) == 400
+    assert data["errors"] == 0, data["error_counts"]
+    assert sum(n["requests"] for n in by_name.values()) == 400
     assert data["status_counts"].get("201", 0) == by_name["register"]["requests"]
