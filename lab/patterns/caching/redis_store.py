@@ -12,6 +12,11 @@
 * ``coalesce=True`` sends the GETs issued in one event-loop tick as one ``MGET`` (on a
   cluster, one batch per node, split by slot by redis-py): redis-py spends its time per
   command, so batching is where the throughput is.
+* ``connect_timeout_s`` times the caller's own event loop too: 1,000 callers opening 64
+  connections at once on a saturated 2-core machine outlasted 0.5 s, and the store marked
+  Redis down 16 times (the caching tests' counters). The default stays short, as a fail-fast
+  cache wants against a host that drops packets; an application that opens its pool under
+  a burst raises it (the caching experiment's stampede part waits 5 s).
 * Locks are ``SET NX PX`` with a random token, released by a script that deletes the key
   only while it still holds that token.
 """
