@@ -110,10 +110,6 @@ def frames(tmp_path_factory: pytest.TempPathFactory) -> SessionFrames:
     return SessionFrames(tmp_path_factory.mktemp("results") / "session-run")
 
 
-#: Fixtures whose tests measure: the session's experiment frames.
-MEASURING_FIXTURES = frozenset({"frames", "quick_frame"})
-
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """``integration`` by folder: every test under tests/integration talks to real servers
     (``pytest -m "not integration"`` runs the rest with none). ``alone`` for every test
@@ -126,5 +122,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         parents = Path(str(item.path)).parents
         if integration in parents:
             item.add_marker(pytest.mark.integration)
-        if bench in parents or MEASURING_FIXTURES & set(getattr(item, "fixturenames", ())):
+        # fixturenames is the whole closure: a test whose fixture reads a frame counts
+        if bench in parents or "frames" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.alone)

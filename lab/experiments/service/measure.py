@@ -180,7 +180,7 @@ def _seconds(result: LoadResult, samples: list[Row], labels: Row, slo_path: Path
     for second, stats in enumerate(result.timeline):
         latency = stats.latency
         rows.append({**labels, "t_s": second, "rps": stats.requests, "errors": stats.errors,
-                     "ok_rps": stats.requests - stats.errors,
+                     "ok_rps": stats.succeeded,
                      "p50_ms": latency.percentile_ms(50) if latency.count else float("nan"),
                      "p95_ms": latency.percentile_ms(95) if latency.count else float("nan"),
                      "p99_ms": latency.percentile_ms(99) if latency.count else float("nan"),
@@ -200,13 +200,14 @@ def judge(
     latency = LatencyRecorder.merged(second.latency for second in seconds)
     requests = sum(second.requests for second in seconds)
     errors = sum(second.errors for second in seconds)
+    succeeded = sum(second.succeeded for second in seconds)
     inside = [sample for sample in samples if start <= sample["t_s"] < end]
     measured = {
         f"latency_{name}_ms": value for name, value in latency.summary().as_columns("").items()
     }
     # Throughput counts requests answered without error: a service answering errors fast
     # ends many requests a second and serves none (the naive one's quick ramp did so).
-    measured.update(throughput_rps=(requests - errors) / max(end - start, 1),
+    measured.update(throughput_rps=succeeded / max(end - start, 1),
                     error_rate_percent=100.0 * errors / requests if requests else 0.0)  # fmt: skip
     # Users the service held: connections established to it, counted at its own sockets
     # once a second over the window (the median: a line held, not touched once).

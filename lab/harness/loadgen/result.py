@@ -24,6 +24,10 @@ class SecondStats:
     errors: int = 0
     latency: LatencyRecorder = field(default_factory=LatencyRecorder)
 
+    @property
+    def succeeded(self) -> int:
+        return self.requests - self.errors
+
 
 @dataclass
 class NamedStats:
