@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lab.harness.latency import LatencyRecorder
@@ -74,3 +74,47 @@ def test_count_at_or_above() -> None:
     assert recorder.count_at_or_above_ms(250) == 4
     assert recorder.count_at_or_above_ms(0.5) == 7
     assert recorder.count_at_or_above_ms(600) == 0
+
+
+def _hdrh_answers(recorder: LatencyRecorder, percentiles: list[float], thresholds_ms: list[float]
+                  ) -> tuple[list[int], float, list[int]]:  # fmt: skip
+    """What the hdrh package itself answers, walking its counts in Python."""
+    histogram = recorder._histogram
+    at = [histogram.get_value_at_percentile(p) for p in percentiles]
+    above = []
+    for ms in thresholds_ms:
+        threshold = histogram.get_lowest_equivalent_value(int(ms * 1000))
+        recorded = histogram.get_recorded_iterator()
+        above.append(sum(item.count_at_value_iterated_to for item in recorded
+                         if item.value_iterated_to >= threshold))  # fmt: skip
+    return at, histogram.get_mean_value(), above
+
+
+_MICROS = st.one_of(st.integers(0, 3000), st.integers(0, 4 * 3_600_000_000))
+
+
+@settings(max_examples=25)  # each example walks hdrh's 23,552 counts in Python, ~0.2 s
+@given(
+    values=st.lists(st.tuples(_MICROS, st.integers(1, 10**6)), min_size=1, max_size=40),
+    percentiles=st.lists(st.floats(0.0, 100.0), min_size=1, max_size=4),
+    thresholds_ms=st.lists(st.floats(0.0, 5_000_000.0), min_size=1, max_size=3),
+    decoded=st.booleans(),
+)
+def test_reads_answer_what_hdrh_answers(
+    values: list[tuple[int, int]], percentiles: list[float], thresholds_ms: list[float],
+    decoded: bool,
+) -> None:  # fmt: skip
+    """Percentiles, the mean and counts above a threshold read with numpy equal the hdrh
+    package's own answers: any values (clamped to 1 µs .. 1 h), any counts, any
+    percentile and threshold, on a recorder as recorded or decoded from its JSON form."""
+    recorder = LatencyRecorder()
+    for micros, count in values:
+        for _ in range(min(count, 3)):
+            recorder.record_ns(micros * 1000)
+        recorder._histogram.record_value(min(max(micros, 1), 3_600_000_000), count)
+    if decoded:
+        recorder = LatencyRecorder.decode(recorder.encode())
+    at, mean, above = _hdrh_answers(recorder, percentiles, thresholds_ms)
+    assert [recorder.percentile_ms(p) for p in percentiles] == [v / 1000.0 for v in at]
+    assert [recorder.count_at_or_above_ms(ms) for ms in thresholds_ms] == above
+    assert recorder.summary().mean == mean / 1000.0
