@@ -31,29 +31,32 @@ def breaker_summary(frame: pd.DataFrame) -> pd.DataFrame:
     that reached the downstream during the fault, time to first rejection after the fault
     began, time to the first success after it healed, and (lab breakers) transitions."""
     rows = frame[frame.part.isin(["outage", "partial", "slowdown"])]
-    per_repeat = []
-    for (part, variant, repeat), both in rows.groupby(["part", "variant", "repeat"], sort=False):
-        group = both[both.outcome != "transition"]
-        transitions = both[both.outcome == "transition"]
-        start, end = float(group.fault_start_s.iloc[0]), float(group.fault_end_s.iloc[0])
-        during = group[(group.t_s >= start) & (group.t_s < end)]
-        rejected_after = group[(group.outcome == "rejected") & (group.t_s >= start)]
-        healed = group[(group.outcome == "success") & (group.t_s >= end)]
-        good = (group.outcome == "success") & ~((part == "slowdown") & (group.latency_s > 0.1))
-        per_repeat.append({
-            "scenario": part, "variant": variant, "repeat": repeat,
-            "calls": len(group), "success_rate": good.mean(),
-            "reached_during_fault": int((during.outcome != "rejected").sum()),
-            "time_to_open_s": rejected_after.t_s.min() - start if len(rejected_after) else None,
-            "time_to_recover_s": healed.t_s.min() - end if len(healed) else None,
-            # Only the lab's breakers report transitions; the others have no listener here.
-            "transitions": len(transitions)
-            if "tracks_state" in group and group.tracks_state.all()
-            else None,
-        })  # fmt: skip
-    table = pd.DataFrame(per_repeat)
-    if table.empty:  # a run without the fault scenarios
+    if rows.empty:  # a run without the fault scenarios
         return pd.DataFrame(columns=["scenario", "variant", "runs"])
+    keys = ["part", "variant", "repeat"]
+    calls = rows[rows.outcome != "transition"]
+    by_run = calls.groupby(keys, sort=False)
+    start, end = by_run.fault_start_s.transform("first"), by_run.fault_end_s.transform("first")
+    after_start, after_end = calls.t_s >= start, calls.t_s >= end
+    good = (calls.outcome == "success") & ~((calls.part == "slowdown") & (calls.latency_s > 0.1))
+    flags = pd.DataFrame({
+        "good": good,
+        "reached": after_start & ~after_end & (calls.outcome != "rejected"),
+        # seconds from the fault's start to each rejection, from its end to each success
+        "to_open": (calls.t_s - start).where((calls.outcome == "rejected") & after_start),
+        "to_recover": (calls.t_s - end).where((calls.outcome == "success") & after_end),
+        # Only the lab's breakers report transitions; the others have no listener here.
+        "tracks": calls.tracks_state.astype(bool) if "tracks_state" in calls else False,
+    })  # fmt: skip
+    table = flags.groupby([calls[k] for k in keys], sort=False).agg(
+        calls=("good", "size"), success_rate=("good", "mean"),
+        reached_during_fault=("reached", "sum"), time_to_open_s=("to_open", "min"),
+        time_to_recover_s=("to_recover", "min"), tracks=("tracks", "all"),
+    )  # fmt: skip
+    transitions = rows[rows.outcome == "transition"].groupby(keys, sort=False).size()
+    table["transitions"] = transitions.reindex(table.index, fill_value=0).where(table.tracks)
+    table = table.drop(columns="tracks").rename_axis(["scenario", "variant", "repeat"])
+    table = table.reset_index()
     return (
         table.groupby(["scenario", "variant"], sort=False)
         .agg(
