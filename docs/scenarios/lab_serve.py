@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import secrets
 from urllib.parse import quote
 
 import orjson
@@ -23,6 +24,9 @@ from lab.harness.loadgen.scenario import Request, VirtualUser
 
 USERS = int(os.environ.get("LAB_SERVE_USERS", "10000"))  # lab serve --users
 PER_PAGE = 10
+#: A registration is new in every run: the users' seeded draws repeat from run to run,
+#: and the service keeps whom it registered (a second run's emails were all taken: 409).
+RUN = secrets.token_hex(4)
 _CUMULATIVE = list(itertools.accumulate(1 / k for k in range(1, USERS + 1)))
 
 
@@ -50,7 +54,7 @@ def next_request(user: VirtualUser) -> Request:
     if draw < 0.95:
         return Request(f"/api/users/{_someone(user)}/summary", name="summary")
     user.state["registered"] = user.state.get("registered", 0) + 1
-    email = f"vu{user.id}-{user.state['registered']}-{user.rng.randrange(10**9)}@example.com"
+    email = f"vu{user.id}-{user.state['registered']}-{RUN}@example.com"
     body = orjson.dumps({"email": email, "name": f"Virtual user {user.id}"})
     return Request("/api/users", method="POST", name="register",
                    headers={"Content-Type": "application/json"}, body=body)  # fmt: skip
