@@ -21,11 +21,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -227,12 +229,16 @@ def judge(
 @contextmanager
 def _variant_service(s: ServiceExperimentSettings, variant: str, *flags: str) -> Iterator[str]:
     """The variant's service (with ``flags`` besides its own) beside its own followers
-    service; yields its base URL."""
-    with (
-        followers_process() as followers,
-        service_process(*VARIANTS[variant], *flags, "--followers-url", followers,
-                        users=s.users, stop_timeout_s=DONE_STOP_S) as base,
-    ):  # fmt: skip
+    service; yields its base URL. The two start at once: each takes a second or so to
+    import and listen, and the service reaches its followers only when asked."""
+    port = free_port()  # the service is told where followers will be before they start
+    starting = [
+        followers_process(port=port),
+        service_process(*VARIANTS[variant], *flags, "--followers-url", f"http://127.0.0.1:{port}",
+                        users=s.users, stop_timeout_s=DONE_STOP_S),
+    ]  # fmt: skip
+    with contextlib.ExitStack() as started, ThreadPoolExecutor(len(starting)) as pool:
+        _, base = pool.map(started.enter_context, starting)
         yield base
 
 
@@ -348,11 +354,7 @@ def _answers_health(base: str) -> bool:
 
 def _overload(s: ServiceExperimentSettings, repeat: int) -> list[Row]:
     schedule, window = overload_schedule(s)
-    with (
-        followers_process() as followers,
-        service_process("--followers-url", followers, users=s.users,
-                        stop_timeout_s=DONE_STOP_S) as base,
-    ):  # fmt: skip
+    with _variant_service(s, "optimized") as base:
         with burn_alerts_watched(base, s.slo_path, s.alert_scale) as watcher:
             result, samples = _load(base, schedule, s, repeat, s.overload_connections)
             time.sleep(TOTALS_SCRAPED_S)  # the last requests in a scrape
