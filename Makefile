@@ -30,13 +30,14 @@ quick-suite: services
 # start. Once the servers are up, the tests that measure (or stop a shared server: the
 # `alone` marker, tests/conftest.py) run one at a time with nothing beside them; then the
 # other integration tests run two at a time, a file per worker (a file's servers and
-# fixtures stay on one worker). Both phases run, and either's failure fails the target.
+# fixtures stay on one worker), the longest files first (tests/conftest.py). Both phases
+# run, and either's failure fails the target.
 INTEGRATION = LAB_REQUIRE_SERVICES=1 $(BIN)/pytest --benchmark-disable --durations=15
 test-suite: static-checks services unit-tests
 	@status=0; \
 	$(INTEGRATION) -m "not kafka_cluster and alone" tests/bench tests/integration || status=$$?; \
-	$(INTEGRATION) -n 2 --dist loadfile -m "not kafka_cluster and not alone" \
-	  tests/integration || status=$$?; \
+	$(INTEGRATION) -n 2 --dist loadfile --no-loadscope-reorder \
+	  -m "not kafka_cluster and not alone" tests/integration || status=$$?; \
 	exit $$status
 
 # The 3-broker Kafka's tests start three more JVMs (57 s and 52 s here, two runs of

@@ -48,7 +48,7 @@ def _settings() -> dict[str, Callable[[], Any]]:
         ),
         "caching": lambda: caching.quick_settings(
             repeats=1, keyspace=500, requests=5_000, skews=(1.0,), size_fractions=(0.1,),
-            callers=(10, 200, 1000), stampede_ttl_s=1.0, hit_ops=200, memory_ops=1_000, rounds=2,
+            callers=(10, 1000), stampede_ttl_s=1.0, hit_ops=200, memory_ops=1_000, rounds=2,
             native_requests=5_000, outage_rate=100, outage_s=(0.4, 0.5, 0.6),
         ),
         "cdn": lambda: cdn.quick_settings(variants=("none", "lazy", "all"), images=8, round_s=0.3),
