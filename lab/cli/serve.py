@@ -27,6 +27,9 @@ def serve(
     workers: Annotated[int, typer.Option(
         min=1, max=64, help="Processes sharing the port (SO_REUSEPORT); /metrics merges "
         "them (Prometheus multiprocess mode).")] = 1,
+    registrations_group: Annotated[str, typer.Option(
+        help="Kafka consumer group handling user.registered: services in one group share "
+        "the events (replicas); each group gets every event.")] = "lab-service-registrations",
     loop: Annotated[str, typer.Option(
         help="Event loop: auto (uvloop when installed), uvloop or asyncio; one process "
         "only.")] = "auto",
@@ -39,7 +42,8 @@ def serve(
     from lab.service.serve import serve as run
 
     settings = ServiceSettings.from_env(pool_size=pool_size, followers_url=followers_url,
-                                        dataset_users=users, dataset_posts=posts)  # fmt: skip
+                                        dataset_users=users, dataset_posts=posts,
+                                        registrations_group=registrations_group)  # fmt: skip
     off = {name: False for name, on in {"cache": cache, "pool": pool, "breaker": breaker,
                                         "limiter": limiter}.items() if not on}  # fmt: skip
     if off:

@@ -111,7 +111,8 @@ async def open_resources(settings: ServiceSettings, followers_url: str, metrics:
                                 metrics=BreakerMetrics(registry))  # fmt: skip
     await followers.__aenter__()
     registrations = Registrations(store, settings.kafka_bootstrap, settings.registrations_topic,
-                                  consume=settings.consume)  # fmt: skip
+                                  consume=settings.consume,
+                                  group_id=settings.registrations_group)  # fmt: skip
     await registrations.start()
     if pool is not None:
         register(PoolCollector([pool]))

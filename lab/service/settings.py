@@ -39,6 +39,9 @@ class ServiceSettings:
     followers_url: str | None = None
     followers_timeout_s: float = 0.5
     registrations_topic: str = "user.registered"
+    #: The Kafka consumer group handling it: services in one group share the events (as
+    #: replicas do); each group gets every event.
+    registrations_group: str = "lab-service-registrations"
     #: Handle ``user.registered`` in this process (off: another consumer does).
     consume: bool = True
     #: Users and posts to create when the tables are missing.
