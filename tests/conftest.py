@@ -140,7 +140,6 @@ _LONGEST_FIRST = {name: rank for rank, name in enumerate((
     "test_services.py",  # 40 s
     "test_jupyterlab.py",  # 38 s
     "test_document_guide.py",  # 29 s
-    "test_compare_rule.py",  # 27 s
     "test_loadtest_http.py",  # 26 s
     "test_messaging_kafka.py",  # 19 s
     "test_cdn_browser.py",  # 18 s
