@@ -94,15 +94,20 @@ def established_to(port: int) -> int:
                    if c.status == psutil.CONN_ESTABLISHED and c.laddr
                    and c.laddr.port == port)  # fmt: skip
     local = f":{port:04X}"
-    counted = 0
+    # Counted once per (local, remote) address: the kernel lists the table a page per
+    # read, not as one snapshot, and resumes by position, so a socket may be listed twice
+    # while others come and go. A unit test's one stats connection was once counted 2
+    # beside the other test worker; a churn of 800 sockets here did not show it again.
+    established: set[tuple[str, str]] = set()
     for table in tables:
         with contextlib.suppress(OSError), table.open() as lines:
             next(lines, None)  # the header
             for line in lines:
                 # "sl local_address rem_address st ...": state 01 is ESTABLISHED
                 fields = line.split(None, 4)
-                counted += fields[3] == "01" and fields[1].endswith(local)
-    return counted
+                if fields[3] == "01" and fields[1].endswith(local):
+                    established.add((fields[1], fields[2]))
+    return len(established)
 
 
 class Sampler:
