@@ -85,7 +85,12 @@ async def test_two_workers_share_the_port_and_the_metrics(all_up: None) -> None:
         survivors = pids - {dead}
 
         async def replaced() -> bool:
-            found = await worker_pids(base, asks=8)
+            try:
+                found = await worker_pids(base, asks=8)
+            except aiohttp.ClientConnectionError:
+                # a connection the kernel queued on the killed worker's socket is reset
+                # (SO_REUSEPORT): not replaced yet (a fresh-clone make test at 4d24e95)
+                return False
             return len(found) == 2 and dead not in found
 
         await until(replaced, timeout_s=60)
