@@ -27,9 +27,10 @@ def serve(
     workers: Annotated[int, typer.Option(
         min=1, max=64, help="Processes sharing the port (SO_REUSEPORT); /metrics merges "
         "them (Prometheus multiprocess mode).")] = 1,
-    registrations_group: Annotated[str, typer.Option(
+    registrations_group: Annotated[str | None, typer.Option(
         help="Kafka consumer group handling user.registered: services in one group share "
-        "the events (replicas); each group gets every event.")] = "lab-service-registrations",
+        "the events (replicas); each group gets every event. Default: "
+        "lab-service-registrations.")] = None,
     loop: Annotated[str, typer.Option(
         help="Event loop: auto (uvloop when installed), uvloop or asyncio; one process "
         "only.")] = "auto",
@@ -41,9 +42,10 @@ def serve(
     from lab.service import ServiceSettings
     from lab.service.serve import serve as run
 
+    group = {"registrations_group": registrations_group} if registrations_group else {}
     settings = ServiceSettings.from_env(pool_size=pool_size, followers_url=followers_url,
                                         dataset_users=users, dataset_posts=posts,
-                                        registrations_group=registrations_group)  # fmt: skip
+                                        **group)  # fmt: skip
     off = {name: False for name, on in {"cache": cache, "pool": pool, "breaker": breaker,
                                         "limiter": limiter}.items() if not on}  # fmt: skip
     if off:

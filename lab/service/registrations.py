@@ -47,12 +47,13 @@ class RegistrationCounters:
     publish_failed: int = 0  # left in the outbox for the relay
     relayed: int = 0  # published by the relay
     handled: int = 0  # by this process's consumer
-    handled_ids: deque[int] = field(default_factory=lambda: deque(maxlen=10_000))
+    #: the ids of the last users whose event this process handled (``/api/_stats``)
+    handled_ids: deque[int] = field(default_factory=lambda: deque(maxlen=1_000))
 
 
 class Registrations:
     def __init__(self, store: UserStore, bootstrap: str, topic: str, *, consume: bool,
-                 group_id: str = "lab-service-registrations", relay_interval_s: float = 1.0,
+                 group_id: str, relay_interval_s: float = 1.0,
                  publish_timeout_s: float = 5.0) -> None:  # fmt: skip
         self.store = store
         self.bootstrap = bootstrap
