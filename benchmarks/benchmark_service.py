@@ -33,7 +33,7 @@ class ServiceBehaviour(ExperimentBehaviour):
         verdicts = tables.verdicts(frame)
         cells.update(index_rows(verdicts, ["variant", "metric"]))
         profile = tables.profile_summary(frame).assign(table="profile")
-        cells.update(index_rows(profile, ["table", "variant", "event_loop"]))
+        cells.update(index_rows(profile, ["table", "variant", "event_loop", "switch"]))
         return cells
 
     def track_optimized_lines_passed(self, cells: Cells) -> float:
@@ -52,7 +52,7 @@ class ServiceBehaviour(ExperimentBehaviour):
     track_optimized_p99_ms.unit = "ms"  # type: ignore[attr-defined]
 
     def track_optimized_cpu_us_per_request(self, cells: Cells) -> float:
-        return tracked(cells, ("profile", "optimized", "uvloop"), "cpu_us_per_request")
+        return tracked(cells, ("profile", "optimized", "uvloop", "none"), "cpu_us_per_request")
 
     track_optimized_cpu_us_per_request.unit = "us"  # type: ignore[attr-defined]
 

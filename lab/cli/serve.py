@@ -14,6 +14,9 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=65535, help="0: any free port.")] = 8000,
     cache: Annotated[bool, typer.Option(help="Redis cache-aside for profiles.")] = True,
+    cache_coalesce: Annotated[bool, typer.Option(
+        help="The profile cache's GETs of one event-loop tick go to Redis as one MGET "
+        "(off: a GET each).")] = True,
     pool: Annotated[bool, typer.Option(help="A connection pool (off: one per request).")] = True,
     breaker: Annotated[bool, typer.Option(help="Circuit breaker on the followers call.")] = True,
     limiter: Annotated[bool, typer.Option(help="Adaptive concurrency limit.")] = True,
@@ -45,7 +48,7 @@ def serve(
     group = {"registrations_group": registrations_group} if registrations_group else {}
     settings = ServiceSettings.from_env(pool_size=pool_size, followers_url=followers_url,
                                         dataset_users=users, dataset_posts=posts,
-                                        **group)  # fmt: skip
+                                        cache_coalesce=cache_coalesce, **group)  # fmt: skip
     off = {name: False for name, on in {"cache": cache, "pool": pool, "breaker": breaker,
                                         "limiter": limiter}.items() if not on}  # fmt: skip
     if off:

@@ -101,7 +101,7 @@ async def open_resources(settings: ServiceSettings, followers_url: str, metrics:
     register(RequestCollector(metrics))
     cache, profile = None, store.user
     if settings.cache:
-        cache = RedisCache(settings.redis_url, name="profiles")
+        cache = RedisCache(settings.redis_url, name="profiles", coalesce=settings.cache_coalesce)
         cache_profile = cached(cache, ttl=settings.cache_ttl_s, negative_ttl_s=5.0,
                                name="profile", key=lambda user_id: f"user:{user_id}")  # fmt: skip
         profile = cache_profile(store.user)

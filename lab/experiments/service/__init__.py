@@ -73,6 +73,7 @@ EXPERIMENT = Experiment(
             "cpu_us_per_request",
             variant="optimized",
             event_loop="uvloop",
+            switch="none",
         ),
         headline(
             "optimized service CPU per request, asyncio's own loop / uvloop (same repeat)",
@@ -80,6 +81,7 @@ EXPERIMENT = Experiment(
             "cpu_vs_uvloop",
             variant="optimized",
             event_loop="asyncio",
+            switch="none",
         ),
         headline(
             "fast-burn alert after the overload's first failures (s, windows scaled)",

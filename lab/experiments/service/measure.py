@@ -16,7 +16,9 @@
   (:mod:`lab.experiments.service.overload`).
 * ``profile``: the optimized service at the target rate while py-spy samples it, on
   uvloop and on asyncio's own loop: its CPU per request, and where that CPU goes by
-  stage and by function (:mod:`lab.experiments.service.profile`).
+  stage and by function (:mod:`lab.experiments.service.profile`); and on the first loop
+  with each of ``profile_switches`` (a ``lab serve`` switch), so what a switch changes is a
+  ratio of the same repeat.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from typing import Any
 import pandas as pd
 import psutil
 
+from lab.errors import ConfigError
 from lab.experiments.driver import Part, Progress, Row, chosen_settings, drive
 from lab.experiments.service.overload import (
     burn_alerts_watched,
@@ -51,7 +54,7 @@ from lab.experiments.service.process import (
     read_stats,
     service_process,
 )
-from lab.experiments.service.profile import profiled, stage_samples
+from lab.experiments.service.profile import NO_SWITCH, profiled, stage_samples
 from lab.experiments.service.prometheus_lines import prometheus_lines, prometheus_totals
 from lab.experiments.service.tables import bad_column
 from lab.harness.aio import new_runner, outside_event_loop
@@ -133,6 +136,10 @@ class ServiceExperimentSettings:
     #: The event loops the profile runs the service on, one after the other (``lab serve
     #: --loop``): the first is the one it ships with.
     profile_loops: tuple[str, ...] = ("uvloop", "asyncio")
+    #: ``lab serve`` switches (of ``PROFILE_SWITCHES``) the profile also runs with, one run
+    #: each on the first loop, its CPU per request compared with that loop's run without
+    #: (same repeat), e.g. ``--set 'service.profile_switches=[--no-cache-coalesce]'``.
+    profile_switches: tuple[str, ...] = ()
     parts: tuple[str, ...] = ("ramp", "search", "fault", "overload", "profile")
 
     @classmethod
@@ -375,15 +382,24 @@ def _overload(s: ServiceExperimentSettings, repeat: int) -> list[Row]:
     return [summary] + [{**row, "kind": "second"} for row in seconds]
 
 
+#: What ``profile_switches`` may hold: ``lab serve``'s switches.
+PROFILE_SWITCHES = ("--no-cache", "--no-cache-coalesce", "--no-pool", "--no-breaker",
+                    "--no-limiter")  # fmt: skip
+
+
 def _profile(s: ServiceExperimentSettings, repeat: int) -> list[Row]:
-    # alternate the order per repeat, so neither loop always goes first
-    loops = s.profile_loops if repeat % 2 == 0 else tuple(reversed(s.profile_loops))
-    return [row for loop in loops for row in _profile_one(s, repeat, loop)]
+    runs = [(loop, NO_SWITCH) for loop in s.profile_loops]
+    runs += [(s.profile_loops[0], switch) for switch in s.profile_switches]
+    # alternate the order per repeat, so no run always goes first
+    order = runs if repeat % 2 == 0 else list(reversed(runs))
+    return [row for loop, switch in order for row in _profile_one(s, repeat, loop, switch)]
 
 
-def _profile_one(s: ServiceExperimentSettings, repeat: int, loop: str) -> list[Row]:
-    labels = {"part": "profile", "variant": "optimized", "event_loop": loop, "repeat": repeat}
-    with _variant_service(s, "optimized", "--loop", loop) as base:
+def _profile_one(s: ServiceExperimentSettings, repeat: int, loop: str, switch: str) -> list[Row]:
+    labels = {"part": "profile", "variant": "optimized", "event_loop": loop, "switch": switch,
+              "repeat": repeat}  # fmt: skip
+    switched = () if switch == NO_SWITCH else (switch,)
+    with _variant_service(s, "optimized", "--loop", loop, *switched) as base:
         _load(base, Schedule.constant(s.warmup_rps, s.warmup_s), s, repeat)  # caches, pool
         before = read_stats(base)
         with profiled(before["pid"], s.profile_s) as raw:
@@ -416,6 +432,10 @@ def run(
 ) -> pd.DataFrame:
     s = chosen_settings(ServiceExperimentSettings, settings, quick)
     load_slo(s.slo_path)  # a bad SLO file stops the run before any load
+    unknown = sorted(set(s.profile_switches) - set(PROFILE_SWITCHES))
+    if unknown:
+        raise ConfigError(f"service.profile_switches takes {', '.join(PROFILE_SWITCHES)}; "
+                          f"not {', '.join(unknown)}")  # fmt: skip
 
     def each_variant(measure: Callable[[ServiceExperimentSettings, str, int], list[Row]]) -> Any:
         def part(s: ServiceExperimentSettings, repeat: int) -> list[Row]:

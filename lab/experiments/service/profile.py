@@ -21,7 +21,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["STAGES", "profiled", "py_spy", "stage_samples"]
+__all__ = ["NO_SWITCH", "STAGES", "profiled", "py_spy", "stage_samples"]
+
+#: The ``switch`` label of a profiled run given no ``lab serve`` switch of its own.
+NO_SWITCH = "none"
 
 #: (stage, what the innermost frame's file path contains), the first match wins.
 STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (

@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from lab.experiments.service.profile import NO_SWITCH
 from lab.experiments.service.prometheus_lines import PROMQL_LINES
 from lab.experiments.tables import ReportTable, part_rows, spread_columns
 from lab.harness.slo_objectives import Objective, load_objectives
@@ -299,27 +300,46 @@ def slo_metrics(frame: pd.DataFrame) -> dict[str, float]:
                                                                  strict=True)}  # fmt: skip
 
 
+def _profiled(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """The profile part's ``kind`` rows, each labelled with the ``lab serve`` switch it ran
+    with (``none``: no switch of its own, as every run of a frame before them)."""
+    rows = _rows(frame, "profile", kind)
+    if rows.empty:
+        return rows
+    switch = rows["switch"] if "switch" in rows else pd.Series(index=rows.index, dtype=object)
+    return rows.assign(switch=switch.fillna(NO_SWITCH))
+
+
 def profile_summary(frame: pd.DataFrame) -> pd.DataFrame:
-    """The profiled runs per event loop: rate, the service's CPU per request, that CPU
-    relative to uvloop's in the same repeat, and py-spy's samples; or why it could not
+    """The profiled runs per event loop, and with each switch of ``profile_switches``: rate,
+    the service's CPU per request, that CPU relative to the first loop's run with no
+    switch in the same repeat (uvloop's), and py-spy's samples; or why it could not
     sample."""
-    rows = _rows(frame, "profile", "summary")
+    rows = _profiled(frame, "summary")
     if rows.empty:
         return pd.DataFrame()
-    uvloop = rows[rows.event_loop == "uvloop"].set_index("repeat").cpu_us_per_request
+    plain = rows[rows["switch"] == NO_SWITCH]
+    first = plain[plain.event_loop == plain.event_loop.iloc[0]]
+    uvloop = first.set_index("repeat").cpu_us_per_request
     rows = rows.assign(cpu_vs_uvloop=rows.cpu_us_per_request / rows.repeat.map(uvloop))
     error = rows.get("profiler_error", pd.Series(dtype=object)).dropna()
-    table = spread_columns(rows, ["variant", "event_loop"],
+    table = spread_columns(rows, ["variant", "event_loop", "switch"],
                            ["achieved_rps", "cpu_us_per_request", "cpu_vs_uvloop",
                             "samples"])  # fmt: skip
+    runs = dict.fromkeys(rows.event_loop + " " + rows["switch"])  # in the order they ran
+    order = {run: n for n, run in enumerate(runs)}
+    table = table.assign(run_order=(table.event_loop + " " + table["switch"]).map(order))
+    table = table.sort_values("run_order").drop(columns="run_order").reset_index(drop=True)
     table["profiler_error"] = error.iloc[-1] if len(error) else ""
     return table
 
 
 def profile_shares(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
-    """The profile's samples by ``kind`` (``stage`` or ``function``) per event loop:
-    share of the service's CPU samples, median [min-max] over repeats, largest first."""
-    rows = _rows(frame, "profile", kind)
+    """The profile's samples by ``kind`` (``stage`` or ``function``) per event loop, in the
+    runs with no switch of their own: share of the service's CPU samples, median [min-max]
+    over repeats, largest first."""
+    rows = _profiled(frame, kind)
+    rows = rows[rows["switch"] == NO_SWITCH] if not rows.empty else rows
     if rows.empty:
         return pd.DataFrame()
     table = spread_columns(rows, ["event_loop", kind], ["share_percent"])
@@ -364,7 +384,8 @@ TABLES = (
     ),
     ReportTable(
         "Where the optimized service's CPU goes at the target rate: the runs py-spy sampled, "
-        "per event loop",
+        "per event loop, and on uvloop with each lab serve switch of profile_switches "
+        "(cpu_vs_uvloop: relative to uvloop with none, same repeat)",
         profile_summary,
     ),
     ReportTable(
