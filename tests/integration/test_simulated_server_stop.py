@@ -25,6 +25,14 @@ async def _get(session: aiohttp.ClientSession, url: str) -> str:
         return "disconnected"
 
 
+async def _requests_in_flight(server: SimulatedServer, session: aiohttp.ClientSession
+                              ) -> list[asyncio.Task[str]]:  # fmt: skip
+    """``REQUESTS`` clients, once the server is serving every one of them."""
+    clients = [asyncio.create_task(_get(session, server.url)) for _ in range(REQUESTS)]
+    assert await eventually_async(lambda: server.counters.in_flight == REQUESTS)
+    return clients
+
+
 async def test_requests_ending_as_the_shutdown_times_out_log_no_error(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -36,8 +44,7 @@ async def test_requests_ending_as_the_shutdown_times_out_log_no_error(
     server = SimulatedServer(ServerModel(service_s=0.2), shutdown_timeout_s=0.3)
     await server.start()
     async with aiohttp.ClientSession() as session:
-        clients = [asyncio.create_task(_get(session, server.url)) for _ in range(REQUESTS)]
-        assert await eventually_async(lambda: server.counters.in_flight == REQUESTS)
+        clients = await _requests_in_flight(server, session)
         stopping = asyncio.create_task(server.stop())
         await asyncio.sleep(0.05)  # the stop is waiting for the handlers (due 0.15 s on)
         # blocks the loop on purpose: the handlers' service and the shutdown's wait both
@@ -57,8 +64,7 @@ async def test_requests_still_served_after_the_timeout_are_cancelled(
     server = SimulatedServer(ServerModel(service_s=60.0), shutdown_timeout_s=0.1)
     await server.start()
     async with aiohttp.ClientSession() as session:
-        clients = [asyncio.create_task(_get(session, server.url)) for _ in range(REQUESTS)]
-        assert await eventually_async(lambda: server.counters.in_flight == REQUESTS)
+        clients = await _requests_in_flight(server, session)
         await server.stop()
         endings = await asyncio.gather(*clients)
     assert endings == ["disconnected"] * REQUESTS
