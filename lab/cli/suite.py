@@ -47,13 +47,16 @@ def run(
     """Run experiments and store one CSV per experiment under results/<time>-<sha>/.
     A progress bar estimates what is left from earlier runs; each experiment's time is
     printed as it ends. Exits 1 if an experiment could not run (the others still do)."""
+    from lab.experiments import resolve_names
+
+    names = resolve_names(experiments or [])  # before the suite's imports (a second or so)
+
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from lab.experiments.suite import estimate_seconds, parse_changes, resolve_names, run_suite
+    from lab.experiments.suite import estimate_seconds, parse_changes, run_suite
     from lab.harness.slo import load_slo
 
     load_slo(slo)  # a malformed SLO file should stop us before minutes of measuring
-    names = resolve_names(experiments or [])
     changes = parse_changes(settings or [], names)
     estimates = {name: estimate_seconds(name, quick=quick, results_root=results)
                  for name in names}  # fmt: skip

@@ -7,11 +7,12 @@ order a run takes them. An experiment's package is imported when it is first loo
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 
+from lab.errors import ConfigError
 from lab.experiments.experiment import Experiment
 
-__all__ = ["EXPERIMENTS", "NAMES", "Experiment"]
+__all__ = ["EXPERIMENTS", "NAMES", "Experiment", "resolve_names"]
 
 #: Every experiment, in the order ``lab run`` takes them.
 NAMES = (
@@ -44,3 +45,12 @@ class _Registry(Mapping[str, Experiment]):
 
 
 EXPERIMENTS: Mapping[str, Experiment] = _Registry()
+
+
+def resolve_names(names: Sequence[str]) -> list[str]:
+    """``names`` checked (every experiment when none), before anything heavy is imported:
+    a misspelt name is refused at once."""
+    unknown = [name for name in names if name not in NAMES]
+    if unknown:
+        raise ConfigError(f"unknown experiment {', '.join(unknown)}; known: {', '.join(NAMES)}")
+    return list(names) or list(NAMES)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from lab.errors import ConfigError, LabError
-from lab.experiments import EXPERIMENTS
+from lab.experiments import EXPERIMENTS, resolve_names
 from lab.harness.aio import loop_name
 from lab.harness.machine import machine_facts
 from lab.harness.results import Run, git_commit, git_short_sha, new_run, stored_runs
@@ -42,15 +42,6 @@ def estimate_seconds(name: str, *, quick: bool, results_root: Path) -> float:
         if meta.get("quick") == quick and took is not None and not skipped:
             return float(took)
     return float(FIRST_ESTIMATE_S.get(name, (60, 300))[0 if quick else 1])
-
-
-def resolve_names(names: Sequence[str]) -> list[str]:
-    unknown = [name for name in names if name not in EXPERIMENTS]
-    if unknown:
-        raise ConfigError(
-            f"unknown experiment {', '.join(unknown)}; known: {', '.join(EXPERIMENTS)}"
-        )
-    return list(names) or list(EXPERIMENTS)
 
 
 def _servers(names: list[str]) -> dict[str, dict[str, Any]]:

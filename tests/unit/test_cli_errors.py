@@ -134,3 +134,18 @@ def test_report_out_must_be_html_or_a_folder(run_lab: RunLab, tmp_path: Path) ->
                    str(tmp_path / "report.txt"))  # fmt: skip
     _one_line_error(done, 2, "give a folder or a file ending in .html")
     assert not (tmp_path / "report.txt").exists()
+
+
+def test_experiment_names_are_checked_before_the_suite_is_imported() -> None:
+    """``lab run`` refuses a misspelt name before it imports the suite (pandas, the
+    drivers, the patterns: a second or more of a 2-second refusal)."""
+    import subprocess
+    import sys
+
+    script = ("import sys\nfrom lab.cli import main\nsys.argv = ['lab', 'run', 'no-such']\n"
+              "try:\n    main()\nexcept SystemExit as done:\n"
+              "    print(done.code, 'lab.experiments.suite' in sys.modules)\n")  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=True)  # fmt: skip
+    assert done.stdout.split() == ["2", "False"]
+    assert done.stderr.startswith("lab: unknown experiment no-such;")
