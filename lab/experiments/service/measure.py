@@ -137,7 +137,7 @@ class ServiceExperimentSettings:
     #: --loop``): the first is the one it ships with.
     profile_loops: tuple[str, ...] = ("uvloop", "asyncio")
     #: ``lab serve`` switches (of ``PROFILE_SWITCHES``) the profile also runs with, one run
-    #: each on the first loop, its CPU per request compared with that loop's run without
+    #: each on the first loop, its CPU per request compared with uvloop's run without one
     #: (same repeat), e.g. ``--set 'service.profile_switches=[--no-cache-coalesce]'``.
     profile_switches: tuple[str, ...] = ()
     parts: tuple[str, ...] = ("ramp", "search", "fault", "overload", "profile")

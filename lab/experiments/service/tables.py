@@ -312,15 +312,13 @@ def _profiled(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
 
 def profile_summary(frame: pd.DataFrame) -> pd.DataFrame:
     """The profiled runs per event loop, and with each switch of ``profile_switches``: rate,
-    the service's CPU per request, that CPU relative to the first loop's run with no
-    switch in the same repeat (uvloop's), and py-spy's samples; or why it could not
-    sample."""
+    the service's CPU per request, that CPU relative to uvloop's run with no switch in the
+    same repeat, and py-spy's samples; or why it could not sample."""
     rows = _profiled(frame, "summary")
     if rows.empty:
         return pd.DataFrame()
     plain = rows[rows["switch"] == NO_SWITCH]
-    first = plain[plain.event_loop == plain.event_loop.iloc[0]]
-    uvloop = first.set_index("repeat").cpu_us_per_request
+    uvloop = plain[plain.event_loop == "uvloop"].set_index("repeat").cpu_us_per_request
     rows = rows.assign(cpu_vs_uvloop=rows.cpu_us_per_request / rows.repeat.map(uvloop))
     error = rows.get("profiler_error", pd.Series(dtype=object)).dropna()
     table = spread_columns(rows, ["variant", "event_loop", "switch"],
