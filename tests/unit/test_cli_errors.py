@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from subprocess import CompletedProcess
@@ -138,10 +140,8 @@ def test_report_out_must_be_html_or_a_folder(run_lab: RunLab, tmp_path: Path) ->
 
 def test_experiment_names_are_checked_before_the_suite_is_imported() -> None:
     """``lab run`` refuses a misspelt name before it imports the suite (pandas, the
-    drivers, the patterns: a second or more of a 2-second refusal)."""
-    import subprocess
-    import sys
-
+    drivers, the patterns: a second or more of a 2-second refusal). In a process of its
+    own, unlike ``run_lab``'s, so that its modules can be read."""
     script = ("import sys\nfrom lab.cli import main\nsys.argv = ['lab', 'run', 'no-such']\n"
               "try:\n    main()\nexcept SystemExit as done:\n"
               "    print(done.code, 'lab.experiments.suite' in sys.modules)\n")  # fmt: skip

@@ -382,9 +382,9 @@ def _overload(s: ServiceExperimentSettings, repeat: int) -> list[Row]:
     return [summary] + [{**row, "kind": "second"} for row in seconds]
 
 
-#: What ``profile_switches`` may hold: ``lab serve``'s switches.
-PROFILE_SWITCHES = ("--no-cache", "--no-cache-coalesce", "--no-pool", "--no-breaker",
-                    "--no-limiter")  # fmt: skip
+#: What ``profile_switches`` may hold: ``lab serve``'s switches (the naive variant's, one
+#: at a time, and the cache's coalescing).
+PROFILE_SWITCHES = (*NAIVE_FLAGS, "--no-cache-coalesce")
 
 
 def _profile(s: ServiceExperimentSettings, repeat: int) -> list[Row]:

@@ -324,10 +324,6 @@ def profile_summary(frame: pd.DataFrame) -> pd.DataFrame:
     table = spread_columns(rows, ["variant", "event_loop", "switch"],
                            ["achieved_rps", "cpu_us_per_request", "cpu_vs_uvloop",
                             "samples"])  # fmt: skip
-    runs = dict.fromkeys(rows.event_loop + " " + rows["switch"])  # in the order they ran
-    order = {run: n for n, run in enumerate(runs)}
-    table = table.assign(run_order=(table.event_loop + " " + table["switch"]).map(order))
-    table = table.sort_values("run_order").drop(columns="run_order").reset_index(drop=True)
     table["profiler_error"] = error.iloc[-1] if len(error) else ""
     return table
 
