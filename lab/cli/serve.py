@@ -17,6 +17,8 @@ def serve(
     cache_coalesce: Annotated[bool, typer.Option(
         help="The profile cache's GETs of one event-loop tick go to Redis as one MGET "
         "(off: a GET each).")] = True,
+    cancel_abandoned: Annotated[bool, typer.Option(
+        help="Cancel a request whose client hung up (off: it runs to its end).")] = True,
     pool: Annotated[bool, typer.Option(help="A connection pool (off: one per request).")] = True,
     breaker: Annotated[bool, typer.Option(help="Circuit breaker on the followers call.")] = True,
     limiter: Annotated[bool, typer.Option(help="Adaptive concurrency limit.")] = True,
@@ -48,7 +50,8 @@ def serve(
     group = {"registrations_group": registrations_group} if registrations_group else {}
     settings = ServiceSettings.from_env(pool_size=pool_size, followers_url=followers_url,
                                         dataset_users=users, dataset_posts=posts,
-                                        cache_coalesce=cache_coalesce, **group)  # fmt: skip
+                                        cache_coalesce=cache_coalesce,
+                                        cancel_abandoned=cancel_abandoned, **group)  # fmt: skip
     off = {name: False for name, on in {"cache": cache, "pool": pool, "breaker": breaker,
                                         "limiter": limiter}.items() if not on}  # fmt: skip
     if off:

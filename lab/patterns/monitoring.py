@@ -3,7 +3,9 @@
 What each request records, and why:
 
 * the status is the one actually sent (an ``HTTPException`` is its own status; any other
-  exception before the response started is a 500);
+  exception before the response started is a 500); a request cancelled because its
+  client hung up (aiohttp's ``handler_cancellation``) is 499, nginx's "client closed
+  request": nothing was sent, and it is the client's leaving, not a server error;
 * the route label is the route's template (``/api/users/{id}``); a path that matched no
   route is ``<unmatched>``, and a method outside the standard ones is ``OTHER``, so the
   number of series is fixed by the app's routes, not by its traffic;
@@ -16,6 +18,7 @@ prometheus_client reads it only when scraped (:class:`RequestCollector`).
 
 from __future__ import annotations
 
+import asyncio
 import time
 from bisect import bisect_left
 from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping, Sequence
@@ -282,11 +285,20 @@ def aiohttp_metrics_middleware(metrics: RequestMetrics) -> Any:
         except web.HTTPException as error:
             status = error.status
             raise
+        except asyncio.CancelledError:
+            status = _cancelled_status(request)
+            raise
         finally:
             in_progress[counted] -= 1
             finished(method, request.match_info, status, clock() - began)
 
     return record
+
+
+def _cancelled_status(request: web.Request) -> int:
+    """499 when the request's connection is gone (its client hung up), else 500."""
+    transport = request.transport
+    return 499 if transport is None or transport.is_closing() else 500
 
 
 def exposition(registry: CollectorRegistry, accept: str | None) -> tuple[bytes, str]:

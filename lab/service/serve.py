@@ -46,8 +46,8 @@ async def serve(settings: ServiceSettings, *, host: str = "127.0.0.1", port: int
         await followers.start()
         followers_url = followers.url
     app = build_app(settings, followers_url, multiprocess=multiprocess)
-    runner = web.AppRunner(app, access_log=None,
-                           handle_signals=False, shutdown_timeout=5.0)  # fmt: skip
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5.0,
+                           handler_cancellation=settings.cancel_abandoned)  # fmt: skip
     await runner.setup()
     try:
         site = web.TCPSite(runner, host, port, backlog=4096, reuse_port=reuse_port or None)

@@ -39,6 +39,10 @@ class ServiceSettings:
     #: in every repeat: the service experiment's profile part measures it with
     #: ``profile_switches=[--no-cache-coalesce]``.
     cache_coalesce: bool = True
+    #: A request whose client hung up is cancelled at its next await (aiohttp's
+    #: ``handler_cancellation``), so an overload's abandoned requests stop taking the
+    #: pool, Redis and the followers service from the ones still waited for.
+    cancel_abandoned: bool = True
     max_per_page: int = 100
     #: The followers service; ``None``: ``lab serve`` starts a simulated one beside it.
     followers_url: str | None = None

@@ -3,11 +3,14 @@ the breaker keeps calls away from a failing followers service where no breaker d
 
 from __future__ import annotations
 
+import contextlib
+
 import aiohttp
 
 from lab.harness.simulate import ServerModel
 from lab.service.followers import followers_server
-from tests.integration.service_helpers import get_json, service_process, stats
+from tests.integration.service_helpers import get_json, service_process, stats, until
+from tests.unit.metrics_app import samples_of
 
 
 async def test_the_naive_service_uses_no_pattern(all_up: None) -> None:
@@ -58,3 +61,46 @@ async def test_without_the_breaker_every_call_reaches_the_failing_downstream(all
     followers, reached = await _summaries(("--no-breaker",), calls=20)
     assert followers["breaker"] is None and followers["short_circuited"] == 0
     assert reached == 20 and followers["failed"] == 20
+
+
+async def _abandoned_summaries(flags: tuple[str, ...], calls: int = 3) -> dict[str, float]:
+    """``calls`` summaries, each given up by its client after 0.1 s while the followers
+    service takes 5 s (the service waits 0.5 s for it, then answers without): the
+    service's count of summary requests by status class, once it has counted them all."""
+    slow = followers_server(ServerModel(service_s=5.0))
+    route = "/api/users/{id}/summary"
+    async with slow:
+        with service_process("--followers-url", slow.url, "--no-breaker", *flags) as base:
+            async with aiohttp.ClientSession() as session:
+                for _ in range(calls):
+                    with contextlib.suppress(TimeoutError):
+                        async with session.get(
+                            f"{base}/api/users/4/summary", timeout=aiohttp.ClientTimeout(total=0.1)
+                        ):
+                            pass  # fmt: skip
+
+                async def counted() -> dict[str, float]:
+                    async with session.get(f"{base}/metrics") as answer:
+                        samples = samples_of(await answer.text())
+                    requests = [(dict(labels), value) for (name, labels), value in samples.items()
+                                if name == "http_requests_total"]  # fmt: skip
+                    return {labels["status"]: value for labels, value in requests
+                            if labels["route"] == route}  # fmt: skip
+
+                async def all_counted() -> bool:
+                    return sum((await counted()).values()) >= calls
+
+                await until(all_counted)
+                return await counted()
+
+
+async def test_a_request_its_client_gave_up_on_is_cancelled_and_counted_499(
+    all_up: None,
+) -> None:
+    """The service stops the work of a request whose client hung up: it never answers
+    it, and counts it as a 4xx (499), not as an answer or a server error."""
+    assert await _abandoned_summaries(()) == {"4xx": 3}
+
+
+async def test_without_cancelling_a_request_runs_to_its_answer(all_up: None) -> None:
+    assert await _abandoned_summaries(("--no-cancel-abandoned",)) == {"2xx": 3}

@@ -21,6 +21,7 @@ from lab.patterns.monitoring import (
     histogram_quantile,
     metrics_asgi_app,
 )
+from tests.polling import eventually_async
 from tests.unit.metrics_app import metrics_app, registry_of, routed_and_junk, samples_of
 
 # --- aiohttp ------------------------------------------------------------------------------
@@ -67,6 +68,31 @@ async def test_aiohttp_cardinality_is_bounded_by_routes_not_paths(
     await routed_and_junk(get, 10_000)
     assert sum(metrics.requests.values()) == 10_000
     assert metrics.series() == 2 + 2 + 1  # two (route, status) counters, two routes, GET
+
+
+async def test_aiohttp_counts_a_request_its_client_hung_up_on_as_499() -> None:
+    """With aiohttp's handler_cancellation, a client that hangs up cancels its handler:
+    the request is counted once, as a 4xx (499), not as a server error, and is no longer
+    in progress."""
+    metrics, entered = RequestMetrics(), asyncio.Event()
+
+    async def never(request: web.Request) -> web.Response:
+        entered.set()
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    app = web.Application(middlewares=[aiohttp_metrics_middleware(metrics)])
+    app.router.add_get("/never", never)
+    server = test_utils.TestServer(app, handler_cancellation=True)
+    async with test_utils.TestClient(server) as client:
+        asked = asyncio.create_task(client.get("/never"))
+        await entered.wait()
+        asked.cancel()  # the client gives up and closes its connection
+        with pytest.raises(asyncio.CancelledError):
+            await asked
+        assert await eventually_async(lambda: sum(metrics.requests.values()) == 1)
+    assert metrics.requests == {("GET", "/never", "4xx"): 1}
+    assert metrics.in_progress == {"GET": 0}
 
 
 # --- ASGI (FastAPI) -----------------------------------------------------------------------
