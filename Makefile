@@ -32,8 +32,9 @@ quick-suite: services
 # The tests that measure (or stop a shared server: the `alone` marker, tests/conftest.py)
 # run one at a time with no other test beside them at normal priority; then the other
 # integration tests run two at a time, a file per worker (a file's servers and fixtures
-# stay on one worker), the longest files first (tests/conftest.py). Every phase runs
-# once the servers are up, and any phase's failure fails the target.
+# stay on one worker), the longest files first (tests/conftest.py). The integration
+# phases run once the static checks pass and the servers are up; any phase's failure
+# fails the target.
 IDLE        = $(if $(shell command -v chrt),chrt --idle 0,nice -n 19)
 INTEGRATION = LAB_REQUIRE_SERVICES=1 $(BIN)/pytest --benchmark-disable --durations=15
 test-suite: install
