@@ -36,7 +36,9 @@ __all__ = [
     "service_process",
 ]
 
-NAIVE_FLAGS = ("--no-cache", "--no-pool", "--no-breaker", "--no-limiter")
+#: The seed's service: no pattern, and a request runs to its end after its client hung up
+#: (as every ``lab serve`` did before ``0b02bca``).
+NAIVE_FLAGS = ("--no-cache", "--no-pool", "--no-breaker", "--no-limiter", "--no-cancel-abandoned")
 
 
 @contextmanager
