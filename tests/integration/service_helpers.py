@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import aiohttp
+from prometheus_client.parser import text_string_to_metric_families
 
 from lab.experiments.service.process import service_process as run_service
 
@@ -38,3 +39,13 @@ async def until(predicate: Any, timeout_s: float = 60.0) -> None:
     async with asyncio.timeout(timeout_s):
         while not await predicate():  # noqa: ASYNC110 (polling another process)
             await asyncio.sleep(0.2)
+
+
+async def scrape(base: str) -> list[tuple[str, dict[str, str], float]]:
+    """The service's ``/metrics``: (name, labels, value) of every sample."""
+    async with aiohttp.ClientSession() as session, session.get(f"{base}/metrics") as answer:
+        assert answer.status == 200
+        text = await answer.text()
+    return [(sample.name, sample.labels, sample.value)
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples]  # fmt: skip

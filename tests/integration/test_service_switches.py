@@ -9,8 +9,7 @@ import aiohttp
 
 from lab.harness.simulate import ServerModel
 from lab.service.followers import followers_server
-from tests.integration.service_helpers import get_json, service_process, stats, until
-from tests.unit.metrics_app import samples_of
+from tests.integration.service_helpers import get_json, scrape, service_process, stats, until
 
 
 async def test_the_naive_service_uses_no_pattern(all_up: None) -> None:
@@ -80,12 +79,10 @@ async def _abandoned_summaries(flags: tuple[str, ...], calls: int = 3) -> dict[s
                             pass  # fmt: skip
 
                 async def counted() -> dict[str, float]:
-                    async with session.get(f"{base}/metrics") as answer:
-                        samples = samples_of(await answer.text())
-                    requests = [(dict(labels), value) for (name, labels), value in samples.items()
-                                if name == "http_requests_total"]  # fmt: skip
-                    return {labels["status"]: value for labels, value in requests
-                            if labels["route"] == route}  # fmt: skip
+                    samples = await scrape(base)
+                    return {labels["status"]: value for name, labels, value in samples
+                            if name == "http_requests_total"
+                            and labels["route"] == route}  # fmt: skip
 
                 async def all_counted() -> bool:
                     return sum((await counted()).values()) >= calls

@@ -9,9 +9,8 @@ import signal
 from collections.abc import Iterable
 
 import aiohttp
-from prometheus_client.parser import text_string_to_metric_families
 
-from tests.integration.service_helpers import get_json, service_process, until
+from tests.integration.service_helpers import get_json, scrape, service_process, until
 
 PROFILE = "/api/users/{id}"
 
@@ -29,15 +28,6 @@ async def worker_pids(base: str, asks: int = 24) -> set[int]:
         assert status == 200 and isinstance(found, dict)
         pids.add(int(found["pid"]))
     return pids
-
-
-async def scrape(base: str) -> list[tuple[str, dict[str, str], float]]:
-    async with aiohttp.ClientSession() as session, session.get(f"{base}/metrics") as answer:
-        assert answer.status == 200
-        text = await answer.text()
-    return [(sample.name, sample.labels, sample.value)
-            for family in text_string_to_metric_families(text)
-            for sample in family.samples]  # fmt: skip
 
 
 def profiles_counted(samples: Iterable[tuple[str, dict[str, str], float]]) -> float:
