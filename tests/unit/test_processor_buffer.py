@@ -98,3 +98,71 @@ async def test_a_full_buffer_pauses_fetching_and_room_resumes_it(
     assert sorted(handled) == list(range(1_000))  # each once
     assert processor.stats.paused >= 10  # 50 at most in the buffer: it paused again and again
     assert consumer.waits_while_paused == 0  # never sat out a fetch that could bring nothing
+
+
+class TwoPartitions:
+    """One fetch of ten records from each of two partitions, then nothing; commits are
+    kept as the consumer would send them."""
+
+    def __init__(self) -> None:
+        self.partitions = [TopicPartition("t", 0), TopicPartition("t", 1)]
+        self.fetched = False
+        self.commits: list[dict[TopicPartition, int]] = []
+
+    def assignment(self) -> set[TopicPartition]:
+        return set(self.partitions)
+
+    def paused(self) -> set[TopicPartition]:
+        return set()
+
+    async def getmany(self, timeout_ms: int, max_records: int) -> dict[TopicPartition, list]:
+        if self.fetched:
+            await asyncio.sleep(timeout_ms / 1000)
+            return {}
+        self.fetched = True
+        return {tp: [ConsumerRecord("t", tp.partition, n, 0, 0, None, b"v", None, 1, 1, [])
+                     for n in range(10)] for tp in self.partitions}  # fmt: skip
+
+    async def commit(self, offsets: dict[TopicPartition, int]) -> None:
+        self.commits.append(dict(offsets))
+
+
+async def test_giving_back_a_partition_drops_only_its_waiting_messages() -> None:
+    """With no order to keep, a worker takes messages from the middle of a fetch; the
+    partition given back then loses what of it still waits (not committed: another member
+    handles it), its handled messages are committed, and the other's are each handled."""
+    consumer = TwoPartitions()
+    first, second = consumer.partitions
+    handled: list[tuple[int, int]] = []
+    third_in_hand, go_on, thirteen = asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+    async def handle(message: Message) -> None:
+        handled.append((message.partition, message.offset))
+        if len(handled) == 3:
+            third_in_hand.set()
+            await go_on.wait()
+        if len(handled) == 13:  # the three, and the other partition's ten
+            thirteen.set()
+
+    processor = KafkaBatchProcessor("unused:9092", ["t"], "g", handle, ordering="none",
+                                    value_format="bytes", concurrency=1)  # fmt: skip
+    processor._consumer = consumer  # type: ignore[assignment]
+    worker = asyncio.create_task(processor._work())
+    fetching = asyncio.create_task(processor._fetch())
+    try:
+        async with asyncio.timeout(10):
+            await third_in_hand.wait()
+            giving_back = asyncio.create_task(processor._give_back({first}))
+            await asyncio.sleep(0)  # it dropped the waiting ones, and waits for the third
+            go_on.set()
+            await giving_back
+            await thirteen.wait()
+    finally:
+        processor.stop()
+        await fetching
+        worker.cancel()
+        await asyncio.gather(worker, return_exceptions=True)
+    assert handled == [(0, 0), (0, 1), (0, 2), *((1, n) for n in range(10))]
+    assert consumer.commits[0] == {first: 3}  # what it handled of the partition given back
+    assert processor._buffered == 0 and first not in processor._offsets
+    assert second in processor._offsets

@@ -109,6 +109,19 @@ def _partition(record: ConsumerRecord[bytes, bytes]) -> TopicPartition:
     return (record.topic, record.partition)
 
 
+class _Partition:
+    """What the processor keeps of a partition it has fetched from: its offsets (``None``
+    once the partition was given back) and how many of its messages are in a handler.
+    One object per partition, found once per fetch, so a message's bookkeeping is two
+    attribute updates, not lookups keyed by (topic, partition)."""
+
+    __slots__ = ("in_hand", "offsets")
+
+    def __init__(self) -> None:
+        self.offsets: PartitionOffsets | None = None
+        self.in_hand = 0
+
+
 class _Revoked(ConsumerRebalanceListener):  # type: ignore[misc]
     def __init__(self, processor: KafkaBatchProcessor) -> None:
         self.processor = processor
@@ -177,16 +190,18 @@ class KafkaBatchProcessor:
         self.stats = ProcessorStats()
         self._rng = random.Random(seed)
         self._offsets: dict[TopicPartition, PartitionOffsets] = {}
+        self._partitions: dict[TopicPartition, _Partition] = {}
         self._chains: dict[Hashable, deque[ConsumerRecord[bytes, bytes]]] = {}
         self._ready: deque[Hashable] = deque()  # chains with messages and no worker yet
-        # A handler per message and no order to keep: one queue any worker takes from.
-        self._loose: deque[ConsumerRecord[bytes, bytes]] = deque()
+        # A handler per message and no order to keep: one queue any worker takes from, of
+        # each fetch's records of a partition; the first run's next record is _loose_next.
+        self._loose: deque[tuple[_Partition, list[ConsumerRecord[bytes, bytes]]]] = deque()
+        self._loose_next = 0
         self._loose_mode = handler is not None and ordering == "none"
         # Idle workers, each waiting on its own future. Work wakes one; a worker about to
         # call a handler wakes the next while work waits, so a handler that awaits lets
         # another worker go on, and handlers that never await wake no one needlessly.
         self._idle: deque[asyncio.Future[None]] = deque()
-        self._handling: dict[TopicPartition, int] = {}  # messages in a handler now
         self._current: dict[Hashable, int] = {}  # chain -> how many of it are in a handler
         self._buffered = 0
         self._resume_at = max_buffered // 2  # fetching, once paused, resumes at this many
@@ -254,9 +269,10 @@ class KafkaBatchProcessor:
         """Until no handler works on ``partitions`` (all: None), at most the deadline."""
 
         def busy() -> bool:
+            found = self._partitions
             if partitions is None:
-                return any(self._handling.values())
-            return any(self._handling.get(tp, 0) for tp in partitions)
+                return any(part.in_hand for part in found.values())
+            return any(found[tp].in_hand for tp in partitions if tp in found)
 
         deadline = time.monotonic() + self.shutdown_deadline_s
         self._idle_waiters += 1
@@ -294,10 +310,14 @@ class KafkaBatchProcessor:
                 timeout_ms=0 if paused else 100, max_records=self.batch_size
             )
             for tp, records in batches.items():
-                offsets = self._offsets.setdefault(tp, PartitionOffsets())
-                offsets.fetched_run([record.offset for record in records])
+                part = self._partitions.get(tp)
+                if part is None:
+                    part = self._partitions[tp] = _Partition()
+                if part.offsets is None:
+                    part.offsets = self._offsets[tp] = PartitionOffsets()
+                part.offsets.fetched_run([record.offset for record in records])
                 if self._loose_mode:
-                    self._loose.extend(records)
+                    self._loose.append((part, records))
                     self._buffered += len(records)
                 elif self.batch_handler is not None:  # a partition's records go as one run
                     chunk = (tp, records[0].offset) if self.ordering == "none" else tp
@@ -362,15 +382,21 @@ class KafkaBatchProcessor:
         """A handler per message, no order to keep: take the next message, whichever
         partition it is from, until none waits. The hot path, so written out flat: a
         message that fails goes on in ``_handle_failed``."""
-        loose, handling, offsets_of, idle = self._loose, self._handling, self._offsets, self._idle
+        loose, idle = self._loose, self._idle
         handler, decode, stats, clock = self.handler, self.decode, self.stats, time.perf_counter
         assert handler is not None
         while loose:
-            record = loose.popleft()
+            part, records = loose[0]
+            taken = self._loose_next
+            record = records[taken]
+            if taken + 1 == len(records):
+                loose.popleft()
+                self._loose_next = 0
+            else:
+                self._loose_next = taken + 1
             if loose and idle:
                 self._wake_one()
-            tp = (record.topic, record.partition)
-            handling[tp] = handling.get(tp, 0) + 1
+            part.in_hand += 1
             began, value = clock(), _UNREAD
             try:
                 value = decode(record.value)
@@ -386,13 +412,13 @@ class KafkaBatchProcessor:
                 stats.handled += 1
                 stats.handle_seconds.observe(clock() - began)
             finally:
-                handling[tp] -= 1
+                part.in_hand -= 1
                 if self._idle_waiters:
                     self._one_done.set()
             self._buffered -= 1
             if self._buffered == self._resume_at:
                 self._room.set()
-            offsets = offsets_of.get(tp)  # None once the partition was given back
+            offsets = part.offsets  # None once the partition was given back
             if offsets is not None:
                 offsets.finished(record.offset)
             self._since_commit += 1
@@ -408,20 +434,20 @@ class KafkaBatchProcessor:
                 self._wake_one()
             records = list(islice(chain, self.batch_size)) if batched else [chain[0]]
             taken = len(records)
-            tp = _partition(records[0])  # a chain holds one partition's records
+            part = self._partitions[_partition(records[0])]  # a chain holds one partition's
             self._current[chain_id] = taken
-            self._handling[tp] = self._handling.get(tp, 0) + taken
+            part.in_hand += taken
             try:
                 await (self._handle(records) if batched else self._handle_one(records[0]))
             finally:
-                self._handling[tp] -= taken
+                part.in_hand -= taken
                 del self._current[chain_id]
                 if self._idle_waiters:
                     self._one_done.set()
             for _ in range(taken):
                 chain.popleft()
             self._unbuffer(taken)
-            offsets = self._offsets.get(tp)  # None once the partition was given back
+            offsets = part.offsets  # None once the partition was given back
             if offsets is not None:
                 offsets.finished_run([record.offset for record in records])
             self._since_commit += taken
@@ -442,12 +468,17 @@ class KafkaBatchProcessor:
     def _drop_loose(self, partitions: set[TopicPartition] | None) -> None:
         """The same for the queue of messages with no order to keep (all: None). Workers
         hold the queue itself, so it is changed in place."""
-        kept = [] if partitions is None else [
-            record for record in self._loose if _partition(record) not in partitions
-        ]  # fmt: skip
-        self._unbuffer(len(self._loose) - len(kept))
+        kept, dropped = [], 0
+        for index, (part, records) in enumerate(self._loose):
+            waiting = records[self._loose_next :] if index == 0 else records
+            if partitions is None or _partition(waiting[0]) in partitions:
+                dropped += len(waiting)
+            else:
+                kept.append((part, waiting))
+        self._unbuffer(dropped)
         self._loose.clear()
         self._loose.extend(kept)
+        self._loose_next = 0
 
     def _unbuffer(self, count: int) -> None:
         """``count`` messages left the buffer: wake a paused fetch if there is room now."""
@@ -618,6 +649,8 @@ class KafkaBatchProcessor:
             await self._commit(revoked)
         for tp in revoked:
             self._offsets.pop(tp, None)
+            if tp in self._partitions:
+                self._partitions[tp].offsets = None
 
     # --- lag ------------------------------------------------------------------------------
 
