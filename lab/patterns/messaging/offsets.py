@@ -42,7 +42,11 @@ class PartitionOffsets:
         self._open.extend(offsets)
 
     def finished(self, offset: int) -> None:
-        self._finished.add(offset)
+        opened = self._open
+        if opened and opened[0] == offset:  # the first still open: nothing to remember
+            opened.popleft()
+        else:
+            self._finished.add(offset)
 
     def finished_run(self, offsets: list[int]) -> None:
         self._finished.update(offsets)
