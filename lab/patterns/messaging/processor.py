@@ -428,28 +428,39 @@ class KafkaBatchProcessor:
     async def _work_chain(self, chain_id: Hashable) -> None:
         """A chain's messages one after another (or a batch at a time), then forget it."""
         chain = self._chains.get(chain_id)
+        if not chain:
+            self._chains.pop(chain_id, None)
+            return
         batched = self.batch_handler is not None
+        part = self._partitions[_partition(chain[0])]  # a chain holds one partition's records
         while chain:
             if self._ready and self._idle:
                 self._wake_one()
-            records = list(islice(chain, self.batch_size)) if batched else [chain[0]]
-            taken = len(records)
-            part = self._partitions[_partition(records[0])]  # a chain holds one partition's
+            if batched:
+                records = list(islice(chain, self.batch_size))
+                taken = len(records)
+            else:
+                record, taken = chain[0], 1
             self._current[chain_id] = taken
             part.in_hand += taken
             try:
-                await (self._handle(records) if batched else self._handle_one(records[0]))
+                await (self._handle(records) if batched else self._handle_one(record))
             finally:
                 part.in_hand -= taken
                 del self._current[chain_id]
                 if self._idle_waiters:
                     self._one_done.set()
-            for _ in range(taken):
-                chain.popleft()
-            self._unbuffer(taken)
             offsets = part.offsets  # None once the partition was given back
-            if offsets is not None:
-                offsets.finished_run([record.offset for record in records])
+            if batched:
+                for _ in range(taken):
+                    chain.popleft()
+                if offsets is not None:
+                    offsets.finished_run([record.offset for record in records])
+            else:
+                chain.popleft()
+                if offsets is not None:
+                    offsets.finished(record.offset)
+            self._unbuffer(taken)
             self._since_commit += taken
             if self._since_commit - taken < self._commit_every <= self._since_commit:
                 self._commit_due.set()
@@ -492,9 +503,9 @@ class KafkaBatchProcessor:
         began, value = time.perf_counter(), _UNREAD
         try:
             value = self.decode(record.value)
-            await self.handler(Message(record.topic, record.partition, record.offset,
-                                       record.key, value, tuple(record.headers),
-                                       record.timestamp, 1))  # fmt: skip
+            await self.handler(_new_message(Message, (
+                record.topic, record.partition, record.offset, record.key, value,
+                tuple(record.headers), record.timestamp, 1)))  # fmt: skip
         except asyncio.CancelledError:
             raise
         except Exception as error:
