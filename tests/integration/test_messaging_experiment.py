@@ -33,9 +33,10 @@ def test_each_python_rate_sits_beside_the_java_tool(frame: pd.DataFrame) -> None
     assert set(consume.tool[1:]) == {"aiokafka getmany, max_records=500",
                                      "aiokafka getmany, max_records=5000",
                                      "KafkaBatchProcessor, concurrency 32",
-                                     "KafkaBatchProcessor, batch handler"}  # fmt: skip
+                                     "KafkaBatchProcessor, batch handler",
+                                     "KafkaBatchProcessor, partition order"}  # fmt: skip
     stages = tables.consume_stages(frame)  # the quick run measures the floor the stages need
-    assert stages.stage.iloc[0].endswith("(the floor)") and len(stages) == 4
+    assert stages.stage.iloc[0].endswith("(the floor)") and len(stages) == 5
     assert (stages.added_us.iloc[0] == 0) and stages.added_us.iloc[1:].notna().all()
 
 

@@ -46,10 +46,12 @@ from lab.harness.aio import outside_event_loop
 from lab.harness.latency import LatencyRecorder
 from lab.harness.services.kafka_native import kafka_classpath, kafka_java
 from lab.patterns.messaging import KafkaBatchProcessor, Message, ProducerSettings, RetryPolicy
+from lab.patterns.messaging.processor import Ordering
 from lab.patterns.messaging.producer import make_producer
 
 __all__ = [
     "DEFAULT_CASES",
+    "ORDERED",
     "PARTS",
     "SERVICES",
     "MessagingSettings",
@@ -60,6 +62,8 @@ __all__ = [
 ]
 
 SERVICES = ("kafka",)
+#: The consume part's tool that keeps order: a handler per message, in partition order.
+ORDERED = "KafkaBatchProcessor, partition order"
 
 
 @dataclass(frozen=True)
@@ -284,12 +288,15 @@ async def _aiokafka_consume(bootstrap: str, topic: str, records: int, max_record
 
 
 async def _processor_consume(
-    bootstrap: str, topic: str, records: int, concurrency: int, batches: bool = False
-) -> float:
+    bootstrap: str, topic: str, records: int, concurrency: int, batches: bool = False,
+    ordering: Ordering = "none",
+) -> float:  # fmt: skip
     """Messages/s through the processor: a handler per message, or (``batches``) a batch
     handler over up to ``batch_size`` messages of a partition per call. Both run at the
     processor's defaults but for concurrency and ordering: ``batch_size`` 500 (records a
-    getmany: the floor of the stage table) and ``max_buffered`` 2,000."""
+    getmany: the floor of the stage table) and ``max_buffered`` 2,000. ``ordering``
+    "partition" takes the ordered path (on the one partition here, one message at a time
+    in offset order; keyed order takes the same path, a chain per key)."""
     handled, first = 0, 0.0
     finished = asyncio.Event()
 
@@ -314,7 +321,7 @@ async def _processor_consume(
         None if batches else handle,
         batch_handler=handle_batch if batches else None,
         concurrency=concurrency,
-        ordering="none",
+        ordering=ordering,
         value_format="bytes",
         consumer_options={"check_crcs": False},
     )
@@ -352,6 +359,9 @@ async def _consume(s: MessagingSettings, repeat: int, bootstrap: str) -> list[Ro
         )
     rates["KafkaBatchProcessor, batch handler"] = await _processor_consume(
         bootstrap, topic, s.consume_records, max(s.processor_concurrency), batches=True
+    )
+    rates[ORDERED] = await _processor_consume(
+        bootstrap, topic, s.consume_records, max(s.processor_concurrency), ordering="partition"
     )
     return [
         {

@@ -45,6 +45,8 @@ CONSUME_STAGES = {
     "at a time",
     "KafkaBatchProcessor, concurrency 32": "KafkaBatchProcessor, a handler call per message, "
     "32 at a time",
+    "KafkaBatchProcessor, partition order": "KafkaBatchProcessor, a handler call per message, "
+    "in partition order (the path keyed order takes)",
     "ConsumerPerformance (fetch.nMsg.sec)": "ConsumerPerformance (Java)",
 }
 
