@@ -547,8 +547,9 @@ class KafkaBatchProcessor:
         """Try the decoded records from ``attempt`` on, retried with backoff, and
         dead-lettered one by one once every attempt failed."""
         while True:
-            messages = [Message(record.topic, record.partition, record.offset, record.key,
-                                value, tuple(record.headers), record.timestamp, attempt)
+            messages = [_new_message(Message, (record.topic, record.partition, record.offset,
+                                               record.key, value, tuple(record.headers),
+                                               record.timestamp, attempt))
                         for record, value in readable]  # fmt: skip
             try:
                 if self.batch_handler is not None:
