@@ -59,6 +59,37 @@ def test_never_commits_past_an_unfinished_offset(order: list[int], stop: int) ->
     assert all(o in done for o in range(point or 0))
 
 
+@given(st.lists(st.integers(1, 12), min_size=1, max_size=12), st.randoms(), st.data())
+def test_runs_finished_in_any_order_commit_only_what_is_done(
+    sizes: list[int], rng: random.Random, data: st.DataObject
+) -> None:
+    """Fetches of a partition (gaps between them, as compaction leaves), their messages
+    split among keys (a key's run is every other offset or so, as a keyed chain's batch
+    is), each run finished at once or message by message, in any order: the commit point
+    is always the first offset not finished, and one past the last fetched once all are."""
+    offsets, runs, start = PartitionOffsets(), [], 0
+    for size in sizes:
+        fetched = list(range(start, start + size))
+        offsets.fetched_run(fetched)
+        keys = rng.randint(1, 3)
+        runs += [run for key in range(keys) if (run := fetched[key::keys])]
+        start += size + rng.choice([0, 0, 3])
+    everything = sorted(offset for run in runs for offset in run)
+    rng.shuffle(runs)
+    done: set[int] = set()
+    for run in runs:
+        if data.draw(st.booleans()):
+            offsets.finished_run(run)
+        else:
+            for offset in run:
+                offsets.finished(offset)
+        done.update(run)
+        still_open = [offset for offset in everything if offset not in done]
+        expected = still_open[0] if still_open else everything[-1] + 1
+        assert offsets.commit_point() == expected
+        assert offsets.open_count == len(still_open)
+
+
 def test_a_dead_letter_keeps_the_original_headers_and_says_why() -> None:
     try:
         raise ValueError("price must be positive")

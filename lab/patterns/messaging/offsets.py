@@ -49,7 +49,15 @@ class PartitionOffsets:
             self._finished.add(offset)
 
     def finished_run(self, offsets: list[int]) -> None:
-        self._finished.update(offsets)
+        """Offsets fetched together, finished together (increasing, as fetched)."""
+        opened, count = self._open, len(offsets)
+        # The first ones still open? Both increase: same first, same last, same count.
+        if count and len(opened) >= count and opened[0] == offsets[0] and (
+                opened[count - 1] == offsets[-1]):  # fmt: skip
+            for _ in range(count):
+                opened.popleft()
+        else:
+            self._finished.update(offsets)
 
     @property
     def open_count(self) -> int:
