@@ -136,11 +136,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 _LONGEST_FIRST = {name: rank for rank, name in enumerate((
     "test_run_and_report.py",  # 65 s
     "test_loadtest_cli.py",  # 58 s
-    "test_asv.py",  # 45 s
     "test_services.py",  # 40 s
     "test_jupyterlab.py",  # 38 s
     "test_document_guide.py",  # 29 s
     "test_loadtest_http.py",  # 26 s
+    "test_asv.py",  # 45 s; 21 s since asv runs two cheap suites (alone, one run)
     "test_messaging_kafka.py",  # 19 s
     "test_cdn_browser.py",  # 18 s
     "test_redis_cluster_failover.py",  # 18 s
