@@ -105,11 +105,11 @@ class ProcessorStats:
 
 def _partition(record: ConsumerRecord[bytes, bytes]) -> TopicPartition:
     # A plain tuple: it equals (and hashes as) the TopicPartition keys aiokafka hands out,
-    # and costs less to build once per message.
+    # and costs less to build.
     return (record.topic, record.partition)
 
 
-class _Partition:
+class _PartitionState:
     """What the processor keeps of a partition it has fetched from: its offsets (``None``
     once the partition was given back) and how many of its messages are in a handler.
     One object per partition, found once per fetch, so a message's bookkeeping is two
@@ -190,12 +190,12 @@ class KafkaBatchProcessor:
         self.stats = ProcessorStats()
         self._rng = random.Random(seed)
         self._offsets: dict[TopicPartition, PartitionOffsets] = {}
-        self._partitions: dict[TopicPartition, _Partition] = {}
+        self._partitions: dict[TopicPartition, _PartitionState] = {}
         self._chains: dict[Hashable, deque[ConsumerRecord[bytes, bytes]]] = {}
         self._ready: deque[Hashable] = deque()  # chains with messages and no worker yet
         # A handler per message and no order to keep: one queue any worker takes from, of
         # each fetch's records of a partition; the first run's next record is _loose_next.
-        self._loose: deque[tuple[_Partition, list[ConsumerRecord[bytes, bytes]]]] = deque()
+        self._loose: deque[tuple[_PartitionState, list[ConsumerRecord[bytes, bytes]]]] = deque()
         self._loose_next = 0
         self._loose_mode = handler is not None and ordering == "none"
         # Idle workers, each waiting on its own future. Work wakes one; a worker about to
@@ -312,7 +312,7 @@ class KafkaBatchProcessor:
             for tp, records in batches.items():
                 part = self._partitions.get(tp)
                 if part is None:
-                    part = self._partitions[tp] = _Partition()
+                    part = self._partitions[tp] = _PartitionState()
                 if part.offsets is None:
                     part.offsets = self._offsets[tp] = PartitionOffsets()
                 part.offsets.fetched_run([record.offset for record in records])
