@@ -37,21 +37,22 @@ quick-suite: services
 # fails the target.
 IDLE        = $(if $(shell command -v chrt),chrt --idle 0,nice -n 19)
 INTEGRATION = LAB_REQUIRE_SERVICES=1 $(BIN)/pytest --benchmark-disable --durations=15
+SINCE       = $$(( $$(date +%s) - began )) s after install
 test-suite: install
 	@status=0; ready=yes; held=$$(mktemp); began=$$(date +%s); \
 	LAB_REQUIRE_SERVICES=1 $(IDLE) $(BIN)/pytest --benchmark-disable -q -n 2 tests/unit \
 	  > $$held 2>&1 & unit=$$!; \
 	trap 'kill $$unit 2>/dev/null; rm -f $$held; exit 130' INT TERM; \
 	if $(MAKE) --no-print-directory static-checks services; then \
-	  echo "make test: static checks and servers ready $$(( $$(date +%s) - began )) s after install"; \
+	  echo "make test: static checks and servers ready $(SINCE)"; \
 	  $(INTEGRATION) -m "not kafka_cluster and alone" tests/bench tests/integration || status=$$?; \
-	  echo "make test: the tests that measure ended $$(( $$(date +%s) - began )) s after install"; \
+	  echo "make test: the tests that measure ended $(SINCE)"; \
 	else status=2; ready=no; fi; \
 	wait $$unit || status=$$?; \
 	echo "--- the unit tests, run beside the above ($(IDLE)) ---"; cat $$held; rm -f $$held; \
 	[ $$ready = no ] || { $(INTEGRATION) -n 2 --dist loadfile --no-loadscope-reorder \
 	  -m "not kafka_cluster and not alone" tests/integration || status=$$?; \
-	  echo "make test: the other integration tests ended $$(( $$(date +%s) - began )) s after install"; }; \
+	  echo "make test: the other integration tests ended $(SINCE)"; }; \
 	exit $$status
 
 # The 3-broker Kafka's tests start three more JVMs (57 s and 52 s here, two runs of

@@ -51,7 +51,6 @@ from lab.patterns.messaging.producer import make_producer
 
 __all__ = [
     "DEFAULT_CASES",
-    "ORDERED",
     "PARTS",
     "SERVICES",
     "MessagingSettings",
@@ -62,8 +61,6 @@ __all__ = [
 ]
 
 SERVICES = ("kafka",)
-#: The consume part's tool that keeps order: a handler per message, in partition order.
-ORDERED = "KafkaBatchProcessor, partition order"
 
 
 @dataclass(frozen=True)
@@ -360,7 +357,7 @@ async def _consume(s: MessagingSettings, repeat: int, bootstrap: str) -> list[Ro
     rates["KafkaBatchProcessor, batch handler"] = await _processor_consume(
         bootstrap, topic, s.consume_records, max(s.processor_concurrency), batches=True
     )
-    rates[ORDERED] = await _processor_consume(
+    rates["KafkaBatchProcessor, partition order"] = await _processor_consume(
         bootstrap, topic, s.consume_records, max(s.processor_concurrency), ordering="partition"
     )
     return [
