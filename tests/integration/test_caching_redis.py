@@ -200,6 +200,26 @@ async def test_coalescing_on_a_cluster_groups_keys_by_slot(
         await store.close()
 
 
+async def test_a_node_dropped_mid_command_has_its_connection_closed_with_the_store(
+    cluster_nodes: list[str],
+) -> None:
+    # A master killed while a command was on one of its connections: redis-py drops the
+    # node from its topology and closes its idle connections, not that one.
+    store = RedisCache(cluster_nodes=cluster_nodes, **PATIENT)
+    try:
+        await store.set("dropped-node-probe", b"1", 30)
+        manager = store._client.nodes_manager
+        name, node = next(iter(manager.nodes_cache.items()))
+        in_use = node.acquire_connection()
+        await in_use.connect()
+        rest = {n: other for n, other in manager.nodes_cache.items() if n != name}
+        manager.set_nodes(manager.nodes_cache, rest, remove_old=True)
+        assert name not in manager.nodes_cache and in_use.is_connected
+    finally:
+        await store.close()
+    assert not in_use.is_connected
+
+
 async def test_tiered_front_tier_answers_without_redis(
     request: pytest.FixtureRequest, redis_up: None
 ) -> None:
