@@ -15,42 +15,42 @@ TIMED = start=$$(date +%s); $(MAKE) --no-print-directory $(1); status=$$?; \
 lab:
 	@$(call TIMED,quick-suite)
 
-# Three jobs: the test suite's own, and the static checks beside the servers' start (mypy
-# takes 14 s of one core on a fresh clone; starting the servers is mostly waiting).
 test:
-	@$(call TIMED,-j3 test-suite)
+	@$(call TIMED,test-suite)
 
 # The report is written even when an experiment could not run (it says why); the exit
 # status is then lab run's.
 quick-suite: services
 	$(BIN)/lab run --quick; status=$$?; $(BIN)/lab report && exit $$status
 
-# The unit tests need no server and measure nothing: they start at once and run on the
-# CPU nothing else wants (SCHED_IDLE: `chrt --idle 0`; a task of any other policy takes
-# the core back as it wakes), beside the static checks, the servers' start and the
+# The static checks and the unit tests need no server and measure nothing: they start at
+# once and run on the CPU nothing else wants (SCHED_IDLE: `chrt --idle 0`; a task of any
+# other policy takes the core back as it wakes), beside the servers' start and the
 # integration tests that measure; their output is held and printed when they end.
 # The tests that measure (or stop a shared server: the `alone` marker, tests/conftest.py)
 # run one at a time with no other test beside them at normal priority; then the other
-# integration tests run two at a time, a file per worker (a file's servers and fixtures
+# integration tests run three at a time, a file per worker (a file's servers and fixtures
 # stay on one worker), the longest files first (tests/conftest.py). The integration
-# phases run once the static checks pass and the servers are up; any phase's failure
-# fails the target.
+# phases run once the servers are up; any phase's failure fails the target.
 IDLE        = $(if $(shell command -v chrt),chrt --idle 0,nice -n 19)
 INTEGRATION = LAB_REQUIRE_SERVICES=1 $(BIN)/pytest --benchmark-disable --durations=15
 SINCE       = $$(( $$(date +%s) - began )) s after install
 test-suite: install
-	@status=0; ready=yes; held=$$(mktemp); began=$$(date +%s); \
+	@status=0; ready=yes; held=$$(mktemp); checks=$$(mktemp); began=$$(date +%s); \
 	LAB_REQUIRE_SERVICES=1 $(IDLE) $(BIN)/pytest --benchmark-disable -q -n 2 tests/unit \
 	  > $$held 2>&1 & unit=$$!; \
-	trap 'kill $$unit 2>/dev/null; rm -f $$held; exit 130' INT TERM; \
-	if $(MAKE) --no-print-directory static-checks services; then \
-	  echo "make test: static checks and servers ready $(SINCE)"; \
+	$(IDLE) $(MAKE) --no-print-directory static-checks > $$checks 2>&1 & checked=$$!; \
+	trap 'kill $$unit $$checked 2>/dev/null; rm -f $$held $$checks; exit 130' INT TERM; \
+	if $(MAKE) --no-print-directory services; then \
+	  echo "make test: servers ready $(SINCE)"; \
 	  $(INTEGRATION) -m "not kafka_cluster and alone" tests/bench tests/integration || status=$$?; \
 	  echo "make test: the tests that measure ended $(SINCE)"; \
 	else status=2; ready=no; fi; \
+	wait $$checked || status=$$?; \
+	echo "--- the static checks, run beside the above ($(IDLE)) ---"; cat $$checks; rm -f $$checks; \
 	wait $$unit || status=$$?; \
 	echo "--- the unit tests, run beside the above ($(IDLE)) ---"; cat $$held; rm -f $$held; \
-	[ $$ready = no ] || { $(INTEGRATION) -n 2 --dist loadfile --no-loadscope-reorder \
+	[ $$ready = no ] || { $(INTEGRATION) -n 3 --dist loadfile --no-loadscope-reorder \
 	  -m "not kafka_cluster and not alone" tests/integration || status=$$?; \
 	  echo "make test: the other integration tests ended $(SINCE)"; }; \
 	exit $$status
