@@ -115,7 +115,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     (``pytest -m "not integration"`` runs the rest with none). ``alone`` for every test
     that measures (the benchmarks, and every test that reads an experiment's frame),
     besides the tests marked so by hand (they stop a shared server): ``make test`` runs
-    the other integration tests two at a time, and these with nothing beside them."""
+    the other integration tests three at a time, and these with nothing beside them."""
     integration = ROOT / "tests" / "integration"
     bench = ROOT / "tests" / "bench"
     for item in items:
@@ -130,7 +130,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 #: The integration files that take longest, longest first (seconds of their tests in one
 #: run of the parallel phase, `pytest -n 2 --dist loadfile --durations=0 ...`, 2026-12-01):
-#: ``make test`` hands files to its two workers in this order (``--no-loadscope-reorder``;
+#: ``make test`` hands files to its workers in this order (``--no-loadscope-reorder``;
 #: the others keep their order after these), so no long file starts last and leaves one
 #: worker alone at the end. Sorting is stable: tests keep their order within a file.
 _LONGEST_FIRST = {name: rank for rank, name in enumerate((

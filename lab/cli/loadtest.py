@@ -7,7 +7,7 @@ import contextlib
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -15,19 +15,9 @@ from rich.live import Live
 from rich.table import Table
 
 from lab.errors import ConfigError
-from lab.harness.loadgen import (
-    LoadResult,
-    LoadSettings,
-    Schedule,
-    merge_results,
-    parse_duration,
-    parse_mix,
-    parse_segment,
-    parse_stages,
-    parse_status_ranges,
-    run_in_workers,
-    run_load_until_stopped,
-)
+
+if TYPE_CHECKING:  # imported where used: every `lab` command imports this module
+    from lab.harness.loadgen import LoadResult, LoadSettings
 
 __all__ = ["loadtest", "simulate"]
 
@@ -105,6 +95,8 @@ def names_table(result: LoadResult) -> Table:
 
 
 def _think_time(text: str) -> float:
+    from lab.harness.loadgen import parse_duration
+
     return 0.0 if text.strip() in ("0", "0s", "0ms") else parse_duration(text, "--think-time")
 
 
@@ -123,6 +115,8 @@ async def _run_with_progress(settings: LoadSettings, show: bool,
                              metrics_port: int | None = None) -> LoadResult:  # fmt: skip
     """Run until done or stopped, with a progress line on a terminal and, given a port,
     the generator's metrics served for Prometheus."""
+    from lab.harness.loadgen import run_load_until_stopped
+
     live: list[LoadResult] = []
     with contextlib.ExitStack() as stack:
         if metrics_port is not None:
@@ -236,6 +230,19 @@ def loadtest(
     missed; 2 bad input; 3 no request succeeded (the target is down or wrong);
     130 interrupted (Ctrl-C or SIGTERM): the summary and --json cover what ran.
     """
+    from lab.harness.loadgen import (
+        LoadResult,
+        LoadSettings,
+        Schedule,
+        merge_results,
+        parse_duration,
+        parse_mix,
+        parse_segment,
+        parse_stages,
+        parse_status_ranges,
+        run_in_workers,
+    )
+
     if target and target[0] == "merge":
         files = [Path(name) for name in target[1:]]
         if not files:
@@ -311,6 +318,7 @@ def simulate(
 ) -> None:  # fmt: skip
     """Serve HTTP on 127.0.0.1 with a service-time and fault model, until Ctrl-C."""
     from lab.harness.aio import new_runner
+    from lab.harness.loadgen import parse_duration
     from lab.harness.simulate import ServerModel, serve_forever, server_tls
 
     if (cert_file is None) != (key_file is None):
