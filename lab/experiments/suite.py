@@ -125,18 +125,23 @@ def run_suite(
 
 @contextmanager
 def _ctrl_c_interrupts() -> Iterator[None]:
-    """Ctrl-C raises KeyboardInterrupt wherever the suite is, event loops included.
-    asyncio.Runner's own handler only cancels the running task, and a part that ends
-    cleanly on cancellation (a load run returns what it measured) would let the suite go
-    on; with a handler of our own in place, the Runner installs none."""
+    """Ctrl-C (and SIGTERM, as a CI job's timeout or ``kill`` sends it) raises
+    KeyboardInterrupt wherever the suite is, event loops included. asyncio.Runner's own
+    handler only cancels the running task, and a part that ends cleanly on cancellation
+    (a load run returns what it measured) would let the suite go on; with a handler of
+    our own in place, the Runner installs none. SIGTERM's default ended the process
+    without its ``finally`` blocks: the servers an experiment had started (``lab serve``,
+    simulated servers) kept running, holding their ports and Kafka partitions."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGINT, _raise_interrupt)
+    previous = {signum: signal.signal(signum, _raise_interrupt)
+                for signum in (signal.SIGINT, signal.SIGTERM)}  # fmt: skip
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _raise_interrupt(signum: int, frame: object) -> None:

@@ -11,6 +11,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import psutil
+
 from tests.conftest import LAB, ROOT
 from tests.polling import eventually
 
@@ -35,6 +37,37 @@ def _interrupted_run(results: Path, first: str, then: str, *changes: str) -> tup
         lab.send_signal(signal.SIGINT)
         _, stderr = lab.communicate(timeout=120)
     return lab.returncode, stderr
+
+
+def test_a_terminated_run_stops_the_servers_it_started(tmp_path: Path) -> None:
+    """SIGTERM (a CI job's timeout, ``kill``) ends ``lab run`` as Ctrl-C does: the
+    simulated servers its experiment started stop with it, and the run says where it was."""
+    results = tmp_path / "results"
+    command = [*LAB, "run", "loadgen", "--quick", "--repeats", "1", "--results", str(results)]
+    with subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True, env={**os.environ, "COLUMNS": "200"}) as lab:  # fmt: skip
+        children: list[psutil.Process] = []
+
+        def serving() -> bool:
+            children[:] = psutil.Process(lab.pid).children(recursive=True)
+            return bool(children) or lab.poll() is not None
+
+        eventually(serving, polls=600, every_s=0.1)
+        assert children and lab.poll() is None, "lab run started no server"
+        lab.send_signal(signal.SIGTERM)
+        _, stderr = lab.communicate(timeout=120)
+    assert lab.returncode == 130, stderr
+    assert "interrupted during loadgen" in stderr
+    assert not [child for child in children if _alive(child)]
+    (run,) = list(results.iterdir())
+    assert json.loads((run / "meta.json").read_text())["interrupted"] == "loadgen"
+
+
+def _alive(process: psutil.Process) -> bool:
+    try:
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def test_run_interrupted_keeps_what_finished_and_report_renders_it(
