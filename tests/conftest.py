@@ -19,6 +19,7 @@ from hypothesis import settings
 from lab.config import endpoints
 from lab.harness.services import probe
 from tests.experiment_frames import SessionFrames
+from tests.notebook_runs import StoredRunNotebooks
 
 # A shared, 2-core machine makes example run times vary tenfold: a deadline would fail a
 # correct test. Behaviour, not speed, is what a test asserts.
@@ -103,11 +104,30 @@ def chromium() -> None:
         skip_unless_required(missing)
 
 
+NOTEBOOK_RUNS = pytest.StashKey[StoredRunNotebooks]()
+
+
 @pytest.fixture(scope="session")
-def frames(tmp_path_factory: pytest.TempPathFactory) -> SessionFrames:
+def frames(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+           ) -> SessionFrames:  # fmt: skip
     """``frames(name)``: the session's one frame of experiment ``name``, measured on first
-    use; the folder ``frames.run.path`` holds them as a stored run."""
-    return SessionFrames(tmp_path_factory.mktemp("results") / "session-run")
+    use; the folder ``frames.run.path`` holds them as a stored run. When the session has
+    tests of the stored-run notebooks, those notebooks are started here, each to run as
+    soon as its frame is stored (``stored_run_notebooks``)."""
+    stored = SessionFrames(tmp_path_factory.mktemp("results") / "session-run")
+    if any("stored_run_notebooks" in getattr(item, "fixturenames", ())
+           for item in request.session.items):  # fmt: skip
+        runs = StoredRunNotebooks(stored, tmp_path_factory.mktemp("notebooks"))
+        request.addfinalizer(runs.shutdown)
+        request.config.stash[NOTEBOOK_RUNS] = runs
+    return stored
+
+
+@pytest.fixture(scope="session")
+def stored_run_notebooks(frames: SessionFrames, request: pytest.FixtureRequest
+                         ) -> StoredRunNotebooks:  # fmt: skip
+    """The notebooks that open the session's stored run (tests/notebook_runs.py)."""
+    return request.config.stash[NOTEBOOK_RUNS]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -91,6 +91,7 @@ class SessionFrames:
         self.run = Run(folder)
         folder.mkdir(parents=True, exist_ok=True)
         self._frames: dict[str, pd.DataFrame] = {}
+        self._when_stored: dict[str, list[Callable[[], object]]] = {}
 
     def __call__(self, name: str) -> pd.DataFrame:
         if name not in self._frames:
@@ -101,4 +102,13 @@ class SessionFrames:
                 "quick": True, "commit": git_short_sha(), "finished": sorted(self._frames),
                 "started": datetime.now(UTC).isoformat(), "settings": "tests (trimmed)",
             })  # fmt: skip
+            for then in self._when_stored.pop(name, []):
+                then()
         return self._frames[name]
+
+    def when_stored(self, name: str, then: Callable[[], object]) -> None:
+        """Call ``then`` once ``name``'s frame is stored: now, or when it is measured."""
+        if name in self._frames:
+            then()
+        else:
+            self._when_stored.setdefault(name, []).append(then)

@@ -4,9 +4,7 @@ and each one runs end to end through papermill with quick parameters."""
 from __future__ import annotations
 
 import dataclasses
-import multiprocessing
 import re
-from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
 import jupytext
@@ -14,9 +12,8 @@ import pytest
 
 from lab.experiments import EXPERIMENTS
 from lab.report.notebook_pages import execute_notebook, notebook_html
-from tests.experiment_frames import SessionFrames, trimmed_settings
-
-NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("[0-9][0-9]_*.py"))
+from tests.experiment_frames import trimmed_settings
+from tests.notebook_runs import LIVE, NOTEBOOKS, StoredRunNotebooks, experiment_of
 
 
 def _sources(notebook: object) -> list[tuple[str, str]]:
@@ -42,15 +39,7 @@ def test_every_notebook_has_a_parameters_cell_with_quick() -> None:
         assert len(parameters) == 1 and "quick" in parameters[0].source
 
 
-#: The notebook that measures live in the tests (quick); the others open the session's run.
-LIVE = "00_baseline"
 LIVE_SERVICE = "redis"
-
-
-def _experiment(source: Path) -> str:
-    found = re.search(r'open_or_measure\("(\w+)"', source.read_text())
-    assert found, f"{source.name} does not open its experiment with open_or_measure"
-    return found.group(1)
 
 
 def _trimmed_changes(name: str) -> dict[str, object]:
@@ -61,43 +50,37 @@ def _trimmed_changes(name: str) -> dict[str, object]:
             if (value := getattr(trimmed, field.name)) != getattr(quick, field.name)}  # fmt: skip
 
 
-@pytest.fixture(scope="session")
-def stored_run_notebooks(
-    frames: SessionFrames, tmp_path_factory: pytest.TempPathFactory,
-    request: pytest.FixtureRequest,
-) -> dict[str, Future[Path]]:  # fmt: skip
-    """Every notebook but the live one, run on the session's stored run two at a time (a
-    kernel each: the two cores share them), started once the frames are measured."""
-    stored = [source for source in NOTEBOOKS if source.stem != LIVE]
-    for source in stored:
-        for service in EXPERIMENTS[_experiment(source)].services:
-            request.getfixturevalue(f"{service}_up")
-        frames(_experiment(source))
-    pool = ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn"))
-    request.addfinalizer(pool.shutdown)
-    return {source.stem: pool.submit(execute_notebook, source, tmp_path_factory.mktemp(source.stem),
-                                     {"quick": True, "run": str(frames.run.path)})
-            for source in stored}  # fmt: skip
+@pytest.mark.slow
+@pytest.mark.alone  # it measures
+def test_the_live_notebook_runs_with_quick_parameters(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """The live notebook measures (quick, trimmed, on one server) and draws it."""
+    source = next(source for source in NOTEBOOKS if source.stem == LIVE)
+    name = experiment_of(source)
+    for service in EXPERIMENTS[name].services:
+        request.getfixturevalue(f"{service}_up")
+    # one server of three: the notebook measures live, and draws what it measured
+    changes = {**_trimmed_changes(name), "services": [LIVE_SERVICE]}
+    _check(source, execute_notebook(source, tmp_path, {"quick": True, "run": "measure",
+                                                       "changes": changes}))  # fmt: skip
 
 
 @pytest.mark.slow
-@pytest.mark.alone  # the live one measures; the others read the session's frames
-@pytest.mark.parametrize("source", NOTEBOOKS, ids=lambda p: p.stem)
-def test_notebook_runs_with_quick_parameters(
-    source: Path, tmp_path: Path, request: pytest.FixtureRequest
+@pytest.mark.parametrize("source", [s for s in NOTEBOOKS if s.stem != LIVE],
+                         ids=lambda p: p.stem)  # fmt: skip
+def test_notebook_runs_on_the_stored_run(
+    source: Path, stored_run_notebooks: StoredRunNotebooks, request: pytest.FixtureRequest
 ) -> None:
-    """Each notebook runs end to end: the live one measures (quick), the others open the
-    session's stored run of their experiment, measured once for the whole test session."""
-    name = _experiment(source)
-    if source.stem == LIVE:
-        for service in EXPERIMENTS[name].services:
-            request.getfixturevalue(f"{service}_up")
-        # one server of three: the notebook measures live, and draws what it measured
-        changes = {**_trimmed_changes(name), "services": [LIVE_SERVICE]}
-        parameters = {"quick": True, "run": "measure", "changes": changes}
-        executed = execute_notebook(source, tmp_path, parameters)
-    else:
-        executed = request.getfixturevalue("stored_run_notebooks")[source.stem].result()
+    """Each other notebook runs end to end on the session's stored run of its experiment,
+    measured once for the whole test session (and started as soon as its frame was
+    stored: tests/notebook_runs.py)."""
+    for service in EXPERIMENTS[experiment_of(source)].services:
+        request.getfixturevalue(f"{service}_up")
+    _check(source, stored_run_notebooks.executed(source))
+
+
+def _check(source: Path, executed: Path) -> None:
     result = jupytext.read(executed)
     outputs = [o for c in result.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
@@ -106,6 +89,7 @@ def test_notebook_runs_with_quick_parameters(
     # as `lab report` writes it: offline (no CDN script), figures inline, which run it
     # shows, and a sentence where JupyterLab would put the what-if sliders
     page = notebook_html(executed)
+    name = experiment_of(source)
     assert "<script src=" not in page and "cdnjs" not in page and "unpkg" not in page
     assert re.search(r'<img [^>]*src="data:image/png;base64,', page)
     assert f"{name}: run " in page or f"{name}: measuring now" in page
