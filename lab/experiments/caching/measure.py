@@ -158,7 +158,7 @@ async def _lookup_span(store: RedisCache, callers: int) -> float:
 
 async def _stampede(s: CachingSettings, repeat: int, url: str) -> list[Row]:
     """Per caller count: the lookup span sizes the wave (origin at least 3 spans and until
-    the wave's last caller has looked up, first wave starting at least 2 spans before
+    the wave's last caller has looked up, first wave starting at least 3 spans before
     expiry); per mode: one write, a wave of hits before expiry (where early refresh
     acts), a wave at expiry. XFetch's delta is the first write's 50 ms, so its lead
     (beta 5: 0.25 s on average) does not grow with the origin; a refresh takes the longer
@@ -205,11 +205,14 @@ async def _waves(
     s: CachingSettings, repeat: int, store: RedisCache, mode: str, callers: int, span: float
 ) -> tuple[list[Row], bool]:
     """The mode's two waves, and whether the first one's last lookup came before expiry.
-    A stall on a loaded machine can stretch that wave past its 2-span lead (the lock
+    A stall on a loaded machine can stretch that wave past its 3-span lead (the lock
     mode's made an origin call before expiry, a make test at 9cf6820): its counts then
     belong to neither wave, so the caller runs the mode again."""
     origin_s = max(s.origin_s, 3 * span)
-    lead_s = max(0.2 * s.stampede_ttl_s, 2 * span)
+    # 3 spans: a wave of 1,000 hits took 0.7 to 1.7 measured spans on a quiet machine
+    # (145-367 ms against 207, 14:15 on 2026-12-01), so a 2-span lead was often outlasted
+    # on a busier one, and each attempt after it is twice as long
+    lead_s = max(0.2 * s.stampede_ttl_s, 3 * span)
     ttl_s = max(s.stampede_ttl_s, 2 * lead_s)
     latency = [s.origin_s]  # the first write's, then the waves'
     gate = _WaveGate()
