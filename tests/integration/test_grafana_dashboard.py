@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import time
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -76,7 +77,10 @@ def test_every_query_is_valid_promql(tmp_path: Path) -> None:
 def live(all_up: None) -> Iterator[tuple[str, set[str]]]:
     """A live `lab serve` after a request of each kind: its base URL, and the metric
     names it exports."""
-    with service_process() as base:
+    # A consumer group of its own: lab_kafka_lag has a series only for a partition this
+    # service consumes, and another service in its group (another test's, or one a killed
+    # `lab run` left behind) could own the topic's one partition (no lag data in 60 s, once)
+    with service_process("--registrations-group", f"lab-test-{uuid.uuid4().hex}") as base:
         _requests(base)
         with urllib.request.urlopen(f"{base}/metrics", timeout=10) as got:
             text = got.read().decode()
