@@ -62,7 +62,7 @@ def _settings() -> dict[str, Callable[[], Any]]:
             scenarios=("step", "drop"),
             sim_variants=("no limiter", "fixed(C)", "vegas", "gradient2"),
             http_light_s=0.5, http_heavy_s=2.0, http_variants=("no limiter", "vegas"),
-            overhead_ops=2_000, monitoring_s=0.3, monitoring_rounds=1,
+            overhead_ops=2_000, monitoring_s=0.3, monitoring_rounds=1, monitoring_stage_ops=2_000,
         ),
         "messaging": lambda: messaging.quick_settings(
             repeats=1, producer_cases=messaging.DEFAULT_CASES[:1], produce_records=3_000,

@@ -83,6 +83,8 @@ class LoadControlSettings:
     overhead_ops: int = 200_000
     monitoring_s: float = 2.0
     monitoring_rounds: int = 3
+    #: Requests per round (3 rounds) through each in-process stage of the monitoring part.
+    monitoring_stage_ops: int = 20_000
     parts: tuple[str, ...] = ("convergence", "overload", "overhead", "monitoring")
 
     @classmethod
@@ -361,7 +363,7 @@ def _monitoring(s: LoadControlSettings, repeat: int) -> list[Row]:
                             "cpu_us_per_request": cpu_us,
                         }
                     )
-    stages = stage_costs()  # after the endpoints stopped: nothing else runs here
+    stages = stage_costs(s.monitoring_stage_ops)  # after the endpoints stopped: nothing else runs
     rows += [{"part": "monitoring_stages", "repeat": repeat, "stage": stage, "ns": ns}
              for stage, ns in stages.items()]  # fmt: skip
     return rows
