@@ -26,7 +26,9 @@ quick-suite: services
 # The static checks and the unit tests need no server and measure nothing: they start at
 # once and run on the CPU nothing else wants (SCHED_IDLE: `chrt --idle 0`; a task of any
 # other policy takes the core back as it wakes), beside the servers' start and the
-# integration tests that measure; their output is held and printed when they end.
+# integration tests that measure; their output is held and printed when they end. The
+# service frame, whose machine-CPU line would count them as load, waits for them to end
+# (LAB_TEST_IDLE_PIDS, tests/experiment_frames.py).
 # The tests that measure (or stop a shared server: the `alone` marker, tests/conftest.py)
 # run one at a time with no other test beside them at normal priority; then the other
 # integration tests run three at a time, a file per worker (a file's servers and fixtures
@@ -43,7 +45,8 @@ test-suite: install
 	trap 'kill $$unit $$checked 2>/dev/null; rm -f $$held $$checks; exit 130' INT TERM; \
 	if $(MAKE) --no-print-directory services; then \
 	  echo "make test: servers ready $(SINCE)"; \
-	  $(INTEGRATION) -m "not kafka_cluster and alone" tests/bench tests/integration || status=$$?; \
+	  LAB_TEST_IDLE_PIDS="$$unit $$checked" $(INTEGRATION) -m "not kafka_cluster and alone" \
+	    tests/bench tests/integration || status=$$?; \
 	  echo "make test: the tests that measure ended $(SINCE)"; \
 	else status=2; ready=no; fi; \
 	wait $$checked || status=$$?; \
