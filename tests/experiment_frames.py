@@ -20,6 +20,7 @@ import psutil
 
 from lab.experiments import EXPERIMENTS
 from lab.harness.results import Run, git_short_sha
+from tests.polling import running
 
 
 def _settings() -> dict[str, Callable[[], Any]]:
@@ -99,15 +100,12 @@ def wait_for_idle_work(within_s: float = 180.0) -> None:
     idle-priority work as load (a frame beside 281 s of it took 101.6 s, against 73 s)."""
     deadline = time.monotonic() + within_s
     for pid in (int(found) for found in os.environ.get(IDLE_WORK, "").split()):
-        while time.monotonic() < deadline and _running(pid):
+        try:
+            process = psutil.Process(pid)
+        except psutil.NoSuchProcess:
+            continue
+        while time.monotonic() < deadline and running(process):
             time.sleep(0.5)
-
-
-def _running(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
 
 
 class SessionFrames:

@@ -9,23 +9,23 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import re
 from concurrent.futures import Future, ProcessPoolExecutor
 from functools import partial
 from pathlib import Path
 
+from lab.report import notebook_pages
 from lab.report.notebook_pages import execute_notebook
 from tests.experiment_frames import SessionFrames
 
-NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("[0-9][0-9]_*.py"))
+NOTEBOOKS = sorted(notebook_pages.NOTEBOOKS.glob("[0-9][0-9]_*.py"))
 #: The notebook that measures live in the tests (quick); the others open the session's run.
 LIVE = "00_baseline"
 
 
 def experiment_of(source: Path) -> str:
-    found = re.search(r'open_or_measure\("(\w+)"', source.read_text())
+    found = notebook_pages.notebook_of(source)
     assert found, f"{source.name} does not open its experiment with open_or_measure"
-    return found.group(1)
+    return found
 
 
 def _on_idle_cpu() -> None:

@@ -6,6 +6,8 @@ import asyncio
 import time
 from collections.abc import Callable
 
+import psutil
+
 
 def eventually(condition: Callable[[], bool], *, polls: int = 3000, every_s: float = 0.01) -> bool:
     """Whether ``condition`` held at one of ``polls`` checks, ``every_s`` apart: a guard
@@ -27,3 +29,11 @@ async def eventually_async(
             return True
         await asyncio.sleep(every_s)
     return condition()
+
+
+def running(process: psutil.Process) -> bool:
+    """Whether ``process`` still runs (a zombie, ended but not yet reaped, does not)."""
+    try:
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False

@@ -14,7 +14,7 @@ from pathlib import Path
 import psutil
 
 from tests.conftest import LAB, ROOT
-from tests.polling import eventually
+from tests.polling import eventually, running
 
 RunLab = Callable[..., subprocess.CompletedProcess[str]]
 EXTERNAL = re.compile(r"""(src|href)\s*=\s*["']?(https?:)?//|url\(\s*["']?(https?:)?//""")
@@ -61,7 +61,7 @@ def test_a_terminated_run_stops_the_servers_it_started(tmp_path: Path) -> None:
         _, stderr = lab.communicate(timeout=120)
     assert lab.returncode == 130, stderr
     assert "interrupted during loadgen" in stderr
-    assert not [child for child in children if _alive(child)]
+    assert not [child for child in children if running(child)]
     (run,) = list(results.iterdir())
     assert json.loads((run / "meta.json").read_text())["interrupted"] == "loadgen"
 
@@ -71,13 +71,6 @@ def _command(process: psutil.Process) -> str:
         return " ".join(process.cmdline())
     except psutil.Error:  # gone, or a zombie
         return ""
-
-
-def _alive(process: psutil.Process) -> bool:
-    try:
-        return process.status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
 
 
 def test_run_interrupted_keeps_what_finished_and_report_renders_it(

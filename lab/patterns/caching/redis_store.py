@@ -62,16 +62,15 @@ def _ms(seconds: float) -> int:
     return max(1, round(seconds * 1000))
 
 
-def _tracked_connections() -> tuple[type[redis.asyncio.Connection], weakref.WeakSet[Any]]:
-    """A connection class whose every instance is kept in the set returned beside it."""
-    opened: weakref.WeakSet[Any] = weakref.WeakSet()
+def _kept_in(opened: weakref.WeakSet[Any]) -> type[redis.asyncio.Connection]:
+    """A connection class whose every instance is kept in ``opened``."""
 
     class TrackedConnection(redis.asyncio.Connection):
         def __init__(self, **kwargs: Any) -> None:
             super().__init__(**kwargs)
             opened.add(self)
 
-    return TrackedConnection, opened
+    return TrackedConnection
 
 
 class RedisCache:
@@ -134,8 +133,7 @@ class RedisCache:
             # only the idle connections of a node that leaves the topology (a killed
             # master); one in use as it left was never closed, and its socket was reported
             # unclosed when collected, in whatever ran then (a test's failure, once).
-            tracked, self._cluster_connections = _tracked_connections()
-            client.connection_kwargs["connection_class"] = tracked
+            client.connection_kwargs["connection_class"] = _kept_in(self._cluster_connections)
             return client
         return redis.asyncio.Redis.from_url(
             self._url, retry=redis.asyncio.retry.Retry(NoBackoff(), 0), **self._options
