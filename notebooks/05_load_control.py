@@ -119,7 +119,8 @@ tables.overload_summary(frame)
 # The limiter's uncontended `async with` against a bare `asyncio.Semaphore`,
 # in the same run; and the server CPU per request that the request-metrics
 # middleware adds to a minimal aiohttp and FastAPI endpoint (each in its own
-# process, driven in alternating rounds). "empty middleware" is what aiohttp
+# process; in each round a stack's endpoints are served at once, at one rate,
+# so a neighbour's burst hits all of them alike). "empty middleware" is what aiohttp
 # charges for any middleware at all; "metrics access log" records the same
 # metrics through aiohttp's access-log hook instead, with no middleware
 # (`lab.patterns.monitoring_access_log`).

@@ -49,14 +49,14 @@ EXPERIMENT = Experiment(
         ),
         headline(
             "metrics middleware: added server CPU per request (%, aiohttp)",
-            "Metrics middleware",
+            "Request metrics: server CPU per request",
             "added_cpu_percent",
             stack="aiohttp",
             variant="metrics middleware",
         ),
         headline(
             "request metrics through aiohttp's access log: added server CPU per request (%)",
-            "Metrics middleware",
+            "Request metrics: server CPU per request",
             "added_cpu_percent",
             stack="aiohttp",
             variant="metrics access log",

@@ -116,8 +116,10 @@ def overhead_summary(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def monitoring_summary(frame: pd.DataFrame) -> pd.DataFrame:
-    """Per stack and variant: requests/s and server CPU per request, and the CPU added
-    against the plain endpoint, paired within each round."""
+    """Per stack and variant: requests/s achieved and server CPU per request, and the CPU
+    added against the plain endpoint, paired within each round (a round serves a stack's
+    endpoints at once, at one offered rate; runs stored before that drove them one after
+    another, closed loop, and have no ``offered_rps``)."""
     rows = frame[frame.part == "monitoring"]
     if rows.empty:
         return pd.DataFrame()
@@ -130,7 +132,16 @@ def monitoring_summary(frame: pd.DataFrame) -> pd.DataFrame:
     # aiohttp charges for any middleware at all; this is what the lab's adds beyond that
     paired["vs_empty_percent"] = 100 * (paired.cpu_us_per_request / paired.empty_cpu_us - 1)
     columns = ["rps", "cpu_us_per_request", "added_cpu_percent", "vs_empty_percent"]
+    if "offered_rps" in paired:
+        columns.insert(0, "offered_rps")
     return spread_columns(paired, ["stack", "variant"], columns)
+
+
+def _fell_behind(row: dict[Any, Any]) -> bool:
+    """An endpoint that answered under 95 % of the offered rate was saturated: its CPU per
+    request then shrinks as it batches, so the 5 % line cannot be judged from it."""
+    offered = row.get("offered_rps")
+    return offered is not None and pd.notna(offered) and row["rps_min"] < 0.95 * offered
 
 
 def monitoring_stages(frame: pd.DataFrame) -> pd.DataFrame:
@@ -210,7 +221,9 @@ def targets(frame: pd.DataFrame) -> pd.DataFrame:
     recorded = (
         mon[mon.variant.isin(["metrics middleware", "metrics access log"])] if len(mon) else mon
     )
+    behind = {row["stack"] for row in mon.to_dict("records") if _fell_behind(row)}
     for row in recorded.to_dict("records"):
+        judged = row["stack"] not in behind
         rows.append(
             {
                 "target": f"{row['variant']} adds at most 5 % ({row['stack']})",
@@ -221,8 +234,14 @@ def targets(frame: pd.DataFrame) -> pd.DataFrame:
                     f"; {row['vs_empty_percent']:+.1f} % against an empty middleware"
                     if pd.notna(row.get("vs_empty_percent"))
                     else ""
+                )
+                + (
+                    ""
+                    if judged
+                    else f"; not judged: an endpoint answered under 95 % of the offered "
+                    f"{row['offered_rps']:,.0f} requests/s"
                 ),
-                "met": bool(row["added_cpu_percent"] <= 5),
+                "met": bool(row["added_cpu_percent"] <= 5) if judged else None,
             }
         )
     return pd.DataFrame(rows)
@@ -237,7 +256,9 @@ TABLES = (
     ReportTable("Overload over real HTTP: a limiter as aiohttp middleware", overload_summary),
     ReportTable("Cost of acquire + release, uncontended (ns)", overhead_summary),
     ReportTable(
-        "Metrics middleware: throughput with and without, alternating rounds", monitoring_summary
+        "Request metrics: server CPU per request with and without, a stack's endpoints "
+        "served at once at one rate in each round",
+        monitoring_summary,
     ),
     ReportTable(
         "Where the metrics' cost goes: ns per request by stage, in process (best of 3 "
