@@ -96,6 +96,14 @@ tables.vs_pgbench(frame)
 tables.acquire_summary(frame)
 
 # %% [markdown]
+# Where acquire+release's time goes: the same lease built up in stages over
+# one asyncpg pool, each stage measured beside the pool in every round
+# (`lab/experiments/database/acquire_stages.py`).
+
+# %%
+tables.acquire_stages(frame)
+
+# %% [markdown]
 # ## Pages, IN lists and indexes
 #
 # `OFFSET` reads and discards every row before the page; a keyset page seeks

@@ -52,3 +52,11 @@ def test_usl_fit_finds_a_known_peak() -> None:
     fit = tables.usl_fit(sizes, rates)
     assert abs(fit["sigma"] - sigma) < 1e-6 and abs(fit["kappa"] - kappa) < 1e-6
     assert abs(fit["peak_n"] - ((1 - sigma) / kappa) ** 0.5) < 1e-3
+
+
+def test_every_acquire_stage_ran_in_every_round(frame: pd.DataFrame) -> None:
+    stages = tables.acquire_stages(frame)
+    assert list(stages.stage) == list(tables.ACQUIRE_STAGES.values())
+    assert (stages.runs == 5).all()  # one repeat of 5 rounds, each stage once a round
+    assert (stages.us_per_acquire_release > 0).all()
+    assert list(tables.acquire_summary(frame).variant) == ["DatabasePool", "asyncpg pool"]

@@ -23,6 +23,7 @@ import pandas as pd
 from lab.config import endpoints
 from lab.errors import ServiceUnavailableError
 from lab.experiments.baseline.measure import ensure_pgbench_tables
+from lab.experiments.database.acquire_stages import acquire_bodies
 from lab.experiments.database.endpoint import endpoint_process
 from lab.experiments.driver import Part, Progress, Row, chosen_settings, drive
 from lab.harness import native
@@ -153,27 +154,21 @@ async def _in_list(pool: DatabasePool, s: DatabaseSettings, repeat: int) -> list
 
 
 async def _acquire(dsn: str, s: DatabaseSettings, repeat: int) -> list[Row]:
-    """acquire+release with nothing in between: asyncpg's pool, then ours around it. Both
-    release without a reset, so no round trip to the server hides what the wrapper costs."""
+    """acquire+release with nothing in between: asyncpg's pool, ours around it, and the
+    stages between (``acquire_stages``). All release without a reset, so no round trip to
+    the server hides what the wrapper costs."""
     rows: list[Row] = []
     raw = await asyncpg.create_pool(dsn, min_size=1, max_size=1, reset=_no_reset)
     ours = DatabasePool(dsn, min_size=1, max_size=1, reset="none")
     await ours.open()
     try:
-
-        async def bare() -> None:
-            connection = await raw.acquire()
-            await raw.release(connection)
-
-        async def wrapped() -> None:
-            async with ours.acquire():
-                pass
-
-        rounds = 5  # interleaved: a neighbour's noise hits both alike
-        for _ in range(rounds):
-            for variant, body in (("asyncpg pool", bare), ("DatabasePool", wrapped)):
+        bodies = list(acquire_bodies(raw, ours).items())
+        rounds = 5  # interleaved, each round in another order: a neighbour's noise hits all
+        for round_ in range(rounds):
+            for variant, body in bodies[round_ % len(bodies) :] + bodies[: round_ % len(bodies)]:
                 seconds = await _timed(body, s.acquire_ops // rounds)
-                rows.append({"part": "acquire", "repeat": repeat, "variant": variant,
+                rows.append({"part": "acquire", "repeat": repeat, "round": round_,
+                             "variant": variant,
                              "us_per_acquire_release": seconds * 1e6})  # fmt: skip
     finally:
         await raw.close()

@@ -9,7 +9,9 @@ import pandas as pd
 from lab.experiments.tables import ReportTable, over_a_floor, spread
 
 __all__ = [
+    "ACQUIRE_STAGES",
     "TABLES",
+    "acquire_stages",
     "acquire_summary",
     "in_list_summary",
     "index_summary",
@@ -102,8 +104,20 @@ def query_stages(frame: pd.DataFrame) -> pd.DataFrame:
     return over_a_floor(rows, "variant", QUERY_STAGES, "pgbench -S -M simple", "us_per_query")
 
 
+#: The stages of acquire+release (``acquire_stages``), floor first, as the report names them.
+ACQUIRE_STAGES = {
+    "asyncpg pool": "asyncpg's pool: acquire, then release (the floor)",
+    "async with": "a lease object with async with, nothing else",
+    "async with, wait timed": "the same, timing the wait into a histogram",
+    "DatabasePool": "DatabasePool: also counts waiters, checks for a lost connection",
+}
+
+
 def acquire_summary(frame: pd.DataFrame) -> pd.DataFrame:
+    """DatabasePool's acquire+release against asyncpg's pool: microseconds and the ratio
+    of the repeats' medians (the stages between them: ``acquire_stages``)."""
     part = frame[frame.part == "acquire"]
+    part = part[part.variant.isin(["asyncpg pool", "DatabasePool"])]
     per_repeat = part.groupby(["repeat", "variant"]).us_per_acquire_release.median().unstack()
     ratio = per_repeat["DatabasePool"] / per_repeat["asyncpg pool"]
     table = spread(part, ["variant"], "us_per_acquire_release")
@@ -111,6 +125,18 @@ def acquire_summary(frame: pd.DataFrame) -> pd.DataFrame:
     table["ratio_min"] = np.where(table.variant == "DatabasePool", ratio.min(), 1.0)
     table["ratio_max"] = np.where(table.variant == "DatabasePool", ratio.max(), 1.0)
     return table
+
+
+def acquire_stages(frame: pd.DataFrame) -> pd.DataFrame:
+    """Where the acquire+release time goes: each stage's microseconds and what it adds to
+    asyncpg's pool alone in the same round, median [min-max] over every round of every
+    repeat (a round measures each stage once, back to back). Runs stored before the
+    stages were measured have the floor and DatabasePool only."""
+    part = frame[frame.part == "acquire"]
+    nth = part.groupby(["repeat", "variant"]).cumcount()  # the round, in the order run
+    paired = part.assign(repeat=part.repeat.astype(int) * 1000 + nth)
+    return over_a_floor(paired, "variant", ACQUIRE_STAGES, "asyncpg pool",
+                        "us_per_acquire_release")  # fmt: skip
 
 
 def pagination_summary(frame: pd.DataFrame) -> pd.DataFrame:
@@ -154,6 +180,12 @@ TABLES = (
     ),
     ReportTable(
         "What DatabasePool adds to asyncpg's acquire+release", acquire_summary, part="acquire"
+    ),
+    ReportTable(
+        "Where acquire+release's time goes: microseconds by stage, and what each adds to "
+        "asyncpg's pool alone in the same repeat",
+        acquire_stages,
+        part="acquire",
     ),
     ReportTable(
         "OFFSET against keyset, time per page at depth", pagination_summary, part="pagination"
