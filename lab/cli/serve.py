@@ -17,6 +17,11 @@ def serve(
     cache_coalesce: Annotated[bool, typer.Option(
         help="The profile cache's GETs of one event-loop tick go to Redis as one MGET "
         "(off: a GET each).")] = True,
+    cache_front: Annotated[bool, typer.Option(
+        help="The profile cache keeps Redis's answers in process too, for --cache-front-ttl "
+        "(off: every lookup asks Redis).")] = True,
+    cache_front_ttl: Annotated[float, typer.Option(
+        min=0.001, help="Seconds a profile stays in process.")] = 2.0,
     cancel_abandoned: Annotated[bool, typer.Option(
         help="Cancel a request whose client hung up (off: it runs to its end).")] = True,
     pool: Annotated[bool, typer.Option(help="A connection pool (off: one per request).")] = True,
@@ -50,7 +55,8 @@ def serve(
     group = {"registrations_group": registrations_group} if registrations_group else {}
     settings = ServiceSettings.from_env(pool_size=pool_size, followers_url=followers_url,
                                         dataset_users=users, dataset_posts=posts,
-                                        cache_coalesce=cache_coalesce,
+                                        cache_coalesce=cache_coalesce, cache_front=cache_front,
+                                        cache_front_ttl_s=cache_front_ttl,
                                         cancel_abandoned=cancel_abandoned, **group)  # fmt: skip
     off = {name: False for name, on in {"cache": cache, "pool": pool, "breaker": breaker,
                                         "limiter": limiter}.items() if not on}  # fmt: skip

@@ -14,7 +14,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.registry import Collector
 
 from lab.patterns.breaker import BreakerMetrics
-from lab.patterns.caching import CacheCollector, RedisCache, cached
+from lab.patterns.caching import CacheBackend, CacheCollector, RedisCache, TieredCache, cached
 from lab.patterns.limiter import AdaptiveLimiter
 from lab.patterns.limiter_middleware import LimiterCollector
 from lab.patterns.messaging.metrics import ProcessorCollector
@@ -102,7 +102,10 @@ async def open_resources(settings: ServiceSettings, followers_url: str, metrics:
     cache, profile = None, store.user
     if settings.cache:
         cache = RedisCache(settings.redis_url, name="profiles", coalesce=settings.cache_coalesce)
-        cache_profile = cached(cache, ttl=settings.cache_ttl_s, negative_ttl_s=5.0,
+        tiers: CacheBackend = cache  # the health check asks Redis itself: `cache`
+        if settings.cache_front:
+            tiers = TieredCache(cache, front_ttl_s=settings.cache_front_ttl_s, name="profiles")
+        cache_profile = cached(tiers, ttl=settings.cache_ttl_s, negative_ttl_s=5.0,
                                name="profile", key=lambda user_id: f"user:{user_id}")  # fmt: skip
         profile = cache_profile(store.user)
         register(CacheCollector([profile.stats]))

@@ -39,6 +39,12 @@ class ServiceSettings:
     #: in every repeat: the service experiment's profile part measures it with
     #: ``profile_switches=[--no-cache-coalesce]``.
     cache_coalesce: bool = True
+    #: The profile cache keeps what Redis answered in process too, for ``cache_front_ttl_s``
+    #: at most (``TieredCache``): a hot profile costs no round trip. Profiles change only
+    #: by registration (a new id, invalidating nothing), so what it can serve stale is a
+    #: negative entry, for that long past Redis's. Off: every lookup asks Redis.
+    cache_front: bool = True
+    cache_front_ttl_s: float = 2.0
     #: A request whose client hung up is cancelled at its next await (aiohttp's
     #: ``handler_cancellation``), so an overload's abandoned requests stop taking the
     #: pool, Redis and the followers service from the ones still waited for.
@@ -62,7 +68,7 @@ class ServiceSettings:
             raise ConfigError(f"pool size must be at least 1, not {self.pool_size}")
         if self.max_per_page < 1:
             raise ConfigError(f"max per page must be at least 1, not {self.max_per_page}")
-        if self.followers_timeout_s <= 0 or self.cache_ttl_s <= 0:
+        if self.followers_timeout_s <= 0 or self.cache_ttl_s <= 0 or self.cache_front_ttl_s <= 0:
             raise ConfigError("timeouts and TTLs must be positive")
 
     @classmethod

@@ -4,12 +4,24 @@ the breaker keeps calls away from a failing followers service where no breaker d
 from __future__ import annotations
 
 import contextlib
+from pathlib import Path
 
 import aiohttp
+import pytest
+from redis import Redis
 
+from lab.experiments.service.process import service_process as run_service
+from lab.harness.services.redis_scratch import ScratchRedis
 from lab.harness.simulate import ServerModel
 from lab.service.followers import followers_server
-from tests.integration.service_helpers import get_json, scrape, service_process, stats, until
+from tests.integration.service_helpers import (
+    SERVICE_USERS,
+    get_json,
+    scrape,
+    service_process,
+    stats,
+    until,
+)
 
 
 async def test_the_naive_service_uses_no_pattern(all_up: None) -> None:
@@ -101,3 +113,34 @@ async def test_a_request_its_client_gave_up_on_is_cancelled_and_counted_499(
 
 async def test_without_cancelling_a_request_runs_to_its_answer(all_up: None) -> None:
     assert await _abandoned_summaries(("--no-cancel-abandoned",)) == {"2xx": 3}
+
+
+def _redis_reads(redis: ScratchRedis) -> int:
+    stats = Redis(port=redis.port).info("commandstats")
+    return sum(
+        int(stats.get(f"cmdstat_{command}", {}).get("calls", 0)) for command in ("get", "mget")
+    )
+
+
+@pytest.mark.parametrize(("flags", "reads"), [((), 2), (("--no-cache-front",), 7)])
+async def test_a_hot_profile_is_kept_in_process_unless_switched_off(
+    all_up: None, tmp_path: Path, flags: tuple[str, ...], reads: int
+) -> None:
+    """Six lookups of one profile: with the front tier only the first asks Redis; without
+    it, each does. The first is a miss, which reads twice (before and after it takes the
+    fill lock). The service's Redis is a scratch one, so no other test's commands count."""
+    redis = ScratchRedis(7211, tmp_path)
+    redis.start()
+    try:
+        with run_service(*flags, "--cache-front-ttl", "600", env={"LAB_REDIS_URL": redis.url},
+                         users=SERVICE_USERS, posts=20_000) as base:  # fmt: skip
+            async with aiohttp.ClientSession() as session:
+                before = _redis_reads(redis)
+                for _ in range(6):
+                    status, user = await get_json(session, f"{base}/api/users/5")
+                    assert status == 200 and user["id"] == 5
+                found = await stats(session, base)
+            assert _redis_reads(redis) - before == reads
+    finally:
+        redis.stop()
+    assert found["cache"]["hits"] == 5 and found["cache"]["misses"] == 1
