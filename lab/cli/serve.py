@@ -20,6 +20,8 @@ def serve(
     cache_front: Annotated[bool, typer.Option(
         help="The profile cache keeps Redis's answers in process too, for --cache-front-ttl "
         "(off: every lookup asks Redis).")] = True,
+    cache_posts: Annotated[bool, typer.Option(
+        help="Post pages by offset are cached as profiles are (off: a query each).")] = True,
     cache_front_ttl: Annotated[float, typer.Option(
         min=0.001, help="Seconds a profile stays in process.")] = 2.0,
     cancel_abandoned: Annotated[bool, typer.Option(
@@ -57,6 +59,7 @@ def serve(
                                         dataset_users=users, dataset_posts=posts,
                                         cache_coalesce=cache_coalesce, cache_front=cache_front,
                                         cache_front_ttl_s=cache_front_ttl,
+                                        cache_posts=cache_posts,
                                         cancel_abandoned=cancel_abandoned, **group)  # fmt: skip
     off = {name: False for name, on in {"cache": cache, "pool": pool, "breaker": breaker,
                                         "limiter": limiter}.items() if not on}  # fmt: skip

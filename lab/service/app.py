@@ -107,6 +107,7 @@ async def _stats(request: web.Request) -> web.Response:
     """The counters that show which patterns did the work (tests and experiments read it)."""
     found = request.app[RESOURCES]
     limiter, pool, stats = found.limiter, found.pool, found.cache_stats
+    posts = getattr(found.handlers.posts_page, "stats", None)
     followers, registered = found.followers, found.registrations.counters
     breaker = followers.breaker
     process = psutil.Process()
@@ -123,6 +124,8 @@ async def _stats(request: web.Request) -> web.Response:
                "pool": pool.sizes() if pool is not None else None},
         "cache": None if stats is None else {"hits": stats.hits, "misses": stats.misses,
                                              "errors": stats.errors},
+        "posts_cache": None if posts is None else {"hits": posts.hits, "misses": posts.misses,
+                                                   "errors": posts.errors},
         "followers": {"asked": followers.counters.asked, "failed": followers.counters.failed,
                       "short_circuited": followers.counters.short_circuited,
                       "breaker": breaker.state.value if breaker is not None else None},

@@ -22,6 +22,8 @@ from lab.service.store import UserStore
 __all__ = ["Handlers", "json_error"]
 
 Profile = Callable[[int], Awaitable[dict[str, Any] | None]]
+#: ``posts(user_id, page=, per_page=)``: a page of a user's posts, newest first.
+PostsPage = Callable[..., Awaitable[list[dict[str, Any]]]]
 MAX_ID = 2**63 - 1
 
 
@@ -76,6 +78,7 @@ class Handlers:
     followers: FollowersClient
     registrations: Registrations
     max_per_page: int
+    posts_page: PostsPage
 
     async def user(self, request: web.Request) -> web.Response:
         found = await self.profile(_user_id(request))
@@ -101,7 +104,7 @@ class Handlers:
             page: dict[str, Any] = {"after": after}
         else:
             number = _int_query(request, "page", 1, 1, 1_000_000)
-            posts = await self.store.posts(user_id, page=number, per_page=per_page)
+            posts = await self.posts_page(user_id, page=number, per_page=per_page)
             page = {"page": number}
         following = encode_cursor(posts[-1]) if len(posts) == per_page else None
         return {"user_id": user_id, **page, "per_page": per_page, "posts": posts,
@@ -117,7 +120,7 @@ class Handlers:
         user_id = _user_id(request)
         profile, posts, followers = await asyncio.gather(
             self.profile(user_id),
-            self.store.posts(user_id, page=1, per_page=5),
+            self.posts_page(user_id, page=1, per_page=5),
             self.followers.count(user_id),
         )
         if not profile:

@@ -23,7 +23,7 @@ from lab.patterns.monitoring_multiprocess import MultiprocessMetrics, scrape_reg
 from lab.patterns.pool import DatabasePool, PoolCollector
 from lab.patterns.system_metrics import SystemCollector
 from lab.service.followers import FollowersClient
-from lab.service.handlers import Handlers, Profile
+from lab.service.handlers import Handlers, PostsPage, Profile
 from lab.service.registrations import Registrations
 from lab.service.settings import ServiceSettings
 from lab.service.store import UserStore
@@ -76,6 +76,10 @@ class Resources:
             await self.pool.close()
 
 
+def _posts_key(user_id: int, *, page: int, per_page: int) -> str:
+    return f"posts:{user_id}:{page}:{per_page}"
+
+
 async def open_resources(settings: ServiceSettings, followers_url: str, metrics: RequestMetrics,
                          limiter: AdaptiveLimiter | None, *, multiprocess: bool = False
                          ) -> Resources:  # fmt: skip
@@ -100,6 +104,7 @@ async def open_resources(settings: ServiceSettings, followers_url: str, metrics:
     register(SystemCollector())
     register(RequestCollector(metrics))
     cache, profile = None, store.user
+    posts_page: PostsPage = store.posts
     if settings.cache:
         cache = RedisCache(settings.redis_url, name="profiles", coalesce=settings.cache_coalesce)
         tiers: CacheBackend = cache  # the health check asks Redis itself: `cache`
@@ -108,7 +113,13 @@ async def open_resources(settings: ServiceSettings, followers_url: str, metrics:
         cache_profile = cached(tiers, ttl=settings.cache_ttl_s, negative_ttl_s=5.0,
                                name="profile", key=lambda user_id: f"user:{user_id}")  # fmt: skip
         profile = cache_profile(store.user)
-        register(CacheCollector([profile.stats]))
+        caches = [profile.stats]
+        if settings.cache_posts:
+            cache_posts = cached(tiers, ttl=settings.cache_ttl_s, name="posts",
+                                 key=_posts_key)  # fmt: skip
+            posts_page = cache_posts(store.posts)
+            caches.append(posts_page.stats)
+        register(CacheCollector(caches))
     followers = FollowersClient(followers_url, breaker=settings.breaker,
                                 timeout_s=settings.followers_timeout_s,
                                 metrics=BreakerMetrics(registry))  # fmt: skip
@@ -123,7 +134,8 @@ async def open_resources(settings: ServiceSettings, followers_url: str, metrics:
         register(LimiterCollector([limiter]))
     if registrations.processor is not None:
         register(ProcessorCollector([registrations.processor]))
-    handlers = Handlers(store, profile, followers, registrations, settings.max_per_page)
+    handlers = Handlers(store, profile, followers, registrations, settings.max_per_page,
+                        posts_page)  # fmt: skip
     found = Resources(settings, limiter, pool, store, cache, profile, followers, registrations,
                       registry, handlers)  # fmt: skip
     if multiprocess:

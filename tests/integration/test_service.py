@@ -163,6 +163,23 @@ async def test_metrics_speak_openmetrics_to_a_scraper_that_asks(base: str) -> No
     assert "# TYPE http_requests counter" in openmetrics
 
 
+async def test_a_post_page_is_read_from_postgres_once(base: str) -> None:
+    """A post page and a summary's recent posts are cached as profiles are: asked again,
+    they cost no query (the page's profile check is cached too)."""
+    page, summary = f"{base}/api/users/33/posts?per_page=7", f"{base}/api/users/33/summary"
+    async with aiohttp.ClientSession() as session:
+        first = [await get_json(session, page), await get_json(session, summary)]
+        before = await stats(session, base)
+        again = [await get_json(session, url) for url in (page, summary, page, summary)]
+        after = await stats(session, base)
+    assert all(status == 200 for status, _ in first + again)
+    assert again[0] == again[2] == first[0] and again[1] == again[3] == first[1]
+    assert after["db"]["queries"] == before["db"]["queries"]
+    hits = after["posts_cache"]["hits"] - before["posts_cache"]["hits"]
+    misses = after["posts_cache"]["misses"] - before["posts_cache"]["misses"]
+    assert (hits, misses) == (4, 0)
+
+
 async def test_cache_pool_and_limiter_do_the_work(base: str) -> None:
     async with aiohttp.ClientSession() as session:
         await get_json(session, f"{base}/api/users/21")

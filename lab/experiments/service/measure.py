@@ -384,7 +384,7 @@ def _overload(s: ServiceExperimentSettings, repeat: int) -> list[Row]:
 
 #: What ``profile_switches`` may hold: ``lab serve``'s switches (the naive variant's, one
 #: at a time, and the cache's coalescing).
-PROFILE_SWITCHES = (*NAIVE_FLAGS, "--no-cache-coalesce", "--no-cache-front")
+PROFILE_SWITCHES = (*NAIVE_FLAGS, "--no-cache-coalesce", "--no-cache-front", "--no-cache-posts")
 
 
 def _profile(s: ServiceExperimentSettings, repeat: int) -> list[Row]:
