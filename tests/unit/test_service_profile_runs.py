@@ -3,6 +3,7 @@ run on the first loop without one, and kept out of the sample shares."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import pandas as pd
@@ -64,3 +65,9 @@ def test_an_unknown_switch_stops_the_run_before_any_load() -> None:
     settings = replace(measure.quick_settings(), profile_switches=("--no-such-switch",))
     with pytest.raises(ConfigError, match="--no-such-switch"):
         measure.run(settings=settings)
+
+
+def test_an_unknown_variant_stops_the_run_before_any_load() -> None:
+    words = "service.variants takes optimized, naive, profile cache in Redis only; not fastest"
+    with pytest.raises(ConfigError, match=re.escape(words)):
+        measure.run(settings=measure.quick_settings(variants=("optimized", "fastest")))

@@ -79,7 +79,11 @@ __all__ = [
 SERVICES = ("redis", "postgres", "kafka")
 MIX = (("/api/users/{id}", 6.0), ("/api/users/{id}/posts?per_page=10", 2.0),
        ("/api/users/{id}/summary", 2.0))  # fmt: skip
-VARIANTS = {"optimized": (), "naive": NAIVE_FLAGS}
+#: ``service.variants`` to choose from; the third is not run unless asked for: the optimized
+#: service as it was before its profile cache kept answers in process and its post pages
+#: were cached (``--set 'service.variants=[optimized,profile cache in Redis only]'``).
+VARIANTS = {"optimized": (), "naive": NAIVE_FLAGS,
+            "profile cache in Redis only": ("--no-cache-front", "--no-cache-posts")}  # fmt: skip
 #: Nothing is measured once a load has ended: a service still draining an overload (the
 #: naive one at the target rate, thousands of queued handlers each opening a PostgreSQL
 #: connection) gets this long to stop, then is killed. It never stopped within 30 s.
@@ -432,6 +436,10 @@ def run(
 ) -> pd.DataFrame:
     s = chosen_settings(ServiceExperimentSettings, settings, quick)
     load_slo(s.slo_path)  # a bad SLO file stops the run before any load
+    strangers = [variant for variant in s.variants if variant not in VARIANTS]
+    if strangers:
+        raise ConfigError(f"service.variants takes {', '.join(VARIANTS)}; "
+                          f"not {', '.join(strangers)}")  # fmt: skip
     unknown = sorted(set(s.profile_switches) - set(PROFILE_SWITCHES))
     if unknown:
         raise ConfigError(f"service.profile_switches takes {', '.join(PROFILE_SWITCHES)}; "
