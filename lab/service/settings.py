@@ -44,11 +44,11 @@ class ServiceSettings:
     #: by registration (a new id, invalidating nothing), so what it can serve stale is a
     #: negative entry, for that long past Redis's. Off: every lookup asks Redis.
     cache_front: bool = True
+    cache_front_ttl_s: float = 2.0
     #: Post pages by offset (a profile's posts, a summary's recent ones) are cached too,
     #: for ``cache_ttl_s``. Nothing in the service writes posts; a service that did would
     #: delete a user's page keys on write. Off: every page is a query.
     cache_posts: bool = True
-    cache_front_ttl_s: float = 2.0
     #: A request whose client hung up is cancelled at its next await (aiohttp's
     #: ``handler_cancellation``), so an overload's abandoned requests stop taking the
     #: pool, Redis and the followers service from the ones still waited for.
