@@ -107,7 +107,7 @@ async def _stats(request: web.Request) -> web.Response:
     """The counters that show which patterns did the work (tests and experiments read it)."""
     found = request.app[RESOURCES]
     limiter, pool, stats = found.limiter, found.pool, found.cache_stats
-    posts = getattr(found.handlers.posts_page, "stats", None)
+    posts = found.posts_cache_stats
     followers, registered = found.followers, found.registrations.counters
     breaker = followers.breaker
     process = psutil.Process()

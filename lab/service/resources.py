@@ -63,6 +63,10 @@ class Resources:
     def cache_stats(self) -> Any:
         return getattr(self.profile, "stats", None)
 
+    @property
+    def posts_cache_stats(self) -> Any:
+        return getattr(self.handlers.posts_page, "stats", None)
+
     async def close(self) -> None:
         if self._flushing is not None:
             self._flushing.cancel()  # its last flush runs as it ends
@@ -109,7 +113,7 @@ async def open_resources(settings: ServiceSettings, followers_url: str, metrics:
         cache = RedisCache(settings.redis_url, name="profiles", coalesce=settings.cache_coalesce)
         tiers: CacheBackend = cache  # the health check asks Redis itself: `cache`
         if settings.cache_front:
-            tiers = TieredCache(cache, front_ttl_s=settings.cache_front_ttl_s, name="profiles")
+            tiers = TieredCache(cache, front_ttl_s=settings.cache_front_ttl_s, name=cache.name)
         cache_profile = cached(tiers, ttl=settings.cache_ttl_s, negative_ttl_s=5.0,
                                name="profile", key=lambda user_id: f"user:{user_id}")  # fmt: skip
         profile = cache_profile(store.user)
