@@ -32,6 +32,7 @@ from lab.patterns.monitoring import (
     RequestCollector,
     RequestMetrics,
     aiohttp_metrics_middleware,
+    record_requests,
 )
 
 __all__ = [
@@ -67,6 +68,7 @@ __all__ = [
     "bounded_map",
     "cached",
     "fetch_many",
+    "record_requests",
 ]
 
 

@@ -1,4 +1,5 @@
-"""Request metrics that do not lie, as aiohttp and ASGI middleware, and ``/metrics``.
+"""Request metrics that do not lie, as aiohttp and ASGI middleware (or, in aiohttp, around
+the server's request handler: :func:`record_requests`), and ``/metrics``.
 
 What each request records, and why:
 
@@ -22,7 +23,8 @@ import asyncio
 import time
 from bisect import bisect_left
 from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping, Sequence
-from typing import Any
+from functools import partial
+from typing import Any, Protocol
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry
@@ -36,6 +38,7 @@ __all__ = [
     "MetricsASGIMiddleware",
     "RequestCollector",
     "RequestMetrics",
+    "aiohttp_metrics_handler",
     "aiohttp_metrics_middleware",
     "aiohttp_recorder",
     "aiohttp_route_templates",
@@ -43,6 +46,7 @@ __all__ = [
     "histogram_quantile",
     "metrics_asgi_app",
     "metrics_handler",
+    "record_requests",
 ]
 
 #: Upper bounds in seconds: the SLO lines (p50 < 200 ms, p95 < 500 ms, p99 < 1 s)
@@ -266,20 +270,28 @@ def aiohttp_recorder(
     return record
 
 
-def aiohttp_metrics_middleware(metrics: RequestMetrics) -> Any:
-    """``web.Application(middlewares=[aiohttp_metrics_middleware(metrics)])``."""
+Handler = Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]
+
+
+class _Recording(Protocol):
+    def __call__(
+        self, request: web.BaseRequest, handler: Handler
+    ) -> Awaitable[web.StreamResponse]: ...
+
+
+def _aiohttp_recording(metrics: RequestMetrics) -> _Recording:
+    """``record(request, handler)``: ``handler(request)``, counted into ``metrics``."""
     in_progress, clock = metrics.in_progress, time.perf_counter
     methods, finished = _METHODS, aiohttp_recorder(metrics)
 
-    @web.middleware
-    async def record(request: web.Request, handler: Any) -> web.StreamResponse:
+    async def record(request: web.BaseRequest, handler: Handler) -> web.StreamResponse:
         method = request.method
         counted = method if method in methods else "OTHER"
         in_progress[counted] = in_progress.get(counted, 0) + 1
         began = clock()
         status = 500
         try:
-            response: web.StreamResponse = await handler(request)
+            response = await handler(request)
             status = response.status
             return response
         except web.HTTPException as error:
@@ -290,12 +302,45 @@ def aiohttp_metrics_middleware(metrics: RequestMetrics) -> Any:
             raise
         finally:
             in_progress[counted] -= 1
-            finished(method, request.match_info, status, clock() - began)
+            # (read directly: the server handler's request has none if routing failed)
+            finished(method, getattr(request, "_match_info", None), status, clock() - began)
 
     return record
 
 
-def _cancelled_status(request: web.Request) -> int:
+def aiohttp_metrics_middleware(metrics: RequestMetrics) -> Any:
+    """``web.Application(middlewares=[aiohttp_metrics_middleware(metrics)])``."""
+    return web.middleware(_aiohttp_recording(metrics))
+
+
+def aiohttp_metrics_handler(handler: Handler, metrics: RequestMetrics) -> Handler:
+    """``handler`` (an aiohttp server's request handler: an app's ``_handle``) with every
+    request it serves counted into ``metrics``, as the middleware counts them; see
+    :func:`record_requests`."""
+    return partial(_aiohttp_recording(metrics), handler=handler)
+
+
+def record_requests(runner: web.AppRunner, metrics: RequestMetrics) -> None:
+    """Count every request ``runner``'s app serves into ``metrics``, by wrapping the
+    server's request handler instead of adding a middleware (call it after ``await
+    runner.setup()`` and before the sites start: a connection keeps the handler it was
+    accepted with)::
+
+        runner = web.AppRunner(app)
+        await runner.setup()
+        record_requests(runner, metrics)
+
+    What is recorded is what :func:`aiohttp_metrics_middleware` records placed first
+    (outermost) in the app's middlewares, without what aiohttp charges any middleware at
+    all (the chain is looked up in an LRU cache, called through a ``functools.partial``,
+    and a middleware of aiohttp's own is added to set the request's current app)."""
+    server = runner.server
+    if server is None:
+        raise RuntimeError("record_requests(runner, ...) needs `await runner.setup()` first")
+    server.request_handler = aiohttp_metrics_handler(server.request_handler, metrics)
+
+
+def _cancelled_status(request: web.BaseRequest) -> int:
     """499 when the request's connection is gone (its client hung up), else 500."""
     transport = request.transport
     return 499 if transport is None or transport.is_closing() else 500

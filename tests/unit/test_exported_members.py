@@ -58,7 +58,7 @@ def test_patterns_surface() -> None:
         "AdaptiveLimiter", "FixedLimit", "AIMD", "Vegas", "Gradient2", "LatencyTarget",
         "aiohttp_limiter_middleware", "LimiterASGIMiddleware",
         "RequestMetrics", "RequestCollector", "aiohttp_metrics_middleware",
-        "MetricsASGIMiddleware",
+        "MetricsASGIMiddleware", "record_requests",
     }  # fmt: skip
     for name in lab.patterns.__all__:
         assert getattr(lab.patterns, name) is not None

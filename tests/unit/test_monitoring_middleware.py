@@ -20,6 +20,7 @@ from lab.patterns.monitoring import (
     aiohttp_metrics_middleware,
     histogram_quantile,
     metrics_asgi_app,
+    record_requests,
 )
 from tests.polling import eventually_async
 from tests.unit.metrics_app import metrics_app, registry_of, routed_and_junk, samples_of
@@ -27,11 +28,30 @@ from tests.unit.metrics_app import metrics_app, registry_of, routed_and_junk, sa
 # --- aiohttp ------------------------------------------------------------------------------
 
 
-@pytest.fixture
-async def aiohttp_app() -> AsyncIterator[tuple[test_utils.TestClient, RequestMetrics]]:
+FORMS = ("middleware", "server handler")
+
+
+async def _started(app: web.Application, metrics: RequestMetrics, form: str,
+                   **server: object) -> test_utils.TestServer:  # fmt: skip
+    """``app`` served, its requests recorded as a middleware (added here) or around the
+    server's handler (``record_requests``)."""
+    if form == "middleware":
+        app.middlewares.insert(0, aiohttp_metrics_middleware(metrics))
+    started = test_utils.TestServer(app, **server)  # type: ignore[arg-type]
+    await started.start_server()
+    if form == "server handler":
+        assert started.runner is not None
+        record_requests(started.runner, metrics)
+    return started
+
+
+@pytest.fixture(params=FORMS)
+async def aiohttp_app(
+    request: pytest.FixtureRequest,
+) -> AsyncIterator[tuple[test_utils.TestClient, RequestMetrics]]:
     metrics = RequestMetrics()
-    app = metrics_app(metrics, [aiohttp_metrics_middleware(metrics)])
-    async with test_utils.TestClient(test_utils.TestServer(app)) as client:
+    server = await _started(metrics_app(metrics), metrics, request.param)
+    async with test_utils.TestClient(server) as client:
         yield client, metrics
 
 
@@ -70,7 +90,8 @@ async def test_aiohttp_cardinality_is_bounded_by_routes_not_paths(
     assert metrics.series() == 2 + 2 + 1  # two (route, status) counters, two routes, GET
 
 
-async def test_aiohttp_counts_a_request_its_client_hung_up_on_as_499() -> None:
+@pytest.mark.parametrize("form", FORMS)
+async def test_aiohttp_counts_a_request_its_client_hung_up_on_as_499(form: str) -> None:
     """With aiohttp's handler_cancellation, a client that hangs up cancels its handler:
     the request is counted once, as a 4xx (499), not as a server error, and is no longer
     in progress."""
@@ -81,9 +102,9 @@ async def test_aiohttp_counts_a_request_its_client_hung_up_on_as_499() -> None:
         await asyncio.Event().wait()
         raise AssertionError("unreachable")
 
-    app = web.Application(middlewares=[aiohttp_metrics_middleware(metrics)])
+    app = web.Application()
     app.router.add_get("/never", never)
-    server = test_utils.TestServer(app, handler_cancellation=True)
+    server = await _started(app, metrics, form, handler_cancellation=True)
     async with test_utils.TestClient(server) as client:
         asked = asyncio.create_task(client.get("/never"))
         await entered.wait()
@@ -93,6 +114,33 @@ async def test_aiohttp_counts_a_request_its_client_hung_up_on_as_499() -> None:
         assert await eventually_async(lambda: sum(metrics.requests.values()) == 1)
     assert metrics.requests == {("GET", "/never", "4xx"): 1}
     assert metrics.in_progress == {"GET": 0}
+
+
+async def test_aiohttp_server_handler_counts_what_the_middlewares_answered() -> None:
+    """Around the server's handler, the metrics are outside every middleware: a request
+    a middleware turned away (here a 401, before routing's handler ran) is counted under
+    its route, as the first middleware in the chain would count it."""
+    metrics = RequestMetrics()
+
+    @web.middleware
+    async def locked(request: web.Request, handler: object) -> web.StreamResponse:
+        if request.path.startswith("/api/"):
+            raise web.HTTPUnauthorized()
+        return await handler(request)  # type: ignore[operator,no-any-return]
+
+    app = metrics_app(metrics, [locked])
+    server = await _started(app, metrics, "server handler")
+    async with test_utils.TestClient(server) as client:
+        for path in ("/api/users/1", "/busy", "/api/users/2"):
+            async with client.get(path) as reply:
+                await reply.read()
+    assert metrics.requests == {("GET", "/api/users/{id}", "4xx"): 2, ("GET", "/busy", "4xx"): 1}
+
+
+def test_record_requests_needs_a_runner_that_is_set_up() -> None:
+    runner = web.AppRunner(web.Application())
+    with pytest.raises(RuntimeError, match=r"runner\.setup"):
+        record_requests(runner, RequestMetrics())
 
 
 # --- ASGI (FastAPI) -----------------------------------------------------------------------

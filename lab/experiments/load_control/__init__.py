@@ -55,6 +55,13 @@ EXPERIMENT = Experiment(
             variant="metrics middleware",
         ),
         headline(
+            "request metrics around aiohttp's server handler: added server CPU per request (%)",
+            "Request metrics: server CPU per request",
+            "added_cpu_percent",
+            stack="aiohttp",
+            variant="metrics server handler",
+        ),
+        headline(
             "request metrics through aiohttp's access log: added server CPU per request (%)",
             "Request metrics: server CPU per request",
             "added_cpu_percent",

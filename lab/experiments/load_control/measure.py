@@ -11,8 +11,10 @@ request metrics cost?
   set against an HdrHistogram of the same requests (``quantiles``).
 * ``overhead``: acquire+release against a bare ``asyncio.Semaphore``, in the same run.
 * ``monitoring``: a minimal aiohttp and FastAPI endpoint, each in its own process, with
-  and without the metrics middleware, all of a stack's served at once at one constant
-  rate, so each round pairs their CPU per request under the same conditions.
+  and without the metrics middleware (aiohttp also with an empty middleware, and with the
+  same metrics around the server's handler and through its access log), all of a stack's
+  served at once at one constant rate, so each round pairs their CPU per request under
+  the same conditions; the order they are started in turns each round.
 """
 
 from __future__ import annotations
@@ -344,8 +346,18 @@ def _endpoints(stack: str) -> dict[str, Any]:
         found["empty middleware"] = endpoint_process(stack, False, empty_middleware=True)
     found["metrics middleware"] = endpoint_process(stack, True)
     if stack == "aiohttp":  # the same metrics without a middleware's cost
+        found["metrics server handler"] = endpoint_process(stack, True, server_handler=True)
         found["metrics access log"] = endpoint_process(stack, True, access_log=True)
     return found
+
+
+def _rotated(served: dict[str, str], by: int) -> dict[str, str]:
+    """The endpoints in another order each round: the first one started in a round was
+    measured a few % off its identical neighbours in an A/A check, so no variant keeps
+    one place."""
+    names = list(served)
+    by %= len(names)
+    return {name: served[name] for name in names[by:] + names[:by]}
 
 
 def _monitoring(s: LoadControlSettings, repeat: int) -> list[Row]:
@@ -363,7 +375,8 @@ def _monitoring(s: LoadControlSettings, repeat: int) -> list[Row]:
             served = {name: url for (of, name), url in urls.items() if of == stack}
             runner.run(_drive_together(served, s.monitoring_rate, 0.3))  # warm
             for round_ in range(s.monitoring_rounds):
-                measured = runner.run(_drive_together(served, s.monitoring_rate, s.monitoring_s))
+                ordered = _rotated(served, round_ + repeat)
+                measured = runner.run(_drive_together(ordered, s.monitoring_rate, s.monitoring_s))
                 rows += [
                     {
                         "part": "monitoring",

@@ -5,7 +5,8 @@ so the load generator's CPU is not the server's.
 prints its URL on the first line, then answers ``GET /items/{id}`` with a few bytes of
 JSON (and serves ``/metrics``, and ``/__cpu``: its own CPU seconds) until interrupted.
 ``--access-log`` records the same metrics through aiohttp's access-log hook instead of
-the middleware (``lab.patterns.monitoring_access_log``).
+the middleware (``lab.patterns.monitoring_access_log``); ``--server-handler`` around the
+server's request handler (``record_requests``).
 ``--stack fastapi`` serves the same on uvicorn.
 """
 
@@ -31,6 +32,7 @@ from lab.patterns.monitoring import (
     aiohttp_metrics_middleware,
     metrics_asgi_app,
     metrics_handler,
+    record_requests,
 )
 from lab.patterns.monitoring_access_log import ACCESS_LOG, metrics_access_logger
 from lab.patterns.system_metrics import metrics_registry
@@ -56,10 +58,11 @@ async def _pass_through(request: web.Request, handler: Any) -> web.StreamRespons
     return await handler(request)  # type: ignore[no-any-return]
 
 
-async def _aiohttp(with_metrics: bool, empty_middleware: bool = False,
-                   access_log: bool = False) -> None:  # fmt: skip
+async def _aiohttp(with_metrics: bool, empty_middleware: bool = False, access_log: bool = False,
+                   server_handler: bool = False) -> None:  # fmt: skip
     metrics = RequestMetrics()
-    middlewares = [aiohttp_metrics_middleware(metrics)] if with_metrics and not access_log else []
+    as_middleware = with_metrics and not access_log and not server_handler
+    middlewares = [aiohttp_metrics_middleware(metrics)] if as_middleware else []
     if empty_middleware:  # what any middleware costs in aiohttp, to set the lab's against
         middlewares.append(_pass_through)
     app = web.Application(middlewares=middlewares)
@@ -78,6 +81,8 @@ async def _aiohttp(with_metrics: bool, empty_middleware: bool = False,
         logged = {"access_log": ACCESS_LOG, "access_log_class": metrics_access_logger(metrics)}
     runner = web.AppRunner(app, **logged)
     await runner.setup()
+    if with_metrics and server_handler:
+        record_requests(runner, metrics)
     with stop_signals() as stop:
         await web.SockSite(runner, _listen()).start()
         await stop.wait()
@@ -118,7 +123,11 @@ def available_stacks() -> list[str]:
 
 @contextmanager
 def endpoint_process(
-    stack: str, with_metrics: bool, empty_middleware: bool = False, access_log: bool = False
+    stack: str,
+    with_metrics: bool,
+    empty_middleware: bool = False,
+    access_log: bool = False,
+    server_handler: bool = False,
 ) -> Iterator[str]:
     """Start the endpoint in its own process; yields its base URL; stops it on exit."""
     argv = [
@@ -134,6 +143,8 @@ def endpoint_process(
         argv.append("--empty-middleware")
     if access_log:
         argv.append("--access-log")
+    if server_handler:
+        argv.append("--server-handler")
     with url_process(argv, f"the {stack} endpoint") as url:
         yield url
 
@@ -145,9 +156,11 @@ def main() -> None:
     parser.add_argument("--empty-middleware", action="store_true", help="aiohttp only")
     parser.add_argument("--access-log", action="store_true",
                         help="aiohttp, with --metrics: record through the access log")  # fmt: skip
+    parser.add_argument("--server-handler", action="store_true",
+                        help="aiohttp, with --metrics: wrap the server's handler")  # fmt: skip
     args = parser.parse_args()
     if args.stack == "aiohttp":
-        serve = _aiohttp(args.metrics, args.empty_middleware, args.access_log)
+        serve = _aiohttp(args.metrics, args.empty_middleware, args.access_log, args.server_handler)
     else:
         serve = _fastapi(args.metrics)
     try:
