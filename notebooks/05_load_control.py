@@ -120,9 +120,12 @@ tables.overload_summary(frame)
 # in the same run; and the server CPU per request that the request-metrics
 # middleware adds to a minimal aiohttp and FastAPI endpoint (each in its own
 # process; in each round a stack's endpoints are served at once, at one rate,
-# so a neighbour's burst hits all of them alike). "empty middleware" is what aiohttp
-# charges for any middleware at all; "metrics access log" records the same
-# metrics through aiohttp's access-log hook instead, with no middleware
+# so a neighbour's burst hits all of them alike; the order they start in turns
+# each round). "empty middleware" is what aiohttp charges for any middleware at
+# all; "metrics server handler" records what the middleware records, around the
+# server's request handler instead of in the middleware chain
+# (`lab.patterns.monitoring.record_requests`); "metrics access log" records the
+# same metrics through aiohttp's access-log hook, with no middleware
 # (`lab.patterns.monitoring_access_log`).
 
 # %%

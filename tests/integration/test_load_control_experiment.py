@@ -49,15 +49,21 @@ def test_every_part_leaves_its_rows(frame: pd.DataFrame) -> None:
     monitoring = tables.monitoring_summary(frame)
     assert set(monitoring["stack"]) == set(STACKS)
     assert (monitoring.cpu_us_per_request > 0).all()
-    assert len(tables.targets(frame)) == 6
+    assert len(tables.targets(frame)) == 7  # three with limits, four recording forms
     assert len(tables.monitoring_stages(frame)) == len(STAGES)  # every stage timed
     experiment = EXPERIMENTS["load_control"]
     assert len(experiment.figures(frame)) == 3
     assert next(caption for caption, _ in experiment.tables(frame)).startswith("The issue's")
 
 
-@pytest.mark.parametrize("stack", STACKS)
-def test_the_request_counter_matches_what_the_load_generator_sent(stack: str) -> None:
+@pytest.mark.parametrize(
+    ("stack", "recording"),
+    [(stack, {}) for stack in STACKS]
+    + [("aiohttp", {"server_handler": True}), ("aiohttp", {"access_log": True})],
+)
+def test_the_request_counter_matches_what_the_load_generator_sent(
+    stack: str, recording: dict[str, bool]
+) -> None:
     async def drive(url: str) -> tuple[int, float]:
         result = await run_load(LoadSettings(url + "items/3", mode="closed", users=8,
                                              duration_s=0.5))  # fmt: skip
@@ -71,7 +77,7 @@ def test_the_request_counter_matches_what_the_load_generator_sent(stack: str) ->
         )
         return result.requests, counted
 
-    with endpoint_process(stack, True) as url:
+    with endpoint_process(stack, True, **recording) as url:
         sent, counted = asyncio.run(drive(url))
     assert sent > 0 and counted == sent  # every request counted once, none lost
 
