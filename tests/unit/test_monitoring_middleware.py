@@ -85,8 +85,8 @@ async def test_aiohttp_cardinality_is_bounded_by_routes_not_paths(
         async with client.get(path) as reply:
             await reply.read()
 
-    await routed_and_junk(get, 10_000)
-    assert sum(metrics.requests.values()) == 10_000
+    await routed_and_junk(get, 2_000)
+    assert sum(metrics.requests.values()) == 2_000
     assert metrics.series() == 2 + 2 + 1  # two (route, status) counters, two routes, GET
 
 
@@ -173,19 +173,19 @@ async def test_asgi_labels_route_templates_and_counts_an_exception_as_500() -> N
         assert (await client.get("/api/users/x")).status_code == 422
         assert (await client.get("/nowhere/at/all")).status_code == 404
         assert (await client.get("/crash")).status_code == 500
-        for n in range(10_000):
+        for n in range(2_000):
             await client.get(f"/random/{n}")
         samples = samples_of((await client.get("/metrics/")).text)
     assert metrics.requests[("GET", "/api/users/{user_id}", "2xx")] == 1
     assert metrics.requests[("GET", "/api/users/{user_id}", "4xx")] == 2
-    assert metrics.requests[("GET", UNMATCHED, "4xx")] == 10_001
+    assert metrics.requests[("GET", UNMATCHED, "4xx")] == 2_001
     assert metrics.requests[("GET", "/crash", "5xx")] == 1
     key = (("method", "GET"), ("route", "/crash"), ("status", "5xx"))
     assert samples[("http_requests_total", key)] == 1
     assert set(metrics.durations) == {("GET", "/api/users/{user_id}"), ("GET", UNMATCHED),
                                       ("GET", "/crash"), ("GET", "/metrics")}  # fmt: skip
     assert metrics.requests[("GET", "/metrics", "2xx")] == 1
-    assert len(metrics.requests) == 5  # 10,000 distinct paths added one series in all
+    assert len(metrics.requests) == 5  # 2,000 distinct paths added one series in all
 
 
 # --- quantiles from buckets ---------------------------------------------------------------
