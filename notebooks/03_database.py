@@ -98,7 +98,9 @@ tables.acquire_summary(frame)
 # %% [markdown]
 # Where acquire+release's time goes: the same lease built up in stages over
 # one asyncpg pool, each stage measured beside the pool in every round
-# (`lab/experiments/database/acquire_stages.py`).
+# (`lab/experiments/database/acquire_stages.py`); the last stage is the same
+# lease over the lean engine, which hands a released connection on without
+# asyncpg's task per release.
 
 # %%
 tables.acquire_stages(frame)

@@ -34,6 +34,12 @@ EXPERIMENT = Experiment(
             variant="DatabasePool",
         ),
         headline(
+            "DatabasePool (lean engine) acquire+release / asyncpg's",
+            "What DatabasePool adds",
+            "ratio_vs_asyncpg",
+            variant="DatabasePool, lean engine",
+        ),
+        headline(
             "DatabasePool (lean, reset=none) queries/s / pgbench -S",
             "Pool queries/s",
             "ratio_vs_pgbench_simple",

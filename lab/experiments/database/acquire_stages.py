@@ -7,7 +7,9 @@ over one asyncpg pool, each measured beside the pool itself in the same round.
 * ``async with, wait timed``: that, with the wait timed into a bucket histogram, as
   ``DatabasePool`` times every acquisition into ``acquire_wait``;
 * ``DatabasePool``: the lab's lease, which also counts who is waiting (for the timeout
-  error and the utilization gauge) and checks for a lost connection on release.
+  error and the utilization gauge) and checks for a lost connection on release;
+* ``DatabasePool, lean engine``: the same lease over ``LeanPool`` instead of asyncpg's
+  pool (``engine="lean"``, what ``lab serve`` uses): no task per release.
 """
 
 from __future__ import annotations
@@ -52,9 +54,12 @@ class _TimedLease(_Lease):
         return self._connection
 
 
-def acquire_bodies(raw: Any, ours: DatabasePool) -> dict[str, Callable[[], Awaitable[None]]]:
+def acquire_bodies(
+    raw: Any, ours: DatabasePool, lean: DatabasePool
+) -> dict[str, Callable[[], Awaitable[None]]]:
     """One acquire+release per call for each stage: ``raw`` is an open asyncpg pool,
-    ``ours`` an open ``DatabasePool`` with the same settings."""
+    ``ours`` and ``lean`` open ``DatabasePool``s with the same settings over asyncpg's
+    pool and over the lean engine."""
     waits = BucketHistogram()
 
     async def bare() -> None:
@@ -73,5 +78,9 @@ def acquire_bodies(raw: Any, ours: DatabasePool) -> dict[str, Callable[[], Await
         async with ours.acquire():
             pass
 
-    bodies = (bare, leased, timed, pooled)
+    async def pooled_lean() -> None:
+        async with lean.acquire():
+            pass
+
+    bodies = (bare, leased, timed, pooled, pooled_lean)
     return dict(zip(ACQUIRE_STAGES, bodies, strict=True))

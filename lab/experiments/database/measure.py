@@ -154,15 +154,17 @@ async def _in_list(pool: DatabasePool, s: DatabaseSettings, repeat: int) -> list
 
 
 async def _acquire(dsn: str, s: DatabaseSettings, repeat: int) -> list[Row]:
-    """acquire+release with nothing in between: asyncpg's pool, ours around it, and the
-    stages between (``acquire_stages``). All release without a reset, so no round trip to
-    the server hides what the wrapper costs."""
+    """acquire+release with nothing in between: asyncpg's pool, ours around it and over
+    the lean engine, and the stages between (``acquire_stages``). All release without a
+    reset, so no round trip to the server hides what the wrapper costs."""
     rows: list[Row] = []
     raw = await asyncpg.create_pool(dsn, min_size=1, max_size=1, reset=_no_reset)
     ours = DatabasePool(dsn, min_size=1, max_size=1, reset="none")
+    lean = DatabasePool(dsn, min_size=1, max_size=1, reset="none", engine="lean")
     await ours.open()
+    await lean.open()
     try:
-        bodies = list(acquire_bodies(raw, ours).items())
+        bodies = list(acquire_bodies(raw, ours, lean).items())
         rounds = 5  # interleaved, each round in another order: a neighbour's noise hits all
         for round_ in range(rounds):
             for variant, body in bodies[round_ % len(bodies) :] + bodies[: round_ % len(bodies)]:
@@ -173,6 +175,7 @@ async def _acquire(dsn: str, s: DatabaseSettings, repeat: int) -> list[Row]:
     finally:
         await raw.close()
         await ours.close()
+        await lean.close()
     return rows
 
 

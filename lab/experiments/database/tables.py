@@ -110,20 +110,29 @@ ACQUIRE_STAGES = {
     "async with": "a lease object with async with, nothing else",
     "async with, wait timed": "the same, timing the wait into a histogram",
     "DatabasePool": "DatabasePool: also counts waiters, checks for a lost connection",
+    "DatabasePool, lean engine": "DatabasePool over its lean engine instead of asyncpg's pool",
 }
+#: What acquire_summary sets against asyncpg's pool: DatabasePool over each engine.
+POOLED = ("DatabasePool", "DatabasePool, lean engine")
 
 
 def acquire_summary(frame: pd.DataFrame) -> pd.DataFrame:
-    """DatabasePool's acquire+release against asyncpg's pool: microseconds and the ratio
-    of the repeats' medians (the stages between them: ``acquire_stages``)."""
+    """DatabasePool's acquire+release, over asyncpg's pool and over its lean engine,
+    against asyncpg's pool: microseconds and the ratio of the repeats' medians (the stages
+    between them: ``acquire_stages``). Runs stored before the lean engine was measured
+    here have the asyncpg engine only."""
     part = frame[frame.part == "acquire"]
-    part = part[part.variant.isin(["asyncpg pool", "DatabasePool"])]
+    part = part[part.variant.isin(["asyncpg pool", *POOLED])]
     per_repeat = part.groupby(["repeat", "variant"]).us_per_acquire_release.median().unstack()
-    ratio = per_repeat["DatabasePool"] / per_repeat["asyncpg pool"]
     table = spread(part, ["variant"], "us_per_acquire_release")
-    table["ratio_vs_asyncpg"] = np.where(table.variant == "DatabasePool", ratio.median(), 1.0)
-    table["ratio_min"] = np.where(table.variant == "DatabasePool", ratio.min(), 1.0)
-    table["ratio_max"] = np.where(table.variant == "DatabasePool", ratio.max(), 1.0)
+    table["ratio_vs_asyncpg"] = table["ratio_min"] = table["ratio_max"] = 1.0
+    for pooled in POOLED:
+        if pooled in per_repeat:
+            ratio = per_repeat[pooled] / per_repeat["asyncpg pool"]
+            mine = table.variant == pooled
+            table.loc[mine, "ratio_vs_asyncpg"] = ratio.median()
+            table.loc[mine, "ratio_min"] = ratio.min()
+            table.loc[mine, "ratio_max"] = ratio.max()
     return table
 
 
