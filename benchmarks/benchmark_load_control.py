@@ -58,6 +58,11 @@ class LimiterBehaviour(ExperimentBehaviour):
 
     track_aiohttp_metrics_access_log_added_cpu.unit = "percent"  # type: ignore[attr-defined]
 
+    def track_aiohttp_metrics_server_handler_added_cpu(self, cells: Cells) -> float:
+        return tracked(cells, ("aiohttp", "metrics server handler"), "added_cpu_percent")
+
+    track_aiohttp_metrics_server_handler_added_cpu.unit = "percent"  # type: ignore[attr-defined]
+
 
 class LimiterCost:
     """10,000 uncontended ``async with`` through the limiter, beside asyncio.Semaphore; and

@@ -55,7 +55,7 @@ def test_load_control_experiment(benchmark: Any, quick_frame: Any) -> None:
     benchmark.extra_info["asv"] = tracked_values(LimiterBehaviour, frame)
     targets = tables.targets(frame)
     benchmark.extra_info["targets"] = targets.to_dict("records")
-    assert len(targets) == 6  # the access-log form is judged beside the middleware
+    assert len(targets) == 7  # the server-handler and access-log forms beside the middleware
     assert {
         "convergence",
         "overload",
