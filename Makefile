@@ -23,39 +23,44 @@ test:
 quick-suite: services
 	$(BIN)/lab run --quick; status=$$?; $(BIN)/lab report && exit $$status
 
-# The static checks and the unit tests need no server and measure nothing: they start at
-# once and run on the CPU nothing else wants (SCHED_IDLE: `chrt --idle 0`; a task of any
-# other policy takes the core back as it wakes), beside the servers' start and the
-# integration tests that measure; their output is held and printed when they end. The
-# service frame, whose machine-CPU line would count them as load, waits for them to end
-# (LAB_TEST_IDLE_PIDS, tests/experiment_frames.py).
+# The static checks and the unit tests need no server and measure nothing: they run on
+# the CPU nothing else wants (SCHED_IDLE: `chrt --idle 0`; a task of any other policy
+# takes the core back as it wakes), beside the tests that measure, and their output is
+# held and printed when they end. They start once the service frame is stored (its
+# machine-CPU line would count them as load; the frame is measured first and opens
+# LAB_TEST_IDLE_GATE, tests/experiment_frames.py), or when the measuring ends.
 # The tests that measure (or stop a shared server: the `alone` marker, tests/conftest.py)
 # run one at a time with no other test beside them at normal priority; then the other
 # integration tests run three at a time, a file per worker (a file's servers and fixtures
-# stay on one worker), the longest files first (tests/conftest.py). The integration
-# phases run once the servers are up; any phase's failure fails the target.
+# stay on one worker), the longest files first (tests/conftest.py), with the idle work
+# still going on beside them if it has not ended. The integration phases run once the
+# servers are up; any phase's failure fails the target.
 IDLE        = $(if $(shell command -v chrt),chrt --idle 0,nice -n 19)
 INTEGRATION = LAB_REQUIRE_SERVICES=1 $(BIN)/pytest --benchmark-disable --durations=15
 SINCE       = $$(( $$(date +%s) - began )) s after install
+AFTER_GATE  = while [ ! -e $$gate ]; do sleep 1; done;
 test-suite: install
-	@status=0; ready=yes; held=$$(mktemp); checks=$$(mktemp); began=$$(date +%s); \
-	LAB_REQUIRE_SERVICES=1 $(IDLE) $(BIN)/pytest --benchmark-disable -q -n 2 tests/unit \
-	  > $$held 2>&1 & unit=$$!; \
-	$(IDLE) $(MAKE) --no-print-directory static-checks > $$checks 2>&1 & checked=$$!; \
-	trap 'kill $$unit $$checked 2>/dev/null; rm -f $$held $$checks; exit 130' INT TERM; \
+	@status=0; ready=yes; held=$$(mktemp); checks=$$(mktemp); gate=$$(mktemp -u); \
+	began=$$(date +%s); \
+	( $(AFTER_GATE) echo "make test: the idle work started $(SINCE)"; \
+	  LAB_REQUIRE_SERVICES=1 exec $(IDLE) $(BIN)/pytest --benchmark-disable -q -n 2 tests/unit \
+	  > $$held 2>&1 ) & unit=$$!; \
+	( $(AFTER_GATE) exec $(IDLE) $(MAKE) --no-print-directory static-checks > $$checks 2>&1 ) & checked=$$!; \
+	trap 'kill $$unit $$checked 2>/dev/null; rm -f $$held $$checks $$gate; exit 130' INT TERM; \
 	if $(MAKE) --no-print-directory services; then \
 	  echo "make test: servers ready $(SINCE)"; \
-	  LAB_TEST_IDLE_PIDS="$$unit $$checked" $(INTEGRATION) -m "not kafka_cluster and alone" \
+	  LAB_TEST_IDLE_GATE=$$gate $(INTEGRATION) -m "not kafka_cluster and alone" \
 	    tests/bench tests/integration || status=$$?; \
 	  echo "make test: the tests that measure ended $(SINCE)"; \
 	else status=2; ready=no; fi; \
-	wait $$checked || status=$$?; \
-	echo "--- the static checks, run beside the above ($(IDLE)) ---"; cat $$checks; rm -f $$checks; \
-	wait $$unit || status=$$?; \
-	echo "--- the unit tests, run beside the above ($(IDLE)) ---"; cat $$held; rm -f $$held; \
+	touch $$gate; \
 	[ $$ready = no ] || { $(INTEGRATION) -n 3 --dist loadfile --no-loadscope-reorder \
 	  -m "not kafka_cluster and not alone" tests/integration || status=$$?; \
 	  echo "make test: the other integration tests ended $(SINCE)"; }; \
+	wait $$checked || status=$$?; \
+	echo "--- the static checks, run beside the above ($(IDLE)) ---"; cat $$checks; rm -f $$checks; \
+	wait $$unit || status=$$?; \
+	echo "--- the unit tests, run beside the above ($(IDLE)) ---"; cat $$held; rm -f $$held $$gate; \
 	exit $$status
 
 # The 3-broker Kafka's tests start three more JVMs (57 s and 52 s here, two runs of

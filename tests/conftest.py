@@ -151,11 +151,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def _order(item: pytest.Item) -> int:
     name = Path(str(item.path)).name
     if name == "test_service_bench.py":
-        # Last, so the service frame is measured as late as the first other test that
-        # reads it: the service's machine-CPU line (and its search's wait for a quiet
-        # machine) counts the idle-priority unit tests as busy CPU, so it should start
-        # after they have ended (they took 173-215 s beside the measuring phase)
-        return len(_LONGEST_FIRST) + 1
+        # First, so the service frame is measured before ``make test`` starts its
+        # idle-priority work (the unit tests and static checks): the service's machine-CPU
+        # line, and its search's wait for a quiet machine, count idle CPU as busy
+        # (``IDLE_GATE``, tests/experiment_frames.py).
+        return -1
     return _LONGEST_FIRST.get(name, len(_LONGEST_FIRST))
 
 

@@ -9,18 +9,15 @@ notebooks (which open it from the session's run folder instead of measuring agai
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import psutil
 
 from lab.experiments import EXPERIMENTS
 from lab.harness.results import Run, git_short_sha
-from tests.polling import running
 
 
 def _settings() -> dict[str, Callable[[], Any]]:
@@ -87,25 +84,19 @@ def trimmed_settings(name: str) -> Any:
     return _settings()[name]()
 
 
-#: Experiments whose figures include the machine's CPU (psutil): they count CPU used at
-#: idle priority as busy, so they wait for ``make test``'s idle work to end first.
+#: Experiments whose figures include the machine's CPU (psutil): CPU used at idle priority
+#: counts as busy there, so ``make test`` starts its idle work (the unit tests and static
+#: checks) only once these frames are stored.
 MACHINE_CPU = ("service",)
-#: The PIDs of that idle work (the unit tests and static checks), set by the Makefile.
-IDLE_WORK = "LAB_TEST_IDLE_PIDS"
+#: A file ``make test`` waits for before it starts that idle work: made once every frame
+#: of ``MACHINE_CPU`` is stored (the Makefile makes it itself when the measuring ends).
+IDLE_GATE = "LAB_TEST_IDLE_GATE"
 
 
-def wait_for_idle_work(within_s: float = 180.0) -> None:
-    """Wait (at most ``within_s``) until the processes in ``LAB_TEST_IDLE_PIDS`` ended:
-    the service frame's machine-CPU line and its search's wait for a quiet machine read
-    idle-priority work as load (a frame beside 281 s of it took 101.6 s, against 73 s)."""
-    deadline = time.monotonic() + within_s
-    for pid in (int(found) for found in os.environ.get(IDLE_WORK, "").split()):
-        try:
-            process = psutil.Process(pid)
-        except psutil.NoSuchProcess:
-            continue
-        while time.monotonic() < deadline and running(process):
-            time.sleep(0.5)
+def open_idle_gate() -> None:
+    gate = os.environ.get(IDLE_GATE)
+    if gate:
+        Path(gate).touch()
 
 
 class SessionFrames:
@@ -120,8 +111,6 @@ class SessionFrames:
 
     def __call__(self, name: str) -> pd.DataFrame:
         if name not in self._frames:
-            if name in MACHINE_CPU:
-                wait_for_idle_work()
             frame = EXPERIMENTS[name].run(settings=trimmed_settings(name))
             self.run.write_frame(name, frame)
             self._frames[name] = frame
@@ -129,6 +118,8 @@ class SessionFrames:
                 "quick": True, "commit": git_short_sha(), "finished": sorted(self._frames),
                 "started": datetime.now(UTC).isoformat(), "settings": "tests (trimmed)",
             })  # fmt: skip
+            if all(done in self._frames for done in MACHINE_CPU):
+                open_idle_gate()
             for then in self._when_stored.pop(name, []):
                 then()
         return self._frames[name]
