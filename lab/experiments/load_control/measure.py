@@ -352,9 +352,9 @@ def _endpoints(stack: str) -> dict[str, Any]:
 
 
 def _rotated(served: dict[str, str], by: int) -> dict[str, str]:
-    """The endpoints in another order each round: the first one started in a round was
-    measured a few % off its identical neighbours in an A/A check, so no variant keeps
-    one place."""
+    """The endpoints in another order each round: in an A/A check of four identical
+    endpoints, some places read a few % below the first round after round, so no variant
+    keeps one place."""
     names = list(served)
     by %= len(names)
     return {name: served[name] for name in names[by:] + names[:by]}
