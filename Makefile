@@ -34,8 +34,8 @@ quick-suite: services
 # integration tests run three at a time, a file per worker (a file's servers and fixtures
 # stay on one worker), the longest files first (tests/conftest.py), once the idle work
 # has ended (beside them it slowed their CPU-bound tests: asv's took 36 s against 27 s
-# in one clone). The
-# integration phases run once the servers are up; any phase's failure fails the target.
+# in one clone). The integration phases run once the servers are up; any phase's failure
+# fails the target.
 IDLE        = $(if $(shell command -v chrt),chrt --idle 0,nice -n 19)
 INTEGRATION = LAB_REQUIRE_SERVICES=1 $(BIN)/pytest --benchmark-disable --durations=15
 SINCE       = $$(( $$(date +%s) - began )) s after install
