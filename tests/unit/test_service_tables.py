@@ -72,6 +72,13 @@ def test_error_budget_per_objective_of_slo_yaml() -> None:
     assert again.bad == 5 and again.budget_spent == pytest.approx(0.5)
 
 
+def test_a_fault_run_that_answered_nothing_spent_no_measured_budget() -> None:
+    seconds = [{"part": "fault", "kind": "second", "repeat": 0, "t_s": t, "rps": 0,
+                "errors": 0, "over_1s": 0, "p99_ms": float("nan")} for t in range(3)]  # fmt: skip
+    budget = tables.error_budget(pd.DataFrame(seconds))
+    assert (budget.requests == 0).all() and budget.budget_spent.isna().all()
+
+
 def test_the_default_slo_file_is_the_projects_from_any_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

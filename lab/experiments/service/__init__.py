@@ -100,15 +100,23 @@ EXPERIMENT = Experiment(
             "the alert rules over the ramp)",
         ),
         headline(
+            "requests answered in the fault run (what its error budgets are shares of)",
+            "Fault run: error budget",
+            "requests",
+            objective="availability",
+        ),
+        headline(
             "availability error budget spent in the fault run",
             "Fault run: error budget",
             "budget_spent",
+            missing="not measured (the fault run answered no request)",
             objective="availability",
         ),
         headline(
             "latency error budget spent in the fault run",
             "Fault run: error budget",
             "budget_spent",
+            missing="not measured (the fault run answered no request)",
             objective="latency",
         ),
     ),

@@ -269,7 +269,8 @@ def error_budget(frame: pd.DataFrame, objectives: list[Objective] | None = None)
         for objective in objectives:
             column = bad_column(objective)
             bad = float(run[column].sum()) if column in run else float("nan")
-            spent = bad / (objective.budget * requests) if requests else 0.0
+            # no request answered: nothing was judged, which is not a budget left whole
+            spent = bad / (objective.budget * requests) if requests else float("nan")
             out.append({"repeat": repeat, "objective": objective.name,
                         "target_percent": objective.target_percent, "requests": requests,
                         "bad": bad, "budget_spent": spent})  # fmt: skip
