@@ -11,7 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from lab.experiments import EXPERIMENTS
 from lab.experiments.load_control import tables
-from lab.experiments.load_control.monitoring_endpoint import STACKS, endpoint_process
+from lab.experiments.load_control.monitoring_endpoint import STACKS, VARIANTS, endpoint_process
 from lab.experiments.load_control.monitoring_stages import STAGES
 from lab.harness.loadgen import LoadSettings, run_load
 from tests.experiment_frames import SessionFrames
@@ -57,13 +57,16 @@ def test_every_part_leaves_its_rows(frame: pd.DataFrame) -> None:
 
 
 @pytest.mark.parametrize(
-    ("stack", "recording"),
-    [(stack, {}) for stack in STACKS]
-    + [("aiohttp", {"server_handler": True}), ("aiohttp", {"access_log": True})],
+    ("stack", "variant"),
+    [
+        (stack, variant)
+        for stack in STACKS
+        for variant in VARIANTS[stack]
+        if variant.startswith("metrics")
+    ],
 )
-def test_the_request_counter_matches_what_the_load_generator_sent(
-    stack: str, recording: dict[str, bool]
-) -> None:
+def test_the_request_counter_matches_what_the_load_generator_sent(stack: str, variant: str
+                                                                  ) -> None:  # fmt: skip
     async def drive(url: str) -> tuple[int, float]:
         result = await run_load(LoadSettings(url + "items/3", mode="closed", users=8,
                                              duration_s=0.5))  # fmt: skip
@@ -77,7 +80,7 @@ def test_the_request_counter_matches_what_the_load_generator_sent(
         )
         return result.requests, counted
 
-    with endpoint_process(stack, True, **recording) as url:
+    with endpoint_process(stack, variant) as url:
         sent, counted = asyncio.run(drive(url))
     assert sent > 0 and counted == sent  # every request counted once, none lost
 

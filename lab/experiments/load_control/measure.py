@@ -37,6 +37,7 @@ from lab.experiments.driver import Part, Progress, Row, chosen_settings, drive
 from lab.experiments.load_control import tables
 from lab.experiments.load_control.monitoring_endpoint import (
     CPU_PATH,
+    VARIANTS,
     available_stacks,
     endpoint_process,
 )
@@ -341,14 +342,7 @@ async def _drive_together(
 
 
 def _endpoints(stack: str) -> dict[str, Any]:
-    found = {"plain": endpoint_process(stack, False)}
-    if stack == "aiohttp":  # what any middleware costs there, to set the lab's against
-        found["empty middleware"] = endpoint_process(stack, False, empty_middleware=True)
-    found["metrics middleware"] = endpoint_process(stack, True)
-    if stack == "aiohttp":  # the same metrics without a middleware's cost
-        found["metrics server handler"] = endpoint_process(stack, True, server_handler=True)
-        found["metrics access log"] = endpoint_process(stack, True, access_log=True)
-    return found
+    return {variant: endpoint_process(stack, variant) for variant in VARIANTS[stack]}
 
 
 def _rotated(served: dict[str, str], by: int) -> dict[str, str]:

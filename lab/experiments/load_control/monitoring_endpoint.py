@@ -1,13 +1,13 @@
-"""A minimal endpoint with or without the request-metrics middleware, in its own process,
-so the load generator's CPU is not the server's.
+"""A minimal endpoint with or without request metrics, in its own process, so the load
+generator's CPU is not the server's.
 
-``python -m lab.experiments.load_control.monitoring_endpoint --stack aiohttp --metrics``
-prints its URL on the first line, then answers ``GET /items/{id}`` with a few bytes of
-JSON (and serves ``/metrics``, and ``/__cpu``: its own CPU seconds) until interrupted.
-``--access-log`` records the same metrics through aiohttp's access-log hook instead of
-the middleware (``lab.patterns.monitoring_access_log``); ``--server-handler`` around the
-server's request handler (``record_requests``).
-``--stack fastapi`` serves the same on uvicorn.
+``python -m lab.experiments.load_control.monitoring_endpoint --stack aiohttp --variant
+"metrics middleware"`` prints its URL on the first line, then answers ``GET /items/{id}``
+with a few bytes of JSON (and serves ``/metrics``, and ``/__cpu``: its own CPU seconds)
+until interrupted. The aiohttp variants (``VARIANTS``) record the same metrics in the
+middleware chain, around the server's request handler (``record_requests``) or through
+the access-log hook (``lab.patterns.monitoring_access_log``); ``--stack fastapi`` serves
+the same on uvicorn, plain or with the ASGI middleware.
 """
 
 from __future__ import annotations
@@ -37,9 +37,17 @@ from lab.patterns.monitoring import (
 from lab.patterns.monitoring_access_log import ACCESS_LOG, metrics_access_logger
 from lab.patterns.system_metrics import metrics_registry
 
-__all__ = ["CPU_PATH", "STACKS", "available_stacks", "endpoint_process", "main"]
+__all__ = ["CPU_PATH", "STACKS", "VARIANTS", "available_stacks", "endpoint_process", "main"]
 
 STACKS = ("aiohttp", "fastapi")
+#: The endpoint's variants, by stack, in the order the experiment starts them: without
+#: metrics, with an empty middleware (what aiohttp charges for any), and each way of
+#: recording the same metrics.
+VARIANTS = {
+    "aiohttp": ("plain", "empty middleware", "metrics middleware", "metrics server handler",
+                "metrics access log"),
+    "fastapi": ("plain", "metrics middleware"),
+}  # fmt: skip
 #: Answers the server process's CPU seconds so far, so a client can take the difference.
 CPU_PATH = "/__cpu"
 
@@ -58,13 +66,10 @@ async def _pass_through(request: web.Request, handler: Any) -> web.StreamRespons
     return await handler(request)  # type: ignore[no-any-return]
 
 
-async def _aiohttp(with_metrics: bool, empty_middleware: bool = False, access_log: bool = False,
-                   server_handler: bool = False) -> None:  # fmt: skip
+async def _aiohttp(variant: str) -> None:
     metrics = RequestMetrics()
-    as_middleware = with_metrics and not access_log and not server_handler
-    middlewares = [aiohttp_metrics_middleware(metrics)] if as_middleware else []
-    if empty_middleware:  # what any middleware costs in aiohttp, to set the lab's against
-        middlewares.append(_pass_through)
+    middlewares = {"metrics middleware": [aiohttp_metrics_middleware(metrics)],
+                   "empty middleware": [_pass_through]}.get(variant, [])  # fmt: skip
     app = web.Application(middlewares=middlewares)
 
     async def item(request: web.Request) -> web.Response:
@@ -77,11 +82,11 @@ async def _aiohttp(with_metrics: bool, empty_middleware: bool = False, access_lo
     app.router.add_get(CPU_PATH, cpu)
     app.router.add_get("/metrics", metrics_handler(metrics_registry(RequestCollector(metrics))))
     logged: dict[str, Any] = {"access_log": None}
-    if access_log:  # the same metrics, recorded by aiohttp's access-log hook
+    if variant == "metrics access log":  # recorded by aiohttp's access-log hook
         logged = {"access_log": ACCESS_LOG, "access_log_class": metrics_access_logger(metrics)}
     runner = web.AppRunner(app, **logged)
     await runner.setup()
-    if with_metrics and server_handler:
+    if variant == "metrics server handler":
         record_requests(runner, metrics)
     with stop_signals() as stop:
         await web.SockSite(runner, _listen()).start()
@@ -89,7 +94,7 @@ async def _aiohttp(with_metrics: bool, empty_middleware: bool = False, access_lo
     await runner.cleanup()
 
 
-async def _fastapi(with_metrics: bool) -> None:
+async def _fastapi(variant: str) -> None:
     import uvicorn
     from fastapi import FastAPI
 
@@ -105,7 +110,7 @@ async def _fastapi(with_metrics: bool) -> None:
         return {"cpu_s": time.process_time()}
 
     api.mount("/metrics", metrics_asgi_app(metrics_registry(RequestCollector(metrics))))
-    app = MetricsASGIMiddleware(api, metrics) if with_metrics else api
+    app = MetricsASGIMiddleware(api, metrics) if variant == "metrics middleware" else api
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
     await uvicorn.Server(config).serve(sockets=[_listen()])
 
@@ -122,47 +127,26 @@ def available_stacks() -> list[str]:
 
 
 @contextmanager
-def endpoint_process(
-    stack: str,
-    with_metrics: bool,
-    empty_middleware: bool = False,
-    access_log: bool = False,
-    server_handler: bool = False,
-) -> Iterator[str]:
-    """Start the endpoint in its own process; yields its base URL; stops it on exit."""
-    argv = [
-        sys.executable,
-        "-m",
-        "lab.experiments.load_control.monitoring_endpoint",
-        "--stack",
-        stack,
-    ]
-    if with_metrics:
-        argv.append("--metrics")
-    if empty_middleware:
-        argv.append("--empty-middleware")
-    if access_log:
-        argv.append("--access-log")
-    if server_handler:
-        argv.append("--server-handler")
-    with url_process(argv, f"the {stack} endpoint") as url:
+def endpoint_process(stack: str, variant: str) -> Iterator[str]:
+    """Start ``stack``'s endpoint as ``variant`` (one of ``VARIANTS[stack]``) in its own
+    process; yields its base URL; stops it on exit."""
+    if variant not in VARIANTS[stack]:
+        raise ValueError(f"the {stack} endpoint is one of {', '.join(VARIANTS[stack])}")
+    argv = [sys.executable, "-m", "lab.experiments.load_control.monitoring_endpoint",
+            "--stack", stack, "--variant", variant]  # fmt: skip
+    with url_process(argv, f"the {stack} endpoint ({variant})") as url:
         yield url
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--stack", choices=STACKS, default="aiohttp")
-    parser.add_argument("--metrics", action="store_true")
-    parser.add_argument("--empty-middleware", action="store_true", help="aiohttp only")
-    parser.add_argument("--access-log", action="store_true",
-                        help="aiohttp, with --metrics: record through the access log")  # fmt: skip
-    parser.add_argument("--server-handler", action="store_true",
-                        help="aiohttp, with --metrics: wrap the server's handler")  # fmt: skip
+    parser.add_argument("--variant", choices=VARIANTS["aiohttp"], default="plain",
+                        help="fastapi has plain and metrics middleware only")  # fmt: skip
     args = parser.parse_args()
-    if args.stack == "aiohttp":
-        serve = _aiohttp(args.metrics, args.empty_middleware, args.access_log, args.server_handler)
-    else:
-        serve = _fastapi(args.metrics)
+    if args.variant not in VARIANTS[args.stack]:
+        parser.error(f"--stack {args.stack} takes --variant {' or '.join(VARIANTS[args.stack])}")
+    serve = (_aiohttp if args.stack == "aiohttp" else _fastapi)(args.variant)
     try:
         import uvloop
 
