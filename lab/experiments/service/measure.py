@@ -307,8 +307,10 @@ def _quiet_machine(below_percent: float = 40.0, within_s: float = 15.0) -> None:
 def _search(s: ServiceExperimentSettings, variant: str, repeat: int) -> list[Row]:
     low, high, rows = s.search_low_rps, s.search_high_rps, []
     with _variant_service(s, variant) as base:
-        _quiet_machine()
         for step in range(s.search_steps + 1):
+            # before every probe: the one before may have overloaded the service (the
+            # first midpoint does), and its backlog would fail this probe's CPU line
+            _quiet_machine()
             rate = low if step == 0 else (low + high) / 2
             result, samples = _load(base, Schedule.constant(rate, s.search_run_s), s, step)
             met, failing = _meets(result, samples, s, rate)
