@@ -58,7 +58,8 @@ def run(
 
     load_slo(slo)  # a malformed SLO file should stop us before minutes of measuring
     changes = parse_changes(settings or [], names)
-    estimates = {name: estimate_seconds(name, quick=quick, results_root=results)
+    estimates = {name: estimate_seconds(name, quick=quick, results_root=results,
+                                        repeats=repeats, changes=changes.get(name))
                  for name in names}  # fmt: skip
     total = sum(estimates.values())
     done_s, current, started, suite_started = 0.0, [names[0]], [time.monotonic()], time.monotonic()

@@ -8,7 +8,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,25 +23,37 @@ from lab.harness.services import status
 
 __all__ = ["estimate_seconds", "resolve_names", "run_suite"]
 
-#: Rough durations on the 2-core machine the lab was built on, for a first estimate
-#: before this folder has runs of its own (seconds; quick, full).
+#: What each experiment took here before a results folder has runs of its own (seconds;
+#: quick, full): the quick run of `make lab` in a fresh clone of `03ab48c` (run
+#: `20261201T212127Z-03ab48c`, a slow hour: 14.5 min in all) and the full reference run
+#: (`reference/meta.json`, 2026-11-29).
 FIRST_ESTIMATE_S = {
-    "service": (70, 1470), "baseline": (31, 120), "loadgen": (48, 150),
-    "caching": (62, 280), "cdn": (27, 460), "database": (57, 330),
-    "load_control": (52, 390), "messaging": (25, 390), "resilience": (46, 120),
+    "service": (163, 1456), "baseline": (42, 195), "loadgen": (93, 317),
+    "caching": (176, 293), "cdn": (46, 445), "database": (70, 329),
+    "load_control": (130, 368), "messaging": (87, 459), "resilience": (64, 178),
 }  # fmt: skip
 
 
-def estimate_seconds(name: str, *, quick: bool, results_root: Path) -> float:
-    """How long ``name`` took in the newest stored run with the same ``quick`` setting,
-    else :data:`FIRST_ESTIMATE_S`."""
+def estimate_seconds(name: str, *, quick: bool, results_root: Path, repeats: int | None = None,
+                     changes: Mapping[str, Any] | None = None) -> float:  # fmt: skip
+    """How long ``name`` took in the newest stored run of the same kind: the same
+    ``quick``, ``repeats`` and changed settings of ``name`` (a run of one part, or of one
+    repeat, says little about the whole). Else :data:`FIRST_ESTIMATE_S`, times the
+    repeats asked for over the settings' own."""
     for run in stored_runs(results_root):
         meta = run.meta()
         took = meta.get("durations_s", {}).get(name)
         skipped = name in meta.get("skipped", {})
-        if meta.get("quick") == quick and took is not None and not skipped:
+        same = (meta.get("quick") == quick and meta.get("repeats") == repeats
+                and (meta.get("changes") or {}).get(name, {}) == dict(changes or {}))  # fmt: skip
+        if same and took is not None and not skipped:
             return float(took)
-    return float(FIRST_ESTIMATE_S.get(name, (60, 300))[0 if quick else 1])
+    first = float(FIRST_ESTIMATE_S.get(name, (60, 300))[0 if quick else 1])
+    if repeats is None or name not in EXPERIMENTS:
+        return first
+    kind = type(EXPERIMENTS[name].module("measure").quick_settings())
+    own = getattr(kind.quick() if quick else kind(), "repeats", None)
+    return first * repeats / own if isinstance(own, int) and own > 0 else first
 
 
 def _servers(names: list[str]) -> dict[str, dict[str, Any]]:
