@@ -43,6 +43,9 @@ class HeadlineSpec:
     #: What a run without the row says: "not run (start it with ...)". Without it, the
     #: headline says its part or case was left out.
     not_run: str = ""
+    #: What a figure of 0 in every repeat means, said instead of 0 where 0 is not a
+    #: measurement: "none: every rate probed failed a line".
+    zero: str = ""
 
 
 def headline(
@@ -53,9 +56,10 @@ def headline(
     over: Mapping[str, Any] | None = None,
     missing: str = "",
     not_run: str = "",
+    zero: str = "",
     **where: Any,
 ) -> HeadlineSpec:
-    return HeadlineSpec(label, caption, where, column, peer, over, missing, not_run)
+    return HeadlineSpec(label, caption, where, column, peer, over, missing, not_run, zero)
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ class Headline:
     cell: Cell
     peer: str | None = None
     missing: str = ""
+    zero: str = ""
 
     def text(self) -> str:
         """The figure with its spread and repeats (a table without a spread for it: the
@@ -41,6 +42,8 @@ class Headline:
             return self.missing or NOT_RUN
         if math.isnan(c.value):
             return f"{self.missing or 'not measured in this run'}, {c.runs} runs"
+        if self.zero and c.value == 0 and all(math.isnan(v) or v == 0 for v in (c.low, c.high)):
+            return f"{self.zero}, {c.runs} runs"
         if math.isnan(c.low) or math.isnan(c.high):
             return f"{_number(c.value)}, {c.runs} runs"
         return f"{_number(c.value)} [{_number(c.low)}-{_number(c.high)}], {c.runs} runs"
@@ -106,7 +109,8 @@ def headlines(experiment: str, tables: list[tuple[str, pd.DataFrame]]) -> list[H
             bottom = _find(experiment, replace(spec, where=spec.over, over=None), found, tables)
             match = _ratio(match, bottom) if bottom is not None else None
         if match is not None:
-            picked.append(Headline(experiment, spec.label, match, spec.peer, spec.missing))
+            picked.append(Headline(experiment, spec.label, match, spec.peer, spec.missing,
+                                   spec.zero))  # fmt: skip
         elif tables:
             absent = Cell(experiment, spec.caption, tuple(spec.where.items()), spec.column,
                           math.nan, math.nan, math.nan, 0)  # fmt: skip

@@ -69,3 +69,18 @@ def test_an_empty_cell_says_what_it_means_never_nan() -> None:
     text = found["gradient2: seconds to settle after a capacity step"].text()
     assert text == "did not settle before the run ended, 2 runs"
     assert "nan" not in text
+
+
+def test_a_search_that_found_no_rate_says_so_instead_of_zero() -> None:
+    search = pd.DataFrame({"variant": ["optimized", "naive"], "runs": [2, 2],
+                           "max_rate_meeting_slo": [825.0, 0.0],
+                           "max_rate_meeting_slo_min": [825.0, 0.0],
+                           "max_rate_meeting_slo_max": [1187.5, 0.0]})  # fmt: skip
+    found = {h.label: h for h in headlines("service", [("Largest constant rate", search)])}
+    naive = found["largest rate meeting the SLO, naive (requests/s)"].text()
+    assert naive == "none: it failed a line at the lowest rate probed, 2 runs"
+    optimized = found["largest rate meeting the SLO, optimized (requests/s)"].text()
+    assert optimized == "825 [825-1,188], 2 runs"
+    one_of_two = search.assign(max_rate_meeting_slo_max=[1187.5, 100.0])
+    found = {h.label: h for h in headlines("service", [("Largest constant rate", one_of_two)])}
+    assert found["largest rate meeting the SLO, naive (requests/s)"].text() == "0 [0-100], 2 runs"

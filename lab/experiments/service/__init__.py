@@ -6,6 +6,9 @@ from lab.experiments.experiment import Experiment, headline
 
 __all__ = ["EXPERIMENT"]
 
+#: A search whose every probe failed found no rate, not a rate of 0.
+ZERO_RATE = "none: it failed a line at the lowest rate probed"
+
 EXPERIMENT = Experiment(
     name="service",
     title="The reference service against the SLO: optimized and naive",
@@ -38,12 +41,14 @@ EXPERIMENT = Experiment(
             "largest rate meeting the SLO, optimized (requests/s)",
             "Largest",
             "max_rate_meeting_slo",
+            zero=ZERO_RATE,
             variant="optimized",
         ),
         headline(
             "largest rate meeting the SLO, naive (requests/s)",
             "Largest",
             "max_rate_meeting_slo",
+            zero=ZERO_RATE,
             variant="naive",
         ),
         headline(
