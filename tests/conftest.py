@@ -7,6 +7,8 @@ instead of skipping, so nothing is silently left out.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import subprocess
 import sys
@@ -46,6 +48,32 @@ def run_lab() -> Callable[..., subprocess.CompletedProcess[str]]:
             timeout=timeout,
             check=False,
         )
+
+    return run
+
+
+@pytest.fixture
+def lab_here(monkeypatch: pytest.MonkeyPatch) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run ``lab ARGS`` in this process, through ``lab.cli.main`` as the ``lab`` command
+    calls it: for refusals, which end before anything starts. A process of its own costs
+    a second or two of imports; ``run_lab`` keeps a few of each file's cases that way."""
+
+    def run(*args: str, env: dict[str, str] | None = None, cwd: Path = ROOT
+            ) -> subprocess.CompletedProcess[str]:  # fmt: skip
+        from lab.cli import main
+
+        out, err, code = io.StringIO(), io.StringIO(), 0
+        with monkeypatch.context() as patch:
+            for name, value in (env or {}).items():
+                patch.setenv(name, value)
+            patch.chdir(cwd)
+            patch.setattr(sys, "argv", ["lab", *args])
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                try:
+                    main()
+                except SystemExit as done:
+                    code = done.code if isinstance(done.code, int) else int(done.code is not None)
+        return subprocess.CompletedProcess(["lab", *args], code, out.getvalue(), err.getvalue())
 
     return run
 

@@ -162,9 +162,9 @@ def test_closed_mode_from_the_cli(run_lab: RunLab, url: str, tmp_path: Path) -> 
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(
-    run_lab: RunLab, args: tuple[str, ...], words: str
+    lab_here: RunLab, args: tuple[str, ...], words: str
 ) -> None:
-    done = run_lab(*args)
+    done = lab_here(*args)
     assert done.returncode == 2, done.stdout + done.stderr
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and words in lines[0] and "Traceback" not in done.stderr

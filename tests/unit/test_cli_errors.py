@@ -1,4 +1,7 @@
-"""Bad input gets one clear line and a non-zero exit, never a traceback."""
+"""Bad input gets one clear line and a non-zero exit, never a traceback.
+
+Most cases run ``lab`` in this process (``lab_here``); those that start workers, or
+check the command as installed, run it as a process (``run_lab``)."""
 
 from __future__ import annotations
 
@@ -27,17 +30,17 @@ def test_malformed_endpoint(run_lab: RunLab) -> None:
     _one_line_error(done, 2, "LAB_REDIS_URL")
 
 
-def test_malformed_slo_file(run_lab: RunLab, tmp_path: Path) -> None:
+def test_malformed_slo_file(lab_here: RunLab, tmp_path: Path) -> None:
     bad = tmp_path / "slo.yaml"
     bad.write_text("latency_p50_ms: {below: 200}\nthroughput: {above: 1}\n")
-    done = run_lab("slo", str(bad))
+    done = lab_here("slo", str(bad))
     _one_line_error(done, 2, "line 2: unknown metric 'throughput'")
 
 
-def test_run_refuses_a_malformed_slo_before_measuring(run_lab: RunLab, tmp_path: Path) -> None:
+def test_run_refuses_a_malformed_slo_before_measuring(lab_here: RunLab, tmp_path: Path) -> None:
     bad = tmp_path / "slo.yaml"
     bad.write_text("cpu_percent: {below: seventy}\n")
-    done = run_lab("run", "baseline", "--slo", str(bad), "--results", str(tmp_path / "r"))
+    done = lab_here("run", "baseline", "--slo", str(bad), "--results", str(tmp_path / "r"))
     _one_line_error(done, 2, "not a number")
     assert not (tmp_path / "r").exists()
 
@@ -51,8 +54,8 @@ def test_run_refuses_a_malformed_slo_before_measuring(run_lab: RunLab, tmp_path:
         (("report", "--run", "/nonexistent/run"), "is not a run folder"),
     ],
 )
-def test_usage_errors(run_lab: RunLab, args: tuple[str, ...], words: str) -> None:
-    _one_line_error(run_lab(*args), 2, words)
+def test_usage_errors(lab_here: RunLab, args: tuple[str, ...], words: str) -> None:
+    _one_line_error(lab_here(*args), 2, words)
 
 
 def test_good_slo_file_lists_targets(run_lab: RunLab) -> None:
@@ -61,22 +64,22 @@ def test_good_slo_file_lists_targets(run_lab: RunLab) -> None:
     assert "latency_p99_ms < 1000" in done.stdout
 
 
-def test_assets_build_errors(run_lab: RunLab, tmp_path: Path) -> None:
-    _one_line_error(run_lab("assets", "build", str(tmp_path / "nope"), str(tmp_path / "o")),
+def test_assets_build_errors(lab_here: RunLab, tmp_path: Path) -> None:
+    _one_line_error(lab_here("assets", "build", str(tmp_path / "nope"), str(tmp_path / "o")),
                     2, "is not a folder")  # fmt: skip
     source = tmp_path / "src"
     source.mkdir()
     (source / "broken.jpg").write_bytes(b"not a jpeg")
-    _one_line_error(run_lab("assets", "build", str(source), str(tmp_path / "o")),
+    _one_line_error(lab_here("assets", "build", str(source), str(tmp_path / "o")),
                     2, "broken.jpg is not a readable image")  # fmt: skip
-    _one_line_error(run_lab("assets", "build", str(source), str(tmp_path / "o"), "--widths",
+    _one_line_error(lab_here("assets", "build", str(source), str(tmp_path / "o"), "--widths",
                             "480,x"), 2, "--widths")  # fmt: skip
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / "keep.txt").write_text("mine")
     (source / "broken.jpg").unlink()
     (source / "ok.txt").write_text("fine")
-    _one_line_error(run_lab("assets", "build", str(source), str(mine)), 2, "no manifest.json")
+    _one_line_error(lab_here("assets", "build", str(source), str(mine)), 2, "no manifest.json")
     assert (mine / "keep.txt").read_text() == "mine"
 
 
@@ -90,14 +93,14 @@ def test_assets_build_writes_a_manifest(run_lab: RunLab, tmp_path: Path) -> None
     assert "site.css" in done.stdout
 
 
-def test_serve_static_refuses_bad_options(run_lab: RunLab) -> None:
-    _one_line_error(run_lab("serve-static", "--variant", "fast"), 2, "unknown variant 'fast'")
-    _one_line_error(run_lab("serve-static", "--cdn-base-url", "https://cdn.example.com"), 2,
+def test_serve_static_refuses_bad_options(lab_here: RunLab) -> None:
+    _one_line_error(lab_here("serve-static", "--variant", "fast"), 2, "unknown variant 'fast'")
+    _one_line_error(lab_here("serve-static", "--cdn-base-url", "https://cdn.example.com"), 2,
                     "must end with '/'")  # fmt: skip
 
 
-def test_serve_names_the_server_that_is_down(run_lab: RunLab) -> None:
-    done = run_lab("serve", "--port", "0", env={"LAB_POSTGRES_DSN":
+def test_serve_names_the_server_that_is_down(lab_here: RunLab) -> None:
+    done = lab_here("serve", "--port", "0", env={"LAB_POSTGRES_DSN":
                                                 "postgresql://lab@127.0.0.1:1/lab"})  # fmt: skip
     _one_line_error(done, 1, "postgres is unavailable")
     assert "lab services up" in done.stderr
@@ -113,26 +116,26 @@ def test_serve_with_workers_refuses_a_port_in_use(run_lab: RunLab) -> None:
     _one_line_error(run_lab("serve", "--workers", "0"), 2, "--workers")
 
 
-def test_serve_refuses_an_unknown_event_loop(run_lab: RunLab) -> None:
-    _one_line_error(run_lab("serve", "--loop", "trio"), 2,
+def test_serve_refuses_an_unknown_event_loop(lab_here: RunLab) -> None:
+    _one_line_error(lab_here("serve", "--loop", "trio"), 2,
                     "the event loop must be one of auto, uvloop, asyncio, not 'trio'")  # fmt: skip
-    _one_line_error(run_lab("serve", "--workers", "2", "--loop", "asyncio"), 2,
+    _one_line_error(lab_here("serve", "--workers", "2", "--loop", "asyncio"), 2,
                     "--loop is for one process")  # fmt: skip
 
 
-def test_usage_errors_are_one_line(run_lab: RunLab) -> None:
-    _one_line_error(run_lab("run", "--bogus"), 2, "No such option: --bogus")
-    _one_line_error(run_lab("serve", "--pool-size", "0"), 2, "--pool-size")
-    _one_line_error(run_lab("report", "--compare"), 2, "--compare")
+def test_usage_errors_are_one_line(lab_here: RunLab) -> None:
+    _one_line_error(lab_here("run", "--bogus"), 2, "No such option: --bogus")
+    _one_line_error(lab_here("serve", "--pool-size", "0"), 2, "--pool-size")
+    _one_line_error(lab_here("report", "--compare"), 2, "--compare")
 
 
-def test_report_out_must_be_html_or_a_folder(run_lab: RunLab, tmp_path: Path) -> None:
+def test_report_out_must_be_html_or_a_folder(lab_here: RunLab, tmp_path: Path) -> None:
     from lab.cli.suite import report_path
 
     assert report_path(tmp_path) == tmp_path / "index.html"  # an existing folder
     assert report_path(tmp_path / "rep") == tmp_path / "rep" / "index.html"  # no suffix
     assert report_path(tmp_path / "r.html") == tmp_path / "r.html"
-    done = run_lab("report", "--run", "reference", "--no-screenshot", "--out",
+    done = lab_here("report", "--run", "reference", "--no-screenshot", "--out",
                    str(tmp_path / "report.txt"))  # fmt: skip
     _one_line_error(done, 2, "give a folder or a file ending in .html")
     assert not (tmp_path / "report.txt").exists()
