@@ -2,7 +2,9 @@
 HEAD, interim 100 responses, 404s, a broken status line, a refused port, and Ctrl-C.
 
 The server is a raw TCP server on 127.0.0.1 (in a thread of this process) that writes
-canned bytes per path, so each answer is exactly what the test says it is.
+canned bytes per path, so each answer is exactly what the test says it is. `lab
+loadtest` runs in this process too (``lab_here``), but for the refused port and Ctrl-C,
+which run the command as a user does.
 """
 
 from __future__ import annotations
@@ -81,11 +83,11 @@ def canned() -> Iterator[CannedServer]:
     thread.join()
 
 
-def _run(run_lab: RunLab, canned: CannedServer, path: str, tmp_path: Path, *extra: str
+def _run(lab_here: RunLab, canned: CannedServer, path: str, tmp_path: Path, *extra: str
          ) -> tuple[subprocess.CompletedProcess[str], dict[str, object]]:  # fmt: skip
     out = tmp_path / "result.json"
     url = f"http://127.0.0.1:{canned.port}{path}"
-    done = run_lab("loadtest", url, "--rate", "40", "--duration", "1s", "--connections", "4",
+    done = lab_here("loadtest", url, "--rate", "40", "--duration", "1s", "--connections", "4",
                    "--json", str(out), *extra)  # fmt: skip
     assert "Traceback" not in done.stderr, done.stderr
     return done, json.loads(out.read_text())
@@ -95,32 +97,32 @@ def _run(run_lab: RunLab, canned: CannedServer, path: str, tmp_path: Path, *extr
     ("path", "method"),
     [("/head", "HEAD"), ("/continue", "POST"), ("/chunked", "GET"), ("/close", "GET")],
 )
-def test_ordinary_answers_all_succeed(run_lab: RunLab, canned: CannedServer, tmp_path: Path,
+def test_ordinary_answers_all_succeed(lab_here: RunLab, canned: CannedServer, tmp_path: Path,
                                       path: str, method: str) -> None:  # fmt: skip
-    done, data = _run(run_lab, canned, path, tmp_path, "--method", method)
+    done, data = _run(lab_here, canned, path, tmp_path, "--method", method)
     assert done.returncode == 0, done.stdout + done.stderr
     assert (data["requests"], data["errors"]) == (40, 0)
     assert data["status_counts"] == {"200": 40}
 
 
-def test_a_404_is_an_error_unless_expected(run_lab: RunLab, canned: CannedServer,
+def test_a_404_is_an_error_unless_expected(lab_here: RunLab, canned: CannedServer,
                                            tmp_path: Path) -> None:  # fmt: skip
-    done, data = _run(run_lab, canned, "/missing", tmp_path)
+    done, data = _run(lab_here, canned, "/missing", tmp_path)
     assert done.returncode == 3, done.stdout + done.stderr
     assert data["error_counts"] == {"status 404": 40} and data["status_counts"] == {"404": 40}
     assert "status 404" in done.stdout  # the table says which status
     line = done.stderr.strip()
     assert "\n" not in line and f"127.0.0.1:{canned.port}/missing" in line
 
-    done, data = _run(run_lab, canned, "/missing", tmp_path, "--expect-status", "200-399,404")
+    done, data = _run(lab_here, canned, "/missing", tmp_path, "--expect-status", "200-399,404")
     assert done.returncode == 0, done.stdout + done.stderr
     assert data["errors"] == 0 and data["settings"]["expect_status"] == "200-399,404"  # type: ignore[index]
 
 
 def test_a_broken_status_line_is_a_protocol_error_not_a_crash(
-    run_lab: RunLab, canned: CannedServer, tmp_path: Path
+    lab_here: RunLab, canned: CannedServer, tmp_path: Path
 ) -> None:
-    done, data = _run(run_lab, canned, "/bad-status", tmp_path)
+    done, data = _run(lab_here, canned, "/bad-status", tmp_path)
     assert done.returncode == 3, done.stdout + done.stderr
     assert data["requests"] == 40 and data["error_counts"] == {"protocol error": 40}
 
