@@ -45,3 +45,17 @@ def test_the_search_does_not_count_a_rate_answered_with_errors() -> None:
     assert met and failing == []
     met, failing = _meets(_result(100, 60), [], settings, 100.0)
     assert not met and failing == ["rate not answered without error"]
+
+
+def test_the_search_judges_the_rate_answered_in_its_window_not_over_the_last_answers() -> None:
+    """A 4 s probe whose last answers end 0.4 s after it: over the whole run that reads
+    10 % under the rate, in the judged window every request was answered."""
+    settings = ServiceExperimentSettings(search_run_s=4.0)
+    late = _result(825, 0, seconds=4)
+    late.elapsed_s = 4.4
+    assert late.succeeded_rps < 0.95 * 825
+    met, failing = _meets(late, [], settings, 825.0)
+    assert met and failing == []
+    behind = _result(700, 0, seconds=4)  # answered, but 15 % under the rate each second
+    met, failing = _meets(behind, [], settings, 825.0)
+    assert not met and failing == ["rate not answered without error"]

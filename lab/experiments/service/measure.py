@@ -289,7 +289,12 @@ def _meets(result: LoadResult, samples: list[Row], s: ServiceExperimentSettings,
     verdicts = judge(result, samples, (warm, s.search_run_s), s.slo_path)
     failing = [v["metric"] for v in verdicts if v["metric"] not in SEARCH_IGNORES
                and v["passed"] is False]  # fmt: skip
-    if result.dropped or result.succeeded_rps < 0.95 * rate:
+    # Answered in the judged window, as every other line is judged: over the whole run,
+    # the last answers' latency stretched a 4 s quick probe's time by 5 % (825 requests/s
+    # failed at 783 answered/s while the same run's hold met every line at 1,050).
+    start, end = int(warm), int(s.search_run_s)
+    answered = sum(second.succeeded for second in result.timeline[start:end])
+    if result.dropped or answered < 0.95 * rate * (end - start):
         failing.append("rate not answered without error")
     return not failing, failing
 
