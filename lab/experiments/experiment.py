@@ -44,7 +44,7 @@ class HeadlineSpec:
     #: headline says its part or case was left out.
     not_run: str = ""
     #: What a figure of 0 in every repeat means, said instead of 0 where 0 is not a
-    #: measurement: "none: every rate probed failed a line".
+    #: measurement: "none: it failed a line at the lowest rate probed".
     zero: str = ""
 
 
