@@ -15,7 +15,8 @@ from lab.harness.aio import stop_signals
 from lab.harness.services.probes import PROBES
 from lab.harness.services.prometheus_native import registered_target
 from lab.harness.simulate import ServerModel
-from lab.service.app import build_app
+from lab.patterns.monitoring import record_requests
+from lab.service.app import METRICS, build_app
 from lab.service.followers import followers_server
 from lab.service.settings import ServiceSettings
 
@@ -49,6 +50,7 @@ async def serve(settings: ServiceSettings, *, host: str = "127.0.0.1", port: int
     runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5.0,
                            handler_cancellation=settings.cancel_abandoned)  # fmt: skip
     await runner.setup()
+    record_requests(runner, app[METRICS])
     try:
         site = web.TCPSite(runner, host, port, backlog=4096, reuse_port=reuse_port or None)
         try:
