@@ -90,18 +90,22 @@ class Experiment:
         comparing two runs needs enough of them (``lab report --compare``). ``changes``
         replaces other settings by name (``{"images": 8}``); a list given for a tuple
         setting becomes a tuple."""
-        measure = self.module("measure")
         updates = dict(changes or {}) | ({} if repeats is None else {"repeats": repeats})
         if updates:
-            kind = type(measure.quick_settings())
-            base = settings if settings is not None else (kind.quick() if quick else kind())
+            base = settings if settings is not None else self.default_settings(quick=quick)
             settings = dataclasses.replace(base, **self.checked_changes(base, updates))
+        measure = self.module("measure")
         frame: pd.DataFrame = measure.run(quick=quick, settings=settings, progress=progress)
         return frame
 
+    def default_settings(self, *, quick: bool) -> Any:
+        """The settings a run without changes measures with: quick or full."""
+        kind = type(self.module("measure").quick_settings())
+        return kind.quick() if quick else kind()
+
     def setting_names(self) -> list[str]:
         """The names ``changes`` may set (the fields of its settings)."""
-        return [f.name for f in dataclasses.fields(self.module("measure").quick_settings())]
+        return [f.name for f in dataclasses.fields(self.default_settings(quick=True))]
 
     def checked_changes(self, base: Any, updates: dict[str, Any]) -> dict[str, Any]:
         names = [f.name for f in dataclasses.fields(base)]

@@ -51,8 +51,7 @@ def estimate_seconds(name: str, *, quick: bool, results_root: Path, repeats: int
     first = float(FIRST_ESTIMATE_S.get(name, (60, 300))[0 if quick else 1])
     if repeats is None or name not in EXPERIMENTS:
         return first
-    kind = type(EXPERIMENTS[name].module("measure").quick_settings())
-    own = getattr(kind.quick() if quick else kind(), "repeats", None)
+    own = getattr(EXPERIMENTS[name].default_settings(quick=quick), "repeats", None)
     return first * repeats / own if isinstance(own, int) and own > 0 else first
 
 

@@ -207,6 +207,15 @@ def _seconds(result: LoadResult, samples: list[Row], labels: Row, slo_path: Path
     return rows
 
 
+def answered_rps(result: LoadResult, window: tuple[float, float]) -> float:
+    """Requests answered without error per second over ``window`` (whole seconds from the
+    start of the load, counted where each answer ended): the SLO's throughput. A service
+    answering errors fast ends many requests a second and serves none (the naive one's
+    quick ramp did so)."""
+    start, end = int(window[0]), int(window[1])
+    return sum(second.succeeded for second in result.timeline[start:end]) / max(end - start, 1)
+
+
 def judge(
     result: LoadResult, samples: list[Row], window: tuple[float, float], slo_path: Path
 ) -> list[Row]:
@@ -216,14 +225,11 @@ def judge(
     latency = LatencyRecorder.merged(second.latency for second in seconds)
     requests = sum(second.requests for second in seconds)
     errors = sum(second.errors for second in seconds)
-    succeeded = sum(second.succeeded for second in seconds)
     inside = [sample for sample in samples if start <= sample["t_s"] < end]
     measured = {
         f"latency_{name}_ms": value for name, value in latency.summary().as_columns("").items()
     }
-    # Throughput counts requests answered without error: a service answering errors fast
-    # ends many requests a second and serves none (the naive one's quick ramp did so).
-    measured.update(throughput_rps=succeeded / max(end - start, 1),
+    measured.update(throughput_rps=answered_rps(result, window),
                     error_rate_percent=100.0 * errors / requests if requests else 0.0)  # fmt: skip
     # Users the service held: connections established to it, counted at its own sockets
     # once a second over the window (the median: a line held, not touched once).
@@ -286,15 +292,14 @@ def _ramp(s: ServiceExperimentSettings, variant: str, repeat: int) -> list[Row]:
 def _meets(result: LoadResult, samples: list[Row], s: ServiceExperimentSettings,
            rate: float) -> tuple[bool, list[str]]:  # fmt: skip
     warm = min(2.0, s.search_run_s / 2)
-    verdicts = judge(result, samples, (warm, s.search_run_s), s.slo_path)
+    window = (warm, s.search_run_s)
+    verdicts = judge(result, samples, window, s.slo_path)
     failing = [v["metric"] for v in verdicts if v["metric"] not in SEARCH_IGNORES
                and v["passed"] is False]  # fmt: skip
     # Answered in the judged window, as every other line is judged: over the whole run,
     # the last answers' latency stretched a 4 s quick probe's time by 5 % (825 requests/s
     # failed at 783 answered/s while the same run's hold met every line at 1,050).
-    start, end = int(warm), int(s.search_run_s)
-    answered = sum(second.succeeded for second in result.timeline[start:end])
-    if result.dropped or answered < 0.95 * rate * (end - start):
+    if result.dropped or answered_rps(result, window) < 0.95 * rate:
         failing.append("rate not answered without error")
     return not failing, failing
 
